@@ -1,0 +1,275 @@
+// Package caddymodule is the Caddy v2 HTTP handler http.handlers.cache_fence:
+// it sits between a CDN and an origin and makes every personalised or
+// doubtful response unstorable by shared caches, whatever the origin said.
+//
+// The decision rules live in package fence and the response-writer wrapper
+// in package fencewriter; this package is the Caddy glue.
+package caddymodule
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/cachefence/cachefence/fence"
+	"github.com/cachefence/cachefence/fencewriter"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// The modes.
+const (
+	// ModeEnforce rewrites fenced responses. It is the default.
+	ModeEnforce = "enforce"
+	// ModeReport rewrites nothing and logs each response that would be
+	// fenced, for a staged roll-out.
+	ModeReport = "report"
+)
+
+// ExplainHeader is the response header that the explain option adds. Its
+// value is the verdict ("fenced", "would-fence" in report mode, or
+// "shared") and, when fenced, the reasons:
+//
+//	Cache-Fence: fenced; reasons="session_cookie set_cookie"
+const ExplainHeader = "Cache-Fence"
+
+// Handler makes responses that are personalised, or might be, unstorable by
+// shared caches. A response is fenced when the request carried
+// Authorization or an identifying cookie, the response sets a cookie, the
+// path or the origin's tag says private, the response varies on
+// credentials, or anything about its caching headers is ambiguous. A fenced
+// response leaves with `Cache-Control: private, no-store`,
+// `Surrogate-Control: no-store` and the targeted cache headers of the main
+// CDNs set to no-store; every other response passes through untouched.
+type Handler struct {
+	// Mode is "enforce" (default: rewrite fenced responses) or "report"
+	// (rewrite nothing, log each response that would be fenced).
+	Mode string `json:"mode,omitempty"`
+
+	// SessionCookies are globs naming the request cookies that identify a
+	// user. Default: every cookie not matched by ignore_cookies.
+	SessionCookies []string `json:"session_cookies,omitempty"`
+
+	// IgnoreCookies are globs naming request cookies that never identify a
+	// user, such as analytics or consent cookies.
+	IgnoreCookies []string `json:"ignore_cookies,omitempty"`
+
+	// PrivatePaths are path patterns, in the syntax of Caddy's path
+	// matcher, whose responses are always personalised.
+	PrivatePaths []string `json:"private_paths,omitempty"`
+
+	// PublicPaths are path patterns whose responses never depend on request
+	// cookies. They lift the cookie rule only: Authorization, Set-Cookie and
+	// ambiguous caching headers are still fenced there.
+	PublicPaths []string `json:"public_paths,omitempty"`
+
+	// TagHeader names a response header through which the origin tags the
+	// route "private" or "public". Any other value is fenced. The header is
+	// always removed from the response.
+	TagHeader string `json:"tag_header,omitempty"`
+
+	// Explain adds the Cache-Fence response header, naming the verdict and
+	// its reasons, for debugging.
+	Explain bool `json:"explain,omitempty"`
+
+	policy       fence.Policy
+	privatePaths caddyhttp.MatchPath
+	publicPaths  caddyhttp.MatchPath
+	report       bool
+	logger       *zap.Logger
+	counters     *counters
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.cache_fence",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision sets up the handler.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	h.report = h.Mode == ModeReport
+	h.policy = fence.Policy{
+		SessionCookies: h.SessionCookies,
+		IgnoreCookies:  h.IgnoreCookies,
+		TagHeader:      http.CanonicalHeaderKey(h.TagHeader),
+	}
+	h.privatePaths = caddyhttp.MatchPath(append([]string(nil), h.PrivatePaths...))
+	h.publicPaths = caddyhttp.MatchPath(append([]string(nil), h.PublicPaths...))
+	for _, m := range []caddyhttp.MatchPath{h.privatePaths, h.publicPaths} {
+		if err := m.Provision(ctx); err != nil {
+			return fmt.Errorf("provisioning path matcher: %w", err)
+		}
+	}
+	var err error
+	h.counters, err = newCounters(ctx.GetMetricsRegistry(), h.modeName())
+	if err != nil {
+		// Losing metrics must not lose the fence; say so and go on.
+		h.logger.Warn("cache_fence metrics disabled", zap.Error(err))
+	}
+	return nil
+}
+
+// Validate rejects a configuration that cannot work, naming the option and
+// the value.
+func (h *Handler) Validate() error {
+	switch h.Mode {
+	case "", ModeEnforce, ModeReport:
+	default:
+		return fmt.Errorf("mode: unknown mode %q (want %q or %q)", h.Mode, ModeEnforce, ModeReport)
+	}
+	policy := fence.Policy{SessionCookies: h.SessionCookies, IgnoreCookies: h.IgnoreCookies, TagHeader: h.TagHeader}
+	if err := policy.Validate(); err != nil {
+		return err
+	}
+	for _, list := range []struct {
+		option   string
+		patterns []string
+	}{{"private_paths", h.PrivatePaths}, {"public_paths", h.PublicPaths}} {
+		for _, p := range list.patterns {
+			if p == "" || (p[0] != '/' && p[0] != '*' && p[0] != '{') {
+				return fmt.Errorf("%s: path pattern %q must start with /, * or a placeholder", list.option, p)
+			}
+		}
+	}
+	return nil
+}
+
+func (h *Handler) modeName() string {
+	if h.report {
+		return ModeReport
+	}
+	return ModeEnforce
+}
+
+// ServeHTTP fences the response of next.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	// Read the request before next runs: handlers further in may rewrite
+	// its headers, but the cache in front saw what the client sent.
+	req, failed := h.readRequest(r)
+	fw := fencewriter.New(w, func(status int, hdr http.Header) {
+		h.decide(r, req, failed, status, hdr)
+	})
+	err := next.ServeHTTP(fw, r)
+	if !fw.Committed() {
+		// Nothing was written: net/http will send an implicit 200, or, on
+		// an error, Caddy's error handling writes the error response from
+		// the server-level writer, bypassing ours. Both send this header
+		// map, so decide on it now.
+		status := http.StatusOK
+		if err != nil {
+			failed = failed.With(fence.ErrorResponse)
+			status = errorStatus(err)
+		}
+		h.decide(r, req, failed, status, w.Header())
+	}
+	return err
+}
+
+// readRequest extracts the request facts. A panic there means the fence
+// could not decide, which fences the response.
+func (h *Handler) readRequest(r *http.Request) (req fence.Request, failed fence.Reasons) {
+	defer func() {
+		if v := recover(); v != nil {
+			failed = h.internalError("reading request", v)
+		}
+	}()
+	private := len(h.privatePaths) > 0 && h.privatePaths.Match(r)
+	public := len(h.publicPaths) > 0 && h.publicPaths.Match(r)
+	return h.policy.Request(r.Header, r.URL.Path, private, public), 0
+}
+
+// classify runs the rules, turning a panic into a fenced verdict.
+func (h *Handler) classify(req fence.Request, hdr http.Header) (rs fence.Reasons) {
+	defer func() {
+		if v := recover(); v != nil {
+			rs = h.internalError("classifying response", v)
+		}
+	}()
+	return h.policy.Classify(req, hdr)
+}
+
+func (h *Handler) internalError(during string, v any) fence.Reasons {
+	h.logger.Error("cache_fence failed; fencing the response", zap.String("during", during), zap.Any("panic", v))
+	return fence.Reasons(0).With(fence.InternalError)
+}
+
+// decide classifies the response whose headers are hdr, rewrites them, and
+// records the verdict. It runs once per response, before headers leave.
+func (h *Handler) decide(r *http.Request, req fence.Request, extra fence.Reasons, status int, hdr http.Header) {
+	rs := extra | h.classify(req, hdr)
+	if h.policy.TagHeader != "" {
+		delete(hdr, h.policy.TagHeader)
+	}
+	if rs.Fenced() && !h.report {
+		fence.Rewrite(hdr)
+	}
+	if h.Explain {
+		hdr.Set(ExplainHeader, h.explain(rs))
+	}
+	h.counters.observe(rs)
+	h.log(r, status, rs)
+}
+
+func (h *Handler) verdict(rs fence.Reasons) string {
+	if rs.Fenced() && h.report {
+		return "would-fence"
+	}
+	return rs.Verdict()
+}
+
+func (h *Handler) explain(rs fence.Reasons) string {
+	if !rs.Fenced() {
+		return "shared"
+	}
+	return h.verdict(rs) + `; reasons="` + strings.Join(rs.Names(), " ") + `"`
+}
+
+// log records the verdict. It names the request by method and path only:
+// cookie, Set-Cookie and Authorization values never reach a log.
+func (h *Handler) log(r *http.Request, status int, rs fence.Reasons) {
+	level, msg := zapcore.DebugLevel, "response classified"
+	if rs.Fenced() && h.report {
+		level, msg = zapcore.WarnLevel, "response would be fenced"
+	}
+	if c := h.logger.Check(level, msg); c != nil {
+		c.Write(
+			zap.String("method", r.Method),
+			zap.String("host", r.Host),
+			zap.String("path", r.URL.Path),
+			zap.Int("status", status),
+			zap.String("verdict", h.verdict(rs)),
+			zap.Strings("reasons", rs.Names()),
+		)
+	}
+}
+
+// errorStatus is the status Caddy will write for err.
+func errorStatus(err error) int {
+	var he caddyhttp.HandlerError
+	if errors.As(err, &he) && he.StatusCode != 0 {
+		return he.StatusCode
+	}
+	return http.StatusInternalServerError
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,390 @@
+package fence
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/pquerna/cachecontrol/cacheobject"
+)
+
+// Policy is an operator's configuration of the rules. The zero value is the
+// safest: every request cookie identifies a user and there is no tag header.
+type Policy struct {
+	// SessionCookies are globs (path.Match syntax) naming the cookies that
+	// identify a user. When empty, every cookie not matched by IgnoreCookies
+	// does.
+	SessionCookies []string
+	// IgnoreCookies are globs naming cookies that never identify a user,
+	// such as analytics or consent cookies.
+	IgnoreCookies []string
+	// TagHeader is the response header through which the origin tags a
+	// route "private" or "public". Empty means the origin sends no tag.
+	TagHeader string
+}
+
+// Validate reports the first setting that cannot work, naming it.
+func (p *Policy) Validate() error {
+	for _, list := range []struct {
+		option string
+		globs  []string
+	}{{"session_cookies", p.SessionCookies}, {"ignore_cookies", p.IgnoreCookies}} {
+		for _, g := range list.globs {
+			if g == "" {
+				return fmt.Errorf("%s: empty cookie name pattern", list.option)
+			}
+			if _, err := path.Match(g, ""); err != nil {
+				return fmt.Errorf("%s: bad cookie name pattern %q: %w", list.option, g, err)
+			}
+		}
+	}
+	if p.TagHeader != "" {
+		if err := validTagHeader(p.TagHeader); err != nil {
+			return fmt.Errorf("tag_header: %q: %w", p.TagHeader, err)
+		}
+	}
+	return nil
+}
+
+// controlledHeaders are the headers the fence owns on a fenced response; an
+// origin route tag under one of these names would be overwritten or would
+// break caching semantics.
+var controlledHeaders = []string{
+	"Cache-Control", "Surrogate-Control", "Cdn-Cache-Control", "Cloudflare-Cdn-Cache-Control",
+	"Edge-Control", "X-Accel-Expires", "Expires", "Pragma", "Set-Cookie", "Vary",
+	"Content-Type", "Content-Length", "Authorization", "Cookie",
+}
+
+func validTagHeader(name string) error {
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return errors.New("not a valid header field name")
+		}
+	}
+	canonical := http.CanonicalHeaderKey(name)
+	for _, c := range controlledHeaders {
+		if canonical == c {
+			return errors.New("this header carries caching or identity semantics of its own; pick a dedicated name such as X-Cache-Fence-Tag")
+		}
+	}
+	return nil
+}
+
+// Request holds what the rules need to know about a request. Build it with
+// Policy.Request before the handler chain runs: handlers further in may
+// rewrite the request headers, but the client sent what it sent.
+type Request struct {
+	// Path is the decoded request path, used to spot path confusion.
+	Path string
+	// Authorization: the request had an Authorization header, any value.
+	Authorization bool
+	// IdentifyingCookie: the request had a cookie that identifies a user.
+	IdentifyingCookie bool
+	// PrivatePath: the path matched a configured private path.
+	PrivatePath bool
+	// PublicPath: the path matched a configured public path.
+	PublicPath bool
+}
+
+// Request extracts the facts the rules need from a request's headers. The
+// path matches are computed by the caller, who owns the path-pattern syntax.
+func (p *Policy) Request(h http.Header, urlPath string, privatePath, publicPath bool) Request {
+	_, auth := h["Authorization"]
+	return Request{
+		Path:              urlPath,
+		Authorization:     auth,
+		IdentifyingCookie: p.identifyingCookie(h["Cookie"]),
+		PrivatePath:       privatePath,
+		PublicPath:        publicPath,
+	}
+}
+
+// identifyingCookie scans Cookie header lines without allocating. A pair
+// with no "=" cannot be named, so it counts as identifying: fail closed.
+func (p *Policy) identifyingCookie(lines []string) bool {
+	for _, line := range lines {
+		for line != "" {
+			var pair string
+			pair, line, _ = strings.Cut(line, ";")
+			pair = strings.TrimSpace(pair)
+			if pair == "" {
+				continue
+			}
+			name, _, ok := strings.Cut(pair, "=")
+			if !ok {
+				return true
+			}
+			if p.identifies(strings.TrimSpace(name)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (p *Policy) identifies(name string) bool {
+	if len(p.SessionCookies) > 0 {
+		return matchAny(p.SessionCookies, name)
+	}
+	return !matchAny(p.IgnoreCookies, name)
+}
+
+func matchAny(globs []string, name string) bool {
+	for _, g := range globs {
+		// Validate rejected bad patterns, so an error here cannot happen.
+		if ok, _ := path.Match(g, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Classify returns the reasons to fence the response to req whose headers
+// are resp. The empty set means the response may be shared.
+//
+// A public tag or public path only lifts the cookie rule: it never overrides
+// Authorization, Set-Cookie, or an ambiguity.
+func (p *Policy) Classify(req Request, resp http.Header) Reasons {
+	var rs Reasons
+	if req.Authorization {
+		rs = rs.With(Authorization)
+	}
+	if len(resp["Set-Cookie"]) > 0 || announcesSetCookie(resp["Trailer"]) {
+		rs = rs.With(SetCookie)
+	}
+	if req.PrivatePath {
+		rs = rs.With(PrivatePath)
+	}
+	tagPrivate, tagPublic, tagInvalid := p.tag(resp)
+	if tagPrivate {
+		rs = rs.With(PrivateTag)
+	}
+	if tagInvalid {
+		rs = rs.With(TagInvalid)
+	}
+	if req.IdentifyingCookie && !req.PublicPath && !tagPublic {
+		rs = rs.With(SessionCookie)
+	}
+	rs |= varyReasons(resp["Vary"])
+	rs |= cacheControlReasons(resp["Cache-Control"])
+	if pathConfused(req.Path, resp.Get("Content-Type")) {
+		rs = rs.With(PathConfusion)
+	}
+	return rs
+}
+
+// tag reads the origin's route tag. Several lines that disagree, an empty
+// value, or any word but private/public make the tag invalid.
+func (p *Policy) tag(resp http.Header) (private, public, invalid bool) {
+	if p.TagHeader == "" {
+		return false, false, false
+	}
+	for _, v := range resp[http.CanonicalHeaderKey(p.TagHeader)] {
+		switch v = strings.TrimSpace(v); {
+		case strings.EqualFold(v, "private"):
+			private = true
+		case strings.EqualFold(v, "public"):
+			public = true
+		default:
+			invalid = true
+		}
+	}
+	if private && public {
+		invalid = true
+	}
+	return private, public && !invalid, invalid
+}
+
+// listMembers yields the trimmed members of a comma-separated header field
+// split over any number of lines (RFC 9110 §5.6.1), without allocating.
+func listMembers(lines []string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, line := range lines {
+			for line != "" {
+				var member string
+				member, line, _ = strings.Cut(line, ",")
+				if member = strings.TrimSpace(member); member != "" && !yield(member) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func announcesSetCookie(trailers []string) bool {
+	for name := range listMembers(trailers) {
+		if strings.EqualFold(name, "Set-Cookie") {
+			return true
+		}
+	}
+	return false
+}
+
+func varyReasons(lines []string) Reasons {
+	var rs Reasons
+	for field := range listMembers(lines) {
+		switch {
+		case field == "*":
+			rs = rs.With(VaryStar)
+		case strings.EqualFold(field, "Cookie"), strings.EqualFold(field, "Authorization"):
+			rs = rs.With(VaryCredentials)
+		}
+	}
+	return rs
+}
+
+// cacheControlReasons finds the Cache-Control forms that caches read
+// differently. Several lines are ambiguous on their own: VCL such as
+// `beresp.http.Cache-Control ~ "private"` sees only the first line.
+func cacheControlReasons(lines []string) Reasons {
+	var rs Reasons
+	if len(lines) > 1 {
+		rs = rs.With(CacheControlConflict)
+	}
+	for _, line := range lines {
+		cc, err := cacheobject.ParseResponseCacheControl(line)
+		if err != nil {
+			rs = rs.With(CacheControlInvalid)
+			continue
+		}
+		if cc.Public && (cc.PrivatePresent || cc.NoStore) {
+			rs = rs.With(CacheControlConflict)
+		}
+		if len(cc.Private) > 0 || len(cc.NoCache) > 0 {
+			rs = rs.With(CacheControlQualified)
+		}
+		if repeatsDirective(line) {
+			rs = rs.With(CacheControlConflict)
+		}
+	}
+	return rs
+}
+
+// maxDirectives bounds the directives compared for repeats; a longer
+// Cache-Control is absurd and treated as a conflict.
+const maxDirectives = 16
+
+// repeatsDirective reports whether a directive name occurs twice in one
+// Cache-Control value (RFC 9111 §4.2.1 lets a cache pick either, or treat
+// the response as stale, so caches disagree).
+func repeatsDirective(value string) bool {
+	var seen [maxDirectives]string
+	n := 0
+	for i := 0; i < len(value); {
+		c := value[i]
+		if c == ' ' || c == '\t' || c == ',' {
+			i++
+			continue
+		}
+		start := i
+		for i < len(value) && isTokenChar(value[i]) {
+			i++
+		}
+		name := value[start:i]
+		if i < len(value) && value[i] == '=' {
+			i = skipDirectiveValue(value, i+1)
+		}
+		if name == "" { // a stray character the parser accepted; skip it
+			i++
+			continue
+		}
+		for _, s := range seen[:n] {
+			if strings.EqualFold(s, name) {
+				return true
+			}
+		}
+		if n == maxDirectives {
+			return true
+		}
+		seen[n] = name
+		n++
+	}
+	return false
+}
+
+// skipDirectiveValue returns the index just past a token or quoted-string
+// that starts at i.
+func skipDirectiveValue(value string, i int) int {
+	if i < len(value) && value[i] == '"' {
+		for i++; i < len(value); i++ {
+			switch value[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return i
+	}
+	for i < len(value) && value[i] != ',' {
+		i++
+	}
+	return i
+}
+
+// isTokenChar reports whether c may appear in an RFC 9110 token.
+func isTokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// staticExtensions are the file extensions that CDNs cache by default
+// whatever the origin says, after Cloudflare's list of default cached file
+// extensions (developers.cloudflare.com/cache/concepts/default-cache-behavior/),
+// plus "mjs" and "map".
+var staticExtensions = []string{
+	"7z", "avi", "avif", "apk", "bin", "bmp", "bz2", "class", "css", "csv", "doc", "docx", "dmg",
+	"ejs", "eot", "eps", "exe", "flac", "gif", "gz", "ico", "iso", "jar", "jpeg", "jpg", "js",
+	"map", "mid", "midi", "mjs", "mkv", "mp3", "mp4", "ogg", "otf", "pdf", "pict", "pls", "png",
+	"ppt", "pptx", "ps", "rar", "svg", "svgz", "swf", "tar", "tif", "tiff", "ttf", "webm",
+	"webp", "woff", "woff2", "xls", "xlsx", "zip", "zst",
+}
+
+// pathConfused reports a path that a cache would take for a static file
+// while the response is a page or an API answer: the web cache deception
+// set-up (/account/x.css, /account;x.css, /account%2Fx.css).
+func pathConfused(urlPath, contentType string) bool {
+	if !dynamicType(contentType) {
+		return false
+	}
+	ext := extension(urlPath)
+	if ext == "" {
+		return false
+	}
+	for _, s := range staticExtensions {
+		if strings.EqualFold(ext, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// extension returns what follows the last dot of the last path segment.
+func extension(urlPath string) string {
+	seg := urlPath[strings.LastIndexByte(urlPath, '/')+1:]
+	dot := strings.LastIndexByte(seg, '.')
+	if dot < 0 {
+		return ""
+	}
+	return seg[dot+1:]
+}
+
+// dynamicType reports HTML and JSON media types, the ones a personal page or
+// API answer comes in.
+func dynamicType(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.TrimSpace(mt)
+	switch {
+	case strings.EqualFold(mt, "text/html"), strings.EqualFold(mt, "application/xhtml+xml"),
+		strings.EqualFold(mt, "application/json"):
+		return true
+	}
+	// Structured syntax suffix, e.g. application/problem+json (RFC 6839).
+	return len(mt) > 5 && strings.EqualFold(mt[len(mt)-5:], "+json")
+}

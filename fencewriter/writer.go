@@ -1,0 +1,116 @@
+// Package fencewriter wraps an http.ResponseWriter so that a function runs
+// exactly once, just before the final response headers are committed, and
+// may change them. It never buffers the body.
+//
+// Headers can be committed by WriteHeader, by the first Write, by ReadFrom
+// (io.Copy into the writer) and by a flush; each of these paths runs the
+// hook first. 1xx informational responses (103 Early Hints) pass through
+// without it, since they are not the final response.
+package fencewriter
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+)
+
+// ResponseWriter is the wrapper. Create it with New.
+type ResponseWriter struct {
+	http.ResponseWriter
+	beforeCommit func(status int, h http.Header)
+	committed    bool
+}
+
+// New wraps w. beforeCommit receives the final status and the header map
+// that is about to be sent; it runs at most once.
+func New(w http.ResponseWriter, beforeCommit func(status int, h http.Header)) *ResponseWriter {
+	return &ResponseWriter{ResponseWriter: w, beforeCommit: beforeCommit}
+}
+
+// Committed reports whether the final response headers have been written.
+// When it is false after the handler returns, net/http or an error handler
+// will still write them, from the same header map.
+func (w *ResponseWriter) Committed() bool { return w.committed }
+
+// WriteHeader runs the hook for the first final status, then writes it.
+// 1xx statuses other than 101 Switching Protocols are informational and
+// pass straight through.
+func (w *ResponseWriter) WriteHeader(status int) {
+	if status >= 100 && status <= 199 && status != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	if w.committed {
+		// Let net/http report the superfluous call as it would without us.
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	w.committed = true
+	w.beforeCommit(status, w.ResponseWriter.Header())
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Write commits an implicit 200 first, as net/http would.
+func (w *ResponseWriter) Write(p []byte) (int, error) {
+	if !w.committed {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// writerOnly hides ReadFrom so that io.Copy into it cannot recurse.
+type writerOnly struct{ io.Writer }
+
+// ReadFrom commits an implicit 200 first, then hands the copy to the inner
+// writer's ReadFrom when it has one, which keeps sendfile(2) working.
+func (w *ResponseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.committed {
+		w.WriteHeader(http.StatusOK)
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{w.ResponseWriter}, r)
+}
+
+// FlushError commits an implicit 200 first, since a flush sends the
+// headers, then flushes the inner writer. http.ResponseController calls it.
+func (w *ResponseWriter) FlushError() error {
+	if !w.committed {
+		w.WriteHeader(http.StatusOK)
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Flush is FlushError for callers that type-assert http.Flusher, as many
+// Server-Sent Events handlers do.
+func (w *ResponseWriter) Flush() { _ = w.FlushError() }
+
+// Hijack hands the connection over, for protocol upgrades such as
+// WebSocket. An upgrade commits 101 first; a handler that hijacks without
+// writing headers writes its own bytes, which no header rule can reach.
+func (w *ResponseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.committed = true
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Push forwards HTTP/2 server push when the inner writer supports it.
+func (w *ResponseWriter) Push(target string, opts *http.PushOptions) error {
+	if p, ok := w.ResponseWriter.(http.Pusher); ok {
+		return p.Push(target, opts)
+	}
+	return http.ErrNotSupported
+}
+
+// Unwrap returns the inner writer, for http.ResponseController.
+func (w *ResponseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Interface guards.
+var (
+	_ http.ResponseWriter = (*ResponseWriter)(nil)
+	_ http.Flusher        = (*ResponseWriter)(nil)
+	_ http.Hijacker       = (*ResponseWriter)(nil)
+	_ http.Pusher         = (*ResponseWriter)(nil)
+	_ io.ReaderFrom       = (*ResponseWriter)(nil)
+)
