@@ -7,6 +7,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	_ "github.com/cachefence/cachefence/caddymodule"
+	_ "github.com/cachefence/cachefence/cli"
 )
 
 func main() {

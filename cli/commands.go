@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"github.com/caddyserver/caddy/v2"
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/cachefence/cachefence/caddymodule"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "sidecar",
+		Usage: "--from <addr> --to <origin> [--report] [--explain] [--session-cookie <glob>]... [--ignore-cookie <glob>]... [--private-path <pattern>]... [--public-path <pattern>]... [--tag-header <name>] [--metrics <addr>] [--access-log] [--debug]",
+		Short: "Run cache_fence in front of an origin, with no config file",
+		Long: `
+Runs a reverse proxy from --from to the origin at --to with cache_fence in
+front: every personalised or doubtful response leaves unstorable by shared
+caches. Put it between your CDN and your origin.
+
+The fence options are those of the cache_fence directive:
+  --report            rewrite nothing; log each response that would be fenced
+  --explain           add a Cache-Fence header with the verdict and reasons
+  --session-cookie    cookies that identify a user (default: every cookie
+                      not ignored); repeat for several
+  --ignore-cookie     cookies that never identify a user
+  --private-path      path patterns that are always personalised
+  --public-path       path patterns that never depend on request cookies
+  --tag-header        the origin's route tag header (private or public)
+  --metrics           serve Prometheus metrics on this address (/metrics)
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			addProxyFlags(cmd)
+			cmd.Flags().Bool("report", false, "Rewrite nothing; log each response that would be fenced")
+			cmd.Flags().Bool("explain", false, "Add a Cache-Fence header with the verdict and reasons")
+			cmd.Flags().String("metrics", "", "Serve Prometheus metrics on this address")
+			cmd.Flags().Bool("access-log", false, "Enable the access log")
+			cmd.Flags().BoolP("debug", "v", false, "Enable debug logs, one line per classified response")
+			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdSidecar)
+		},
+	})
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "dev",
+		Usage: "--from <addr> --to <origin> [--session-cookie <glob>]... [--ignore-cookie <glob>]... [--private-path <pattern>]... [--public-path <pattern>]... [--tag-header <name>]",
+		Short: "A local dev proxy that shows what cache_fence would fence, and why",
+		Long: `
+Runs a reverse proxy from --from to the origin at --to with cache_fence in
+report mode: nothing is rewritten, every response carries a Cache-Fence
+header with the verdict and reasons, and one line per response is printed:
+
+  10:04:05 GET /account 200 would-fence session_cookie private_path
+  10:04:06 GET /static/app.css 200 shared
+
+The fence options are those of the sidecar command.
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			addProxyFlags(cmd)
+			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdDev)
+		},
+	})
+}
+
+func addProxyFlags(cmd *cobra.Command) {
+	cmd.Flags().StringP("from", "f", ":8080", "Address on which to receive traffic")
+	cmd.Flags().StringP("to", "t", "", "The origin's address (host:port)")
+	cmd.Flags().StringArray("session-cookie", nil, "Cookie name glob that identifies a user (repeatable)")
+	cmd.Flags().StringArray("ignore-cookie", nil, "Cookie name glob that never identifies a user (repeatable)")
+	cmd.Flags().StringArray("private-path", nil, "Path pattern that is always personalised (repeatable)")
+	cmd.Flags().StringArray("public-path", nil, "Path pattern that never depends on request cookies (repeatable)")
+	cmd.Flags().String("tag-header", "", "Response header through which the origin tags a route private or public")
+}
+
+// proxyFromFlags reads the flags that sidecar and dev share.
+func proxyFromFlags(fl caddycmd.Flags) (proxy, error) {
+	p := proxy{From: fl.String("from"), To: fl.String("to")}
+	p.Fence.TagHeader = fl.String("tag-header")
+	for flag, dst := range map[string]*[]string{
+		"session-cookie": &p.Fence.SessionCookies,
+		"ignore-cookie":  &p.Fence.IgnoreCookies,
+		"private-path":   &p.Fence.PrivatePaths,
+		"public-path":    &p.Fence.PublicPaths,
+	} {
+		values, err := fl.GetStringArray(flag)
+		if err != nil {
+			return p, err
+		}
+		*dst = values
+	}
+	return p, nil
+}
+
+func cmdSidecar(fl caddycmd.Flags) (int, error) {
+	p, err := proxyFromFlags(fl)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	if fl.Bool("report") {
+		p.Fence.Mode = caddymodule.ModeReport
+	}
+	p.Fence.Explain = fl.Bool("explain")
+	p.Metrics = fl.String("metrics")
+	if fl.Bool("debug") {
+		p.Logging = &caddy.Logging{Logs: map[string]*caddy.CustomLog{
+			"default": {BaseLog: caddy.BaseLog{Level: zap.DebugLevel.CapitalString()}},
+		}}
+	}
+	p.AccessLog = fl.Bool("access-log")
+	return run(p)
+}
+
+func cmdDev(fl caddycmd.Flags) (int, error) {
+	p, err := proxyFromFlags(fl)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	p.Fence.Mode = caddymodule.ModeReport
+	p.Fence.Explain = true
+	p.Logging = devLogging()
+	return run(p)
+}
+
+func run(p proxy) (int, error) {
+	caddy.TrapSignals()
+	cfg, err := p.config()
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	if err := caddy.Run(cfg); err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	caddy.Log().Info("cache_fence proxying", zap.String("from", p.From), zap.String("to", p.To),
+		zap.String("mode", p.Fence.Mode))
+	select {}
+}
