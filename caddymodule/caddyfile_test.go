@@ -1,0 +1,141 @@
+package caddymodule
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+func TestUnmarshalCaddyfile(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		input string
+		want  Handler
+	}{
+		{name: "bare directive", input: `cache_fence`, want: Handler{}},
+		{name: "empty block", input: `cache_fence {
+		}`, want: Handler{}},
+		{name: "every option", input: `cache_fence {
+			mode report
+			session_cookies sid sess_*
+			ignore_cookies _ga* consent
+			private_paths /account* /cart
+			public_paths /static/*
+			tag_header X-Cache-Fence-Tag
+			explain
+		}`, want: Handler{
+			Mode:           "report",
+			SessionCookies: []string{"sid", "sess_*"},
+			IgnoreCookies:  []string{"_ga*", "consent"},
+			PrivatePaths:   []string{"/account*", "/cart"},
+			PublicPaths:    []string{"/static/*"},
+			TagHeader:      "X-Cache-Fence-Tag",
+			Explain:        true,
+		}},
+		{name: "repeated list options add up", input: `cache_fence {
+			ignore_cookies _ga*
+			ignore_cookies _gid
+		}`, want: Handler{IgnoreCookies: []string{"_ga*", "_gid"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got Handler
+			if err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input)); err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// Every bad value must be rejected when the Caddyfile is adapted, with a
+// message that names the option and the value.
+func TestUnmarshalCaddyfileErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		input string
+		want  []string // substrings of the error
+	}{
+		{"argument on directive", `cache_fence enforce`, []string{"wrong argument count"}},
+		{"unknown mode", `cache_fence {
+			mode audit
+		}`, []string{"mode", `"audit"`}},
+		{"mode without value", `cache_fence {
+			mode
+		}`, []string{"wrong argument count"}},
+		{"mode with two values", `cache_fence {
+			mode enforce report
+		}`, []string{"mode", `"report"`}},
+		{"bad session cookie glob", `cache_fence {
+			session_cookies [sid
+		}`, []string{"session_cookies", `"[sid"`}},
+		{"bad ignore cookie glob", `cache_fence {
+			ignore_cookies _ga[
+		}`, []string{"ignore_cookies", `"_ga["`}},
+		{"empty list", `cache_fence {
+			private_paths
+		}`, []string{"private_paths", "at least one"}},
+		{"relative private path", `cache_fence {
+			private_paths account
+		}`, []string{"private_paths", `"account"`}},
+		{"relative public path", `cache_fence {
+			public_paths static/*
+		}`, []string{"public_paths", `"static/*"`}},
+		{"tag header with space", `cache_fence {
+			tag_header "X Tag"
+		}`, []string{"tag_header", `"X Tag"`}},
+		{"tag header that caches read", `cache_fence {
+			tag_header Cache-Control
+		}`, []string{"tag_header", `"Cache-Control"`}},
+		{"explain with value", `cache_fence {
+			explain yes
+		}`, []string{"explain", `"yes"`}},
+		{"unknown option", `cache_fence {
+			fence_everything
+		}`, []string{`"fence_everything"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h Handler
+			err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
+			if err == nil {
+				t.Fatalf("no error for %s", tc.input)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %s", err, want)
+				}
+			}
+		})
+	}
+}
+
+// JSON configs skip the Caddyfile, so Validate must catch the same values.
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    Handler
+		want string // "" for valid
+	}{
+		{"zero value", Handler{}, ""},
+		{"report", Handler{Mode: ModeReport}, ""},
+		{"unknown mode", Handler{Mode: "Enforce"}, `mode: unknown mode "Enforce"`},
+		{"bad glob", Handler{SessionCookies: []string{"a["}}, `session_cookies: bad cookie name pattern "a["`},
+		{"empty glob", Handler{IgnoreCookies: []string{""}}, "ignore_cookies: empty cookie name pattern"},
+		{"empty path", Handler{PublicPaths: []string{""}}, `public_paths: path pattern ""`},
+		{"placeholder path", Handler{PrivatePaths: []string{"{env.PRIVATE}"}}, ""},
+		{"tag header Set-Cookie", Handler{TagHeader: "set-cookie"}, `tag_header: "set-cookie"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.h.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("got error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}

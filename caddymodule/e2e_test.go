@@ -1,0 +1,471 @@
+package caddymodule_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	_ "github.com/cachefence/cachefence/caddymodule"
+)
+
+// These tests run the real handler inside Caddy, configured from a
+// Caddyfile, and talk to it over TCP on 127.0.0.1. Caddy's config is
+// process-global, so they do not run in parallel.
+
+// freeAddr returns a 127.0.0.1 address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startCaddy adapts caddyfile and loads it, replacing any running config.
+func startCaddy(t *testing.T, caddyfile string) {
+	t.Helper()
+	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+	if err != nil {
+		t.Fatalf("adapting Caddyfile: %v\n%s", err, caddyfile)
+	}
+	for _, w := range warnings {
+		t.Logf("Caddyfile warning: %s", w)
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		t.Fatalf("loading config: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := caddy.Stop(); err != nil {
+			t.Errorf("stopping Caddy: %v", err)
+		}
+	})
+}
+
+// client has no cookie jar: "anonymous" must mean no Cookie header.
+var client = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+func do(t *testing.T, method, url string, header http.Header) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatalf("%s %s: reading body: %v", method, url, err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// assertFenced checks the exact header set of a fenced response.
+func assertFenced(t *testing.T, h http.Header) {
+	t.Helper()
+	for name, want := range map[string]string{
+		"Cache-Control":                "private, no-store",
+		"Surrogate-Control":            "no-store",
+		"Cdn-Cache-Control":            "no-store",
+		"Cloudflare-Cdn-Cache-Control": "no-store",
+		"Edge-Control":                 "no-store",
+		"X-Accel-Expires":              "0",
+		"Expires":                      "0",
+		"Pragma":                       "no-cache",
+	} {
+		if got := h.Values(name); len(got) != 1 || got[0] != want {
+			t.Errorf("%s = %q, want exactly [%q]", name, got, want)
+		}
+	}
+}
+
+// origin is a real HTTP server standing in for the application.
+func origin(t *testing.T) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/upstream/page", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Expires", "Thu, 01 Jan 1970 00:00:00 GMT")
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "page")
+	})
+	mux.HandleFunc("/upstream/tagged/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Tag", strings.TrimPrefix(r.URL.Path, "/upstream/tagged/"))
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		io.WriteString(w, "tagged")
+	})
+	mux.HandleFunc("/upstream/two-lines", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Cache-Control", "max-age=3600")
+		w.Header().Add("Cache-Control", "private")
+		io.WriteString(w, "two lines")
+	})
+	mux.HandleFunc("/upstream/hints", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</static/app.css>; rel=preload; as=style")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Set("Set-Cookie", "s=late")
+		io.WriteString(w, "after hints")
+	})
+	srv := &http.Server{Handler: mux}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().String()
+}
+
+const siteTemplate = `{
+	admin off
+	auto_https off
+	log fence {
+		output file %[3]s
+		level DEBUG
+		include http.handlers.cache_fence
+	}
+}
+
+http://%[1]s {
+	bind 127.0.0.1
+	cache_fence {
+		mode %[4]s
+		ignore_cookies _ga*
+		private_paths /account*
+		public_paths /static/*
+		tag_header X-Tag
+		explain
+	}
+	handle /metrics {
+		metrics
+	}
+	handle /account {
+		respond "account"
+	}
+	handle /login {
+		header Set-Cookie "session=minted-SECRETSET"
+		header Cache-Control "public, max-age=300"
+		respond "welcome"
+	}
+	handle /static/* {
+		header Content-Type text/css
+		header Cache-Control "public, max-age=3600"
+		respond "body{}"
+	}
+	handle /dead {
+		reverse_proxy 127.0.0.1:1
+	}
+	handle /boom {
+		error "boom" 500
+	}
+	handle /upstream/* {
+		reverse_proxy %[2]s
+	}
+	handle {
+		header Cache-Control "public, max-age=60"
+		header Content-Type text/html
+		respond "home"
+	}
+}
+`
+
+type site struct {
+	base    string
+	logFile string
+}
+
+func startSite(t *testing.T, mode string) site {
+	addr := freeAddr(t)
+	logFile := filepath.Join(t.TempDir(), "fence.log")
+	startCaddy(t, fmt.Sprintf(siteTemplate, addr, origin(t), logFile, mode))
+	return site{base: "http://" + addr, logFile: logFile}
+}
+
+func TestEndToEndVerdicts(t *testing.T) {
+	s := startSite(t, "enforce")
+	cookie := func(v string) http.Header { return http.Header{"Cookie": {v}} }
+	for _, tc := range []struct {
+		name    string
+		method  string
+		path    string
+		header  http.Header
+		status  int
+		reasons string // "" means shared
+	}{
+		{"anonymous public page", "GET", "/", nil, 200, ""},
+		{"analytics cookie only", "GET", "/", cookie("_ga=GA1.1"), 200, ""},
+		{"session cookie", "GET", "/", cookie("_ga=1; sid=abc"), 200, "session_cookie"},
+		{"authorization", "GET", "/static/app.css", http.Header{"Authorization": {"Bearer t"}}, 200, "authorization"},
+		{"empty authorization", "GET", "/", http.Header{"Authorization": {""}}, 200, "authorization"},
+		{"asset with session cookie on public path", "GET", "/static/app.css", cookie("sid=abc"), 200, ""},
+		{"login sets a cookie", "GET", "/login", nil, 200, "set_cookie"},
+		{"private path anonymous", "GET", "/account", nil, 200, "private_path"},
+		{"HEAD of a personal page", "HEAD", "/", cookie("sid=abc"), 200, "session_cookie"},
+		{"2017 page anonymous", "GET", "/upstream/page", nil, 200, ""},
+		{"2017 page with session", "GET", "/upstream/page", cookie("sid=abc"), 200, "session_cookie"},
+		{"304 revalidating a personal page", "GET", "/upstream/page", http.Header{"Cookie": {"sid=abc"}, "If-None-Match": {`"v1"`}}, 304, "session_cookie"},
+		{"origin tag private", "GET", "/upstream/tagged/private", nil, 200, "private_tag"},
+		{"origin tag public lifts the cookie rule", "GET", "/upstream/tagged/public", cookie("sid=abc"), 200, ""},
+		{"origin tag public does not lift authorization", "GET", "/upstream/tagged/public", http.Header{"Authorization": {"Basic x"}}, 200, "authorization"},
+		{"origin tag invalid", "GET", "/upstream/tagged/sometimes", nil, 200, "tag_invalid"},
+		{"cache-control over two lines", "GET", "/upstream/two-lines", nil, 200, "cache_control_conflict"},
+		{"path confusion", "GET", "/account.css", nil, 200, "private_path path_confusion"},
+		{"unreachable upstream", "GET", "/dead", nil, 502, "error_response"},
+		{"handler error", "GET", "/boom", nil, 500, "error_response"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := do(t, tc.method, s.base+tc.path, tc.header)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			explain := resp.Header.Get("Cache-Fence")
+			if tc.reasons == "" {
+				if explain != "shared" {
+					t.Errorf("Cache-Fence = %q, want shared", explain)
+				}
+				if cc := resp.Header.Get("Cache-Control"); strings.Contains(cc, "no-store") {
+					t.Errorf("shared response was rewritten: Cache-Control %q", cc)
+				}
+			} else {
+				if want := `fenced; reasons="` + tc.reasons + `"`; explain != want {
+					t.Errorf("Cache-Fence = %q, want %q", explain, want)
+				}
+				assertFenced(t, resp.Header)
+			}
+			if resp.Header.Get("X-Tag") != "" {
+				t.Errorf("tag header leaked: %q", resp.Header.Get("X-Tag"))
+			}
+		})
+	}
+}
+
+// A shared response passes through with its headers as the origin set them.
+func TestEndToEndSharedUntouched(t *testing.T) {
+	s := startSite(t, "enforce")
+	resp := do(t, "GET", s.base+"/static/app.css", nil)
+	if got := resp.Header.Values("Cache-Control"); len(got) != 1 || got[0] != "public, max-age=3600" {
+		t.Errorf("Cache-Control = %q, want the origin's", got)
+	}
+	for _, h := range []string{"Surrogate-Control", "Expires", "Pragma", "Cdn-Cache-Control"} {
+		if v := resp.Header.Get(h); v != "" {
+			t.Errorf("%s added to a shared response: %q", h, v)
+		}
+	}
+}
+
+// Report mode rewrites nothing, logs a warning with the reasons, and never
+// logs a cookie, Set-Cookie or Authorization value.
+func TestEndToEndReportModeLogsWithoutSecrets(t *testing.T) {
+	s := startSite(t, "report")
+	resp := do(t, "GET", s.base+"/login", http.Header{
+		"Cookie":        {"sid=SECRETCOOKIE"},
+		"Authorization": {"Bearer SECRETTOKEN"},
+	})
+	if got := resp.Header.Get("Cache-Control"); got != "public, max-age=300" {
+		t.Errorf("report mode rewrote Cache-Control to %q", got)
+	}
+	if got, want := resp.Header.Get("Cache-Fence"), `would-fence; reasons="authorization session_cookie set_cookie"`; got != want {
+		t.Errorf("Cache-Fence = %q, want %q", got, want)
+	}
+	caddy.Stop() // flush and close the log file
+	logged, err := os.ReadFile(s.logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(logged), `"response would be fenced"`) || !strings.Contains(string(logged), `"set_cookie"`) {
+		t.Errorf("no warning with reasons in the log:\n%s", logged)
+	}
+	for _, secret := range []string{"SECRETCOOKIE", "SECRETTOKEN", "SECRETSET"} {
+		if strings.Contains(string(logged), secret) {
+			t.Errorf("log contains the secret %s:\n%s", secret, logged)
+		}
+	}
+}
+
+// 103 Early Hints pass through before the fence decides; the final response
+// is fenced because of the Set-Cookie the origin added after the hints.
+func TestEndToEndEarlyHints(t *testing.T) {
+	s := startSite(t, "enforce")
+	var hints []http.Header
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		if code == http.StatusEarlyHints {
+			hints = append(hints, http.Header(h))
+		}
+		return nil
+	}}
+	req, _ := http.NewRequest("GET", s.base+"/upstream/hints", nil)
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if len(hints) != 1 || hints[0].Get("Link") == "" {
+		t.Fatalf("got 103 headers %v, want one 103 with Link", hints)
+	}
+	if cc := hints[0].Get("Cache-Control"); cc != "" {
+		t.Errorf("the 103 carried Cache-Control %q: the fence must decide on the final response only", cc)
+	}
+	assertFenced(t, resp.Header)
+}
+
+// Metrics reach Caddy's /metrics, and survive a config reload without a
+// duplicate-registration error.
+func TestEndToEndMetricsAcrossReload(t *testing.T) {
+	for round := 1; round <= 2; round++ {
+		s := startSite(t, "enforce") // loading again is a reload
+		do(t, "GET", s.base+"/", http.Header{"Cookie": {"sid=1"}})
+		do(t, "GET", s.base+"/", nil)
+		resp, err := client.Get(s.base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{
+			`caddy_http_cache_fence_responses_total{mode="enforce",verdict="fenced"}`,
+			`caddy_http_cache_fence_responses_total{mode="enforce",verdict="shared"}`,
+			`caddy_http_cache_fence_reasons_total{mode="enforce",reason="session_cookie"}`,
+		} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("round %d: /metrics lacks %s", round, want)
+			}
+		}
+	}
+}
+
+// Server-Sent Events stream through the fence: the client reads the first
+// event while the origin is still holding the second back.
+func TestEndToEndStreaming(t *testing.T) {
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/upstream/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: one\n\n")
+		http.NewResponseController(w).Flush()
+		<-release
+		io.WriteString(w, "data: two\n\n")
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	addr := freeAddr(t)
+	startCaddy(t, fmt.Sprintf(`{
+	admin off
+	auto_https off
+}
+http://%s {
+	bind 127.0.0.1
+	cache_fence
+	reverse_proxy %s
+}`, addr, l.Addr()))
+
+	req, _ := http.NewRequest("GET", "http://"+addr+"/upstream/events", nil)
+	req.Header.Set("Cookie", "sid=1")
+	resp, err := client.Do(req)
+	if err != nil {
+		close(release)
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	assertFenced(t, resp.Header)
+	r := bufio.NewReader(resp.Body)
+	first, err := r.ReadString('\n')
+	close(release) // only now may the origin send the rest
+	if err != nil || first != "data: one\n" {
+		t.Fatalf("first event %q, %v", first, err)
+	}
+	rest, _ := io.ReadAll(r)
+	if !strings.Contains(string(rest), "data: two") {
+		t.Errorf("second event missing: %q", rest)
+	}
+}
+
+// A protocol upgrade works through the fence: reverse_proxy hijacks the
+// connection through the wrapper after the 101.
+func TestEndToEndUpgrade(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "Upgrade")
+		w.Header().Set("Upgrade", "echo")
+		w.WriteHeader(http.StatusSwitchingProtocols)
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		line, _ := brw.ReadString('\n')
+		brw.WriteString("echo: " + line)
+		brw.Flush()
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	addr := freeAddr(t)
+	startCaddy(t, fmt.Sprintf(`{
+	admin off
+	auto_https off
+}
+http://%s {
+	bind 127.0.0.1
+	cache_fence
+	reverse_proxy %s
+}`, addr, l.Addr()))
+
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: echo\r\nCookie: sid=1\r\n\r\n", addr)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d, want 101", resp.StatusCode)
+	}
+	if resp.Header.Get("Cache-Control") != "private, no-store" {
+		t.Errorf("101 not fenced: %v", resp.Header)
+	}
+	fmt.Fprint(conn, "hello\n")
+	got, err := br.ReadString('\n')
+	if err != nil || got != "echo: hello\n" {
+		t.Fatalf("through the upgraded connection got %q, %v", got, err)
+	}
+}
