@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -115,8 +116,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("provisioning path matcher: %w", err)
 		}
 	}
+	// A nil *Registry must not become a non-nil Registerer.
+	var registry prometheus.Registerer
+	if r := ctx.GetMetricsRegistry(); r != nil {
+		registry = r
+	}
 	var err error
-	h.counters, err = newCounters(ctx.GetMetricsRegistry(), h.modeName())
+	h.counters, err = newCounters(registry, h.modeName())
 	if err != nil {
 		// Losing metrics must not lose the fence; say so and go on.
 		h.logger.Warn("cache_fence metrics disabled", zap.Error(err))

@@ -306,7 +306,9 @@ func repeatsDirective(value string) bool {
 }
 
 // skipDirectiveValue returns the index just past a token or quoted-string
-// that starts at i.
+// that starts at i. An unquoted value ends at a comma or whitespace, as in
+// pquerna/cachecontrol, so that "max-age=60 max-age=0" is seen as the two
+// directives the parser reads.
 func skipDirectiveValue(value string, i int) int {
 	if i < len(value) && value[i] == '"' {
 		for i++; i < len(value); i++ {
@@ -319,7 +321,7 @@ func skipDirectiveValue(value string, i int) int {
 		}
 		return i
 	}
-	for i < len(value) && value[i] != ',' {
+	for i < len(value) && value[i] != ',' && value[i] != ' ' && value[i] != '\t' {
 		i++
 	}
 	return i

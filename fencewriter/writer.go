@@ -90,9 +90,15 @@ func (w *ResponseWriter) Flush() { _ = w.FlushError() }
 // Hijack hands the connection over, for protocol upgrades such as
 // WebSocket. An upgrade commits 101 first; a handler that hijacks without
 // writing headers writes its own bytes, which no header rule can reach.
+//
+// A failed hijack (HTTP/2, or a writer that cannot) commits nothing: the
+// handler may still answer with an error response, which must be fenced.
 func (w *ResponseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	w.committed = true
-	return http.NewResponseController(w.ResponseWriter).Hijack()
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.committed = true
+	}
+	return conn, brw, err
 }
 
 // Push forwards HTTP/2 server push when the inner writer supports it.

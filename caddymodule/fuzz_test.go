@@ -1,0 +1,120 @@
+package caddymodule
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/pquerna/cachecontrol/cacheobject"
+	"go.uber.org/zap"
+)
+
+// How the fuzzed next handler commits its response.
+const (
+	commitWriteHeader = iota
+	commitWrite
+	commitReadFrom
+	commitFlush
+	commitNothing
+	commitError
+	numCommits
+)
+
+// FuzzHandler drives the whole handler, wrapper included, with fuzzed
+// request and response headers and every way of committing a response.
+// Invariants: nothing panics, and whenever one of the unambiguous rules
+// applies (worked out here independently of package fence) the response
+// leaves with exactly `Cache-Control: private, no-store` and
+// `Surrogate-Control: no-store`.
+func FuzzHandler(f *testing.F) {
+	f.Add(false, "", "", "public, max-age=60", "", "", "/", "text/html", uint8(commitWrite))
+	f.Add(true, "", "", "public, max-age=60", "", "", "/", "text/html", uint8(commitWriteHeader))
+	f.Add(false, "sid=1", "", "no-cache", "", "", "/account", "text/html", uint8(commitReadFrom))
+	f.Add(false, "", "s=1", "public", "", "", "/login", "text/html", uint8(commitFlush))
+	f.Add(false, "", "", "max-age=1\nprivate", "", "", "/", "", uint8(commitNothing))
+	f.Add(false, "", "", "max-age=x", "Accept-Encoding, Cookie", "", "/", "", uint8(commitError))
+	f.Add(false, "_ga=1", "", "private=\"x\"", "*", "maybe", "/a.css", "application/json", uint8(commitWrite))
+	h := &Handler{IgnoreCookies: []string{"_ga*"}, PrivatePaths: []string{"/account*"}, PublicPaths: []string{"/static/*"}, TagHeader: "X-Tag"}
+	if err := h.Provision(caddy.Context{Context: context.Background()}); err != nil {
+		f.Fatal(err)
+	}
+	h.logger = zap.NewNop()
+	f.Fuzz(func(t *testing.T, auth bool, cookie, setCookie, cacheControl, vary, tag, path, contentType string, commit uint8) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.URL.Path = path
+		r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer()))
+		if auth {
+			r.Header["Authorization"] = []string{""}
+		}
+		if cookie != "" {
+			r.Header["Cookie"] = []string{cookie}
+		}
+		var ccLines []string
+		if cacheControl != "" {
+			ccLines = strings.Split(cacheControl, "\n")
+		}
+		next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) error {
+			hdr := w.Header()
+			for name, v := range map[string]string{"Set-Cookie": setCookie, "Vary": vary, "X-Tag": tag, "Content-Type": contentType} {
+				if v != "" {
+					hdr[name] = []string{v}
+				}
+			}
+			if ccLines != nil {
+				hdr["Cache-Control"] = ccLines
+			}
+			switch commit % numCommits {
+			case commitWriteHeader:
+				w.WriteHeader(http.StatusOK)
+			case commitWrite:
+				io.WriteString(w, "body")
+			case commitReadFrom:
+				w.(io.ReaderFrom).ReadFrom(strings.NewReader("body"))
+			case commitFlush:
+				http.NewResponseController(w).Flush()
+			case commitError:
+				return caddyhttp.Error(http.StatusBadGateway, errors.New("upstream down"))
+			}
+			return nil
+		})
+		rec := httptest.NewRecorder()
+		err := h.ServeHTTP(rec, r, next)
+		if commit%numCommits != commitError && err != nil {
+			t.Fatalf("unexpected error %v", err)
+		}
+
+		mustFence := auth || setCookie != "" || len(ccLines) > 1 || commit%numCommits == commitError
+		for _, line := range ccLines {
+			if _, err := cacheobject.ParseResponseCacheControl(line); err != nil {
+				mustFence = true
+			}
+		}
+		for _, member := range strings.Split(vary, ",") {
+			member = strings.TrimSpace(member)
+			if member == "*" || strings.EqualFold(member, "cookie") || strings.EqualFold(member, "authorization") {
+				mustFence = true
+			}
+		}
+		if tag != "" && !strings.EqualFold(strings.TrimSpace(tag), "private") && !strings.EqualFold(strings.TrimSpace(tag), "public") {
+			mustFence = true
+		}
+		got := rec.Result().Header
+		if mustFence {
+			if cc := got.Values("Cache-Control"); len(cc) != 1 || cc[0] != "private, no-store" {
+				t.Errorf("Cache-Control %q, want exactly private, no-store", cc)
+			}
+			if sc := got.Values("Surrogate-Control"); len(sc) != 1 || sc[0] != "no-store" {
+				t.Errorf("Surrogate-Control %q, want exactly no-store", sc)
+			}
+		}
+		if got.Get("X-Tag") != "" {
+			t.Errorf("tag header leaked: %q", got.Get("X-Tag"))
+		}
+	})
+}

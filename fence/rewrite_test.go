@@ -1,0 +1,241 @@
+package fence
+
+import (
+	"maps"
+	"net/http"
+	"regexp"
+	"slices"
+	"testing"
+)
+
+// wantRewritten is the header set a fenced response must leave with,
+// written out here rather than read from the package so that a change to
+// unstorable shows up as a test failure.
+var wantRewritten = map[string]string{
+	"Cache-Control":                "private, no-store",
+	"Surrogate-Control":            "no-store",
+	"Cdn-Cache-Control":            "no-store",
+	"Cloudflare-Cdn-Cache-Control": "no-store",
+	"Edge-Control":                 "no-store",
+	"X-Accel-Expires":              "0",
+	"Expires":                      "0",
+	"Pragma":                       "no-cache",
+}
+
+func TestRewrite(t *testing.T) {
+	t.Run("replaces conflicting lines", func(t *testing.T) {
+		h := http.Header{}
+		h.Add("Cache-Control", "public, max-age=3600")
+		h.Add("Cache-Control", "s-maxage=86400")
+		h.Add("CDN-Cache-Control", "max-age=600")
+		h.Add("Cloudflare-CDN-Cache-Control", "max-age=600")
+		h.Add("X-Accel-Expires", "3600")
+		h.Add("Expires", "Fri, 01 Jan 2100 00:00:00 GMT")
+		h.Add("Surrogate-Control", "max-age=3600")
+		h.Add("Edge-Control", "!no-store")
+		h.Add("Edge-Control", "cache-maxage=1h")
+		h.Add("Pragma", "public")
+		h.Add("Set-Cookie", "sid=abc; Path=/; HttpOnly")
+		h.Add("Set-Cookie", "theme=dark; Path=/")
+		h.Add("Content-Type", "text/html; charset=utf-8")
+		h.Add("Vary", "Accept-Encoding")
+		h.Add("ETag", `"v1"`)
+
+		Rewrite(h)
+
+		checkRewritten(t, h)
+		if got, want := h["Set-Cookie"], []string{"sid=abc; Path=/; HttpOnly", "theme=dark; Path=/"}; !slices.Equal(got, want) {
+			t.Errorf("Set-Cookie after Rewrite = %q, want %q (untouched)", got, want)
+		}
+		for k, want := range map[string]string{"Content-Type": "text/html; charset=utf-8", "Vary": "Accept-Encoding", "Etag": `"v1"`} {
+			if got := h[k]; !slices.Equal(got, []string{want}) {
+				t.Errorf("%s after Rewrite = %q, want [%q] (untouched)", k, got, want)
+			}
+		}
+		// Nothing else appears: only the controlled headers and the
+		// untouched ones.
+		wantKeys := slices.Sorted(maps.Keys(wantRewritten))
+		wantKeys = append(wantKeys, "Set-Cookie", "Content-Type", "Vary", "Etag")
+		slices.Sort(wantKeys)
+		if got := slices.Sorted(maps.Keys(h)); !slices.Equal(got, wantKeys) {
+			t.Errorf("header names after Rewrite = %q, want %q", got, wantKeys)
+		}
+	})
+
+	t.Run("empty header", func(t *testing.T) {
+		h := http.Header{}
+		Rewrite(h)
+		checkRewritten(t, h)
+		if len(h) != len(wantRewritten) {
+			t.Errorf("Rewrite of an empty header set %d names, want %d: %v", len(h), len(wantRewritten), h)
+		}
+	})
+
+	t.Run("idempotent", func(t *testing.T) {
+		h := http.Header{"Cache-Control": {"public"}}
+		Rewrite(h)
+		Rewrite(h)
+		checkRewritten(t, h)
+	})
+
+	t.Run("a rewritten response classifies without cache-control ambiguity", func(t *testing.T) {
+		// The rewrite must not itself produce something the fence would
+		// call ambiguous if it saw it again (for example behind a second
+		// fence).
+		h := http.Header{"Cache-Control": {"public", "max-age=abc"}}
+		Rewrite(h)
+		if rs := (&Policy{}).Classify(Request{Path: "/"}, h); rs != 0 {
+			t.Errorf("Classify(rewritten headers) = %s, want shared", show(rs))
+		}
+	})
+}
+
+// checkRewritten asserts exactly one line of each controlled header with
+// its expected value.
+func checkRewritten(t *testing.T, h http.Header) {
+	t.Helper()
+	for k, want := range wantRewritten {
+		if got := h[k]; len(got) != 1 || got[0] != want {
+			t.Errorf("%s after Rewrite = %q, want exactly [%q]", k, got, want)
+		}
+	}
+}
+
+func TestRewrittenHeaders(t *testing.T) {
+	got := RewrittenHeaders()
+	if len(got) != len(wantRewritten) {
+		t.Fatalf("RewrittenHeaders() has %d entries, want %d: %q", len(got), len(wantRewritten), got)
+	}
+	seen := map[string]bool{}
+	for _, kv := range got {
+		if want, ok := wantRewritten[kv[0]]; !ok || want != kv[1] {
+			t.Errorf("RewrittenHeaders() entry %q: %q, want %q (known: %v)", kv[0], kv[1], want, ok)
+		}
+		if kv[0] != http.CanonicalHeaderKey(kv[0]) {
+			t.Errorf("RewrittenHeaders() name %q is not canonical; Rewrite would miss lines added with Header.Add", kv[0])
+		}
+		if seen[kv[0]] {
+			t.Errorf("RewrittenHeaders() lists %q twice", kv[0])
+		}
+		seen[kv[0]] = true
+	}
+	if got[0] != [2]string{"Cache-Control", "private, no-store"} {
+		t.Errorf("RewrittenHeaders()[0] = %q, want Cache-Control first", got[0])
+	}
+
+	// The result is a copy: changing it must not change what Rewrite does.
+	got[0][1] = "public, max-age=31536000"
+	h := http.Header{}
+	Rewrite(h)
+	if v := h.Get("Cache-Control"); v != "private, no-store" {
+		t.Errorf("after mutating RewrittenHeaders(), Rewrite set Cache-Control %q, want %q", v, "private, no-store")
+	}
+}
+
+func TestReasons(t *testing.T) {
+	t.Run("empty set", func(t *testing.T) {
+		var rs Reasons
+		if rs.Fenced() || rs.Verdict() != "shared" || rs.String() != "" || len(rs.Names()) != 0 || len(rs.List()) != 0 {
+			t.Errorf("zero Reasons: Fenced=%v Verdict=%q String=%q Names=%q List=%v, want false, shared, empty",
+				rs.Fenced(), rs.Verdict(), rs.String(), rs.Names(), rs.List())
+		}
+	})
+
+	t.Run("names in report order whatever the insertion order", func(t *testing.T) {
+		rs := Reasons(0).With(PathConfusion).With(Authorization).With(VaryStar).With(SetCookie)
+		wantNames := []string{"authorization", "set_cookie", "vary_star", "path_confusion"}
+		if got := rs.Names(); !slices.Equal(got, wantNames) {
+			t.Errorf("Names() = %q, want %q", got, wantNames)
+		}
+		if got, want := rs.String(), "authorization,set_cookie,vary_star,path_confusion"; got != want {
+			t.Errorf("String() = %q, want %q", got, want)
+		}
+		if got, want := rs.List(), []Reason{Authorization, SetCookie, VaryStar, PathConfusion}; !slices.Equal(got, want) {
+			t.Errorf("List() = %v, want %v", got, want)
+		}
+		if !rs.Fenced() || rs.Verdict() != "fenced" {
+			t.Errorf("Fenced()=%v Verdict()=%q, want true, fenced", rs.Fenced(), rs.Verdict())
+		}
+	})
+
+	t.Run("with is idempotent", func(t *testing.T) {
+		rs := Reasons(0).With(SessionCookie)
+		if rs.With(SessionCookie) != rs {
+			t.Errorf("With(SessionCookie) twice = %s, want %s", rs.With(SessionCookie), rs)
+		}
+	})
+
+	t.Run("each reason alone", func(t *testing.T) {
+		for _, r := range AllReasons() {
+			rs := Reasons(0).With(r)
+			for _, other := range AllReasons() {
+				if rs.Has(other) != (other == r) {
+					t.Errorf("Reasons{%s}.Has(%s) = %v", r, other, rs.Has(other))
+				}
+			}
+			if got := rs.String(); got != r.String() {
+				t.Errorf("Reasons{%s}.String() = %q, want %q", r, got, r.String())
+			}
+			if !rs.Fenced() || rs.Verdict() != "fenced" {
+				t.Errorf("Reasons{%s}: Fenced()=%v Verdict()=%q, want fenced", r, rs.Fenced(), rs.Verdict())
+			}
+		}
+	})
+
+	t.Run("all reasons", func(t *testing.T) {
+		all := AllReasons()
+		snake := regexp.MustCompile(`^[a-z]+(_[a-z]+)*$`)
+		names := map[string]bool{}
+		var set Reasons
+		for i, r := range all {
+			if r != Reason(i) {
+				t.Errorf("AllReasons()[%d] = %d, want report order", i, r)
+			}
+			name := r.String()
+			if !snake.MatchString(name) {
+				t.Errorf("Reason(%d).String() = %q, want snake_case", r, name)
+			}
+			if name == "unknown" {
+				t.Errorf("Reason(%d) has no name", r)
+			}
+			if names[name] {
+				t.Errorf("name %q used by two reasons", name)
+			}
+			names[name] = true
+			set = set.With(r)
+		}
+		if len(names) != len(all) {
+			t.Errorf("AllReasons() has %d reasons but %d distinct names", len(all), len(names))
+		}
+		// Names of the full set are the names of AllReasons, in order.
+		wantNames := make([]string, len(all))
+		for i, r := range all {
+			wantNames[i] = r.String()
+		}
+		if got := set.Names(); !slices.Equal(got, wantNames) {
+			t.Errorf("Names() of every reason = %q, want %q", got, wantNames)
+		}
+		// Every name the rules emit must be in the list, and the list is
+		// the one the metrics document.
+		for _, want := range []string{
+			"authorization", "session_cookie", "set_cookie", "private_path", "private_tag",
+			"vary_credentials", "cache_control_invalid", "cache_control_conflict",
+			"cache_control_qualified", "vary_star", "tag_invalid", "path_confusion",
+			"error_response", "internal_error",
+		} {
+			if !names[want] {
+				t.Errorf("AllReasons() lacks %q", want)
+			}
+		}
+		if len(all) != 14 {
+			t.Errorf("len(AllReasons()) = %d, want 14", len(all))
+		}
+		// A Reasons is a uint32 bit set; every reason must fit.
+		if len(all) > 32 {
+			t.Errorf("%d reasons do not fit in a 32-bit Reasons", len(all))
+		}
+		if got := Reason(len(all)).String(); got != "unknown" {
+			t.Errorf("Reason(%d).String() = %q, want unknown", len(all), got)
+		}
+	})
+}
