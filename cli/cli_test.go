@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	"github.com/cachefence/cachefence/caddymodule"
+)
+
+func TestProxyConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    proxy
+		want string
+	}{
+		{"no origin", proxy{From: ":8080"}, "--to is required"},
+		{"origin without port", proxy{From: ":8080", To: "127.0.0.1"}, `--to "127.0.0.1"`},
+		{"https origin", proxy{From: ":8080", To: "https://origin:443"}, "only plain HTTP origins"},
+		{"from without port", proxy{From: "localhost", To: "127.0.0.1:3000"}, `--from "localhost"`},
+		{"bad metrics address", proxy{From: ":8080", To: "127.0.0.1:3000", Metrics: "9464"}, `--metrics "9464"`},
+		{"bad fence option", proxy{From: ":8080", To: "127.0.0.1:3000", Fence: caddymodule.Handler{SessionCookies: []string{"[x"}}}, `session_cookies: bad cookie name pattern "[x"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.p.config()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUpstreamAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:3000":         "127.0.0.1:3000",
+		"http://127.0.0.1:3000":  "127.0.0.1:3000",
+		"http://127.0.0.1:3000/": "127.0.0.1:3000",
+		"origin.internal:80":     "origin.internal:80",
+	} {
+		if got, err := upstreamAddress(in); err != nil || got != want {
+			t.Errorf("upstreamAddress(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// origin answers /account with a personal page the 2017 way, and anything
+// else with a public page.
+func origin(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		if r.URL.Path == "/account" {
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("Expires", "Thu, 01 Jan 1970 00:00:00 GMT")
+		} else {
+			w.Header().Set("Cache-Control", "public, max-age=60")
+		}
+		io.WriteString(w, "page")
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().String()
+}
+
+func runProxy(t *testing.T, p proxy) {
+	t.Helper()
+	cfg, err := p.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := caddy.Run(cfg); err != nil {
+		t.Fatalf("running the proxy: %v", err)
+	}
+	t.Cleanup(func() { caddy.Stop() })
+}
+
+func get(t *testing.T, url, cookie string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// The sidecar's config fences in enforce mode, honours --session-cookie,
+// and serves the fence's metrics on --metrics.
+func TestSidecarFences(t *testing.T) {
+	from, metrics := freeAddr(t), freeAddr(t)
+	runProxy(t, proxy{From: from, To: origin(t), Metrics: metrics,
+		Fence: caddymodule.Handler{SessionCookies: []string{"sid"}}})
+
+	if cc := get(t, "http://"+from+"/account", "sid=alice").Header.Get("Cache-Control"); cc != "private, no-store" {
+		t.Errorf("personal page: Cache-Control %q, want private, no-store", cc)
+	}
+	if cc := get(t, "http://"+from+"/account", "theme=dark").Header.Get("Cache-Control"); cc != "no-cache" {
+		t.Errorf("a cookie that is not a session cookie: Cache-Control %q, want the origin's no-cache", cc)
+	}
+	resp, err := http.Get("http://" + metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `caddy_http_cache_fence_responses_total{mode="enforce",verdict="fenced"}`) {
+		t.Errorf("--metrics does not serve the fence's counters:\n%s", body)
+	}
+}
+
+// dev rewrites nothing, explains every response, and prints one readable
+// line per response.
+func TestDevPrintsOneLinePerResponse(t *testing.T) {
+	from := freeAddr(t)
+	out := filepath.Join(t.TempDir(), "dev.out")
+	logging := devLogging()
+	logging.Logs["cache_fence_dev"].WriterRaw = json.RawMessage(fmt.Sprintf(`{"output":"file","filename":%q}`, out))
+	runProxy(t, proxy{From: from, To: origin(t), Logging: logging,
+		Fence: caddymodule.Handler{Mode: caddymodule.ModeReport, Explain: true}})
+
+	resp := get(t, "http://"+from+"/account", "sid=SECRET")
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-cache" {
+		t.Errorf("dev rewrote Cache-Control to %q", cc)
+	}
+	if got := resp.Header.Get("Cache-Fence"); got != `would-fence; reasons="session_cookie"` {
+		t.Errorf("Cache-Fence = %q", got)
+	}
+	get(t, "http://"+from+"/news", "")
+	caddy.Stop() // flush the log file
+
+	printed, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(printed)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 lines, got %d:\n%s", len(lines), printed)
+	}
+	for i, want := range []string{" GET /account 200 would-fence session_cookie", " GET /news 200 shared"} {
+		// Each line starts with the time, hh:mm:ss.
+		if len(lines[i]) < 8 || lines[i][8:] != want {
+			t.Errorf("line %d = %q, want time + %q", i, lines[i], want)
+		}
+	}
+	if strings.Contains(string(printed), "SECRET") {
+		t.Errorf("dev printed a cookie value:\n%s", printed)
+	}
+}
