@@ -361,23 +361,15 @@ func TestEndToEndMetricsAcrossReload(t *testing.T) {
 	}
 }
 
-// Server-Sent Events stream through the fence: the client reads the first
-// event while the origin is still holding the second back.
-func TestEndToEndStreaming(t *testing.T) {
-	release := make(chan struct{})
-	mux := http.NewServeMux()
-	mux.HandleFunc("/upstream/events", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		io.WriteString(w, "data: one\n\n")
-		http.NewResponseController(w).Flush()
-		<-release
-		io.WriteString(w, "data: two\n\n")
-	})
+// fenceInFrontOf serves origin on 127.0.0.1 and starts Caddy with a bare
+// cache_fence in front of it; it returns Caddy's address.
+func fenceInFrontOf(t *testing.T, origin http.Handler) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: mux}
+	srv := &http.Server{Handler: origin}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	addr := freeAddr(t)
@@ -390,6 +382,22 @@ http://%s {
 	cache_fence
 	reverse_proxy %s
 }`, addr, l.Addr()))
+	return addr
+}
+
+// Server-Sent Events stream through the fence: the client reads the first
+// event while the origin is still holding the second back.
+func TestEndToEndStreaming(t *testing.T) {
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/upstream/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: one\n\n")
+		http.NewResponseController(w).Flush()
+		<-release
+		io.WriteString(w, "data: two\n\n")
+	})
+	addr := fenceInFrontOf(t, mux)
 
 	req, _ := http.NewRequest("GET", "http://"+addr+"/upstream/events", nil)
 	req.Header.Set("Cookie", "sid=1")
@@ -415,11 +423,7 @@ http://%s {
 // A protocol upgrade works through the fence: reverse_proxy hijacks the
 // connection through the wrapper after the 101.
 func TestEndToEndUpgrade(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := fenceInFrontOf(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "Upgrade")
 		w.Header().Set("Upgrade", "echo")
 		w.WriteHeader(http.StatusSwitchingProtocols)
@@ -431,19 +435,7 @@ func TestEndToEndUpgrade(t *testing.T) {
 		line, _ := brw.ReadString('\n')
 		brw.WriteString("echo: " + line)
 		brw.Flush()
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	addr := freeAddr(t)
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-}
-http://%s {
-	bind 127.0.0.1
-	cache_fence
-	reverse_proxy %s
-}`, addr, l.Addr()))
+	}))
 
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
