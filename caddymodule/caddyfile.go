@@ -29,6 +29,7 @@ func parseCaddyfile(helper httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, e
 //	    private_paths   <path pattern>...
 //	    public_paths    <path pattern>...
 //	    tag_header      <header name>
+//	    owner_stamp     <key> [<header>]
 //	    explain
 //	}
 //
@@ -67,6 +68,15 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				"public_paths":    &h.PublicPaths,
 			}[option]
 			*list = append(*list, values...)
+		case "owner_stamp":
+			args := d.RemainingArgs()
+			if len(args) < 1 || len(args) > 2 {
+				return d.Errf("owner_stamp: want <key> [<header>], got %d values", len(args))
+			}
+			h.OwnerStamp = &OwnerStamp{Key: args[0]}
+			if len(args) == 2 {
+				h.OwnerStamp.Header = args[1]
+			}
 		case "explain":
 			if d.NextArg() {
 				return d.Errf("explain: takes no value, got %q", d.Val())

@@ -34,6 +34,12 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			TagHeader:      "X-Cache-Fence-Tag",
 			Explain:        true,
 		}},
+		{name: "owner stamp with default header", input: `cache_fence {
+			owner_stamp {env.CACHE_FENCE_KEY}
+		}`, want: Handler{OwnerStamp: &OwnerStamp{Key: "{env.CACHE_FENCE_KEY}"}}},
+		{name: "owner stamp with header", input: `cache_fence {
+			owner_stamp {env.CACHE_FENCE_KEY} X-Owner
+		}`, want: Handler{OwnerStamp: &OwnerStamp{Key: "{env.CACHE_FENCE_KEY}", Header: "X-Owner"}}},
 		{name: "repeated list options add up", input: `cache_fence {
 			ignore_cookies _ga*
 			ignore_cookies _gid
@@ -90,6 +96,12 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"tag header that caches read", `cache_fence {
 			tag_header Cache-Control
 		}`, []string{"tag_header", `"Cache-Control"`}},
+		{"owner stamp without key", `cache_fence {
+			owner_stamp
+		}`, []string{"owner_stamp", "<key>"}},
+		{"owner stamp header that caches read", `cache_fence {
+			owner_stamp {env.K} Vary
+		}`, []string{"owner_stamp", `"Vary"`}},
 		{"explain with value", `cache_fence {
 			explain yes
 		}`, []string{"explain", `"yes"`}},
@@ -127,6 +139,8 @@ func TestValidate(t *testing.T) {
 		{"empty path", Handler{PublicPaths: []string{""}}, `public_paths: path pattern ""`},
 		{"placeholder path", Handler{PrivatePaths: []string{"{env.PRIVATE}"}}, ""},
 		{"tag header Set-Cookie", Handler{TagHeader: "set-cookie"}, `tag_header: "set-cookie"`},
+		{"owner stamp without key", Handler{OwnerStamp: &OwnerStamp{}}, "owner_stamp: key is required"},
+		{"owner stamp header is the tag header", Handler{TagHeader: "X-T", OwnerStamp: &OwnerStamp{Key: "k", Header: "x-t"}}, "also the tag_header"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.h.Validate()

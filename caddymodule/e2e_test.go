@@ -19,6 +19,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	_ "github.com/cachefence/cachefence/caddymodule"
+	"github.com/cachefence/cachefence/fence"
 )
 
 // These tests run the real handler inside Caddy, configured from a
@@ -459,5 +460,74 @@ func TestEndToEndUpgrade(t *testing.T) {
 	got, err := br.ReadString('\n')
 	if err != nil || got != "echo: hello\n" {
 		t.Fatalf("through the upgraded connection got %q, %v", got, err)
+	}
+}
+
+// The owner stamp: fenced responses carry a digest of the requester's
+// identity, shared ones none, and an origin cannot forge one.
+func TestEndToEndOwnerStamp(t *testing.T) {
+	const key = "test-key-0123456789abcdef"
+	t.Setenv("CACHE_FENCE_TEST_KEY", key)
+	addr := freeAddr(t)
+	startCaddy(t, fmt.Sprintf(`{
+	admin off
+	auto_https off
+}
+http://%s {
+	bind 127.0.0.1
+	cache_fence {
+		ignore_cookies _ga*
+		owner_stamp {env.CACHE_FENCE_TEST_KEY}
+	}
+	header Cache-Fence-Owner forged-by-origin
+	respond "page"
+}`, addr))
+	policy := &fence.Policy{IgnoreCookies: []string{"_ga*"}}
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+	}{
+		{"session cookie", http.Header{"Cookie": {"_ga=1; sid=alice"}}},
+		{"authorization", http.Header{"Authorization": {"Bearer bob"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stamp := do(t, "GET", "http://"+addr+"/", tc.header).Header.Get("Cache-Fence-Owner")
+			if !fence.VerifyOwnerStamp([]byte(key), policy.Identity(tc.header), stamp) {
+				t.Errorf("stamp %q does not verify for the requester", stamp)
+			}
+			other := policy.Identity(http.Header{"Cookie": {"sid=mallory"}})
+			if fence.VerifyOwnerStamp([]byte(key), other, stamp) {
+				t.Errorf("stamp %q verifies for someone else", stamp)
+			}
+		})
+	}
+	if stamp := do(t, "GET", "http://"+addr+"/", nil).Header.Get("Cache-Fence-Owner"); stamp != "" {
+		t.Errorf("a shared response carries the stamp %q", stamp)
+	}
+}
+
+// A missing key is a load error that does not echo the key.
+func TestOwnerStampKeyFromUnsetVariable(t *testing.T) {
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(fmt.Sprintf(`{
+	admin off
+	auto_https off
+}
+http://%s {
+	bind 127.0.0.1
+	cache_fence {
+		owner_stamp {env.CACHE_FENCE_UNSET_VARIABLE}
+	}
+	respond "page"
+}`, freeAddr(t))), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = caddy.Load(cfg, true)
+	if err == nil {
+		caddy.Stop()
+		t.Fatal("a config whose stamp key is empty loaded")
+	}
+	if !strings.Contains(err.Error(), "owner_stamp: key must be at least 16 bytes") {
+		t.Errorf("error %q does not explain the key problem", err)
 	}
 }

@@ -7,6 +7,7 @@
 package caddymodule
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -81,13 +82,36 @@ type Handler struct {
 	// its reasons, for debugging.
 	Explain bool `json:"explain,omitempty"`
 
+	// OwnerStamp, when set, stamps each fenced response with a keyed digest
+	// of the identity the request carried, so that `cachefence probe` can
+	// tell a page served to someone it was not rendered for.
+	OwnerStamp *OwnerStamp `json:"owner_stamp,omitempty"`
+
 	policy       fence.Policy
+	stampKey     []byte
+	stampHeader  string
 	privatePaths caddyhttp.MatchPath
 	publicPaths  caddyhttp.MatchPath
 	report       bool
 	logger       *zap.Logger
 	counters     *counters
 }
+
+// OwnerStamp configures the owner stamp.
+type OwnerStamp struct {
+	// Key is the secret HMAC key, at least 16 bytes. Placeholders such as
+	// {env.CACHE_FENCE_KEY} are replaced when the config loads, so the key
+	// need not be written in the config.
+	Key string `json:"key,omitempty"`
+
+	// Header names the response header that carries the stamp. Default:
+	// Cache-Fence-Owner.
+	Header string `json:"header,omitempty"`
+}
+
+// minStampKey is the shortest key accepted: an HMAC key much shorter than
+// the digest is guessable.
+const minStampKey = 16
 
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
@@ -108,6 +132,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		SessionCookies: h.SessionCookies,
 		IgnoreCookies:  h.IgnoreCookies,
 		TagHeader:      http.CanonicalHeaderKey(h.TagHeader),
+	}
+	if h.OwnerStamp != nil {
+		key := caddy.NewReplacer().ReplaceAll(h.OwnerStamp.Key, "")
+		if len(key) < minStampKey {
+			// Never echo the key, even a short one.
+			return fmt.Errorf("owner_stamp: key must be at least %d bytes once placeholders are replaced, got %d (is its environment variable set?)", minStampKey, len(key))
+		}
+		h.stampKey = []byte(key)
+		h.stampHeader = http.CanonicalHeaderKey(cmp.Or(h.OwnerStamp.Header, fence.DefaultStampHeader))
 	}
 	h.privatePaths = caddyhttp.MatchPath(append([]string(nil), h.PrivatePaths...))
 	h.publicPaths = caddyhttp.MatchPath(append([]string(nil), h.PublicPaths...))
@@ -152,6 +185,19 @@ func (h *Handler) Validate() error {
 			}
 		}
 	}
+	if h.OwnerStamp != nil {
+		if h.OwnerStamp.Key == "" {
+			return errors.New("owner_stamp: key is required")
+		}
+		if name := h.OwnerStamp.Header; name != "" {
+			if err := fence.CheckHeaderName(name); err != nil {
+				return fmt.Errorf("owner_stamp: header %q: %w", name, err)
+			}
+			if strings.EqualFold(name, h.TagHeader) {
+				return fmt.Errorf("owner_stamp: header %q is also the tag_header", name)
+			}
+		}
+	}
 	return nil
 }
 
@@ -166,9 +212,9 @@ func (h *Handler) modeName() string {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	// Read the request before next runs: handlers further in may rewrite
 	// its headers, but the cache in front saw what the client sent.
-	req, failed := h.readRequest(r)
+	facts := h.readRequest(r)
 	fw := fencewriter.New(w, func(status int, hdr http.Header) {
-		h.decide(r, req, failed, status, hdr)
+		h.decide(r, facts, status, hdr)
 	})
 	err := next.ServeHTTP(fw, r)
 	if !fw.Committed() {
@@ -178,25 +224,36 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// map, so decide on it now.
 		status := http.StatusOK
 		if err != nil {
-			failed = failed.With(fence.ErrorResponse)
+			facts.failed = facts.failed.With(fence.ErrorResponse)
 			status = errorStatus(err)
 		}
-		h.decide(r, req, failed, status, w.Header())
+		h.decide(r, facts, status, w.Header())
 	}
 	return err
 }
 
+// requestFacts is what the fence keeps of a request until its response.
+type requestFacts struct {
+	req      fence.Request
+	identity string        // for the owner stamp; only read when stamping
+	failed   fence.Reasons // reasons known before the response: errors
+}
+
 // readRequest extracts the request facts. A panic there means the fence
 // could not decide, which fences the response.
-func (h *Handler) readRequest(r *http.Request) (req fence.Request, failed fence.Reasons) {
+func (h *Handler) readRequest(r *http.Request) (facts requestFacts) {
 	defer func() {
 		if v := recover(); v != nil {
-			failed = h.internalError("reading request", v)
+			facts.failed = h.internalError("reading request", v)
 		}
 	}()
 	private := len(h.privatePaths) > 0 && h.privatePaths.Match(r)
 	public := len(h.publicPaths) > 0 && h.publicPaths.Match(r)
-	return h.policy.Request(r.Header, r.URL.Path, private, public), 0
+	facts.req = h.policy.Request(r.Header, r.URL.Path, private, public)
+	if h.stampKey != nil {
+		facts.identity = h.policy.Identity(r.Header)
+	}
+	return facts
 }
 
 // classify runs the rules, turning a panic into a fenced verdict.
@@ -216,13 +273,20 @@ func (h *Handler) internalError(during string, v any) fence.Reasons {
 
 // decide classifies the response whose headers are hdr, rewrites them, and
 // records the verdict. It runs once per response, before headers leave.
-func (h *Handler) decide(r *http.Request, req fence.Request, extra fence.Reasons, status int, hdr http.Header) {
-	rs := extra | h.classify(req, hdr)
+func (h *Handler) decide(r *http.Request, facts requestFacts, status int, hdr http.Header) {
+	rs := facts.failed | h.classify(facts.req, hdr)
 	if h.policy.TagHeader != "" {
 		delete(hdr, h.policy.TagHeader)
 	}
 	if rs.Fenced() && !h.report {
 		fence.Rewrite(hdr)
+	}
+	if h.stampKey != nil {
+		// Only the fence may stamp: drop whatever the origin sent.
+		delete(hdr, h.stampHeader)
+		if rs.Fenced() {
+			hdr.Set(h.stampHeader, fence.OwnerStamp(h.stampKey, facts.identity))
+		}
 	}
 	if h.Explain {
 		hdr.Set(ExplainHeader, h.explain(rs))

@@ -42,23 +42,25 @@ func (p *Policy) Validate() error {
 		}
 	}
 	if p.TagHeader != "" {
-		if err := validTagHeader(p.TagHeader); err != nil {
+		if err := CheckHeaderName(p.TagHeader); err != nil {
 			return fmt.Errorf("tag_header: %q: %w", p.TagHeader, err)
 		}
 	}
 	return nil
 }
 
-// controlledHeaders are the headers the fence owns on a fenced response; an
-// origin route tag under one of these names would be overwritten or would
-// break caching semantics.
+// controlledHeaders carry caching or identity semantics of their own; a
+// header of the fence's (route tag, owner stamp) under one of these names
+// would be overwritten or would change what caches do.
 var controlledHeaders = []string{
 	"Cache-Control", "Surrogate-Control", "Cdn-Cache-Control", "Cloudflare-Cdn-Cache-Control",
 	"Edge-Control", "X-Accel-Expires", "Expires", "Pragma", "Set-Cookie", "Vary",
 	"Content-Type", "Content-Length", "Authorization", "Cookie",
 }
 
-func validTagHeader(name string) error {
+// CheckHeaderName accepts a header name for the fence's own use: a valid
+// field name that caches and browsers give no meaning to.
+func CheckHeaderName(name string) error {
 	for i := 0; i < len(name); i++ {
 		if !isTokenChar(name[i]) {
 			return errors.New("not a valid header field name")
@@ -102,30 +104,46 @@ func (p *Policy) Request(h http.Header, urlPath string, privatePath, publicPath 
 	}
 }
 
-// identifyingCookie scans Cookie header lines without allocating. A pair
-// with no "=" cannot be named, so it counts as identifying: fail closed.
+// identifyingCookie reports whether any cookie identifies a user.
 func (p *Policy) identifyingCookie(lines []string) bool {
-	for _, line := range lines {
-		for line != "" {
-			var pair string
-			pair, line, _ = strings.Cut(line, ";")
-			pair = strings.TrimSpace(pair)
-			if pair == "" {
-				continue
-			}
-			name, _, ok := strings.Cut(pair, "=")
-			if !ok {
-				return true
-			}
-			if p.identifies(strings.TrimSpace(name)) {
-				return true
-			}
+	for name := range cookiePairs(lines) {
+		if p.identifies(name) {
+			return true
 		}
 	}
 	return false
 }
 
+// cookiePairs yields the name and the whole name=value pair of every cookie
+// in Cookie header lines, without allocating. A pair with no "=" or an empty
+// name yields the name "".
+func cookiePairs(lines []string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for _, line := range lines {
+			for line != "" {
+				var pair string
+				pair, line, _ = strings.Cut(line, ";")
+				if pair = strings.TrimSpace(pair); pair == "" {
+					continue
+				}
+				name, _, ok := strings.Cut(pair, "=")
+				if !ok {
+					name = ""
+				}
+				if !yield(strings.TrimSpace(name), pair) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// identifies reports whether the cookie called name identifies a user. A
+// cookie without a name cannot be matched, so it counts: fail closed.
 func (p *Policy) identifies(name string) bool {
+	if name == "" {
+		return true
+	}
 	if len(p.SessionCookies) > 0 {
 		return matchAny(p.SessionCookies, name)
 	}
