@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/cachefence/cachefence/probe"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "probe",
+		Usage: "--config <file> [--format text|json] [--every <duration> [--webhook <url>] [--metrics <addr>]]",
+		Short: "Check a site through its CDN for personal pages that strangers can see",
+		Long: `
+Fetches each personal URL of the config as each test identity (twice, to
+prime any cache), then as the other identities and anonymously, and reports:
+  leak            another identity's markers, Set-Cookie or owner stamp
+                  reached someone else (also tried with identities firing
+                  at the same instant, and with static-looking suffixes)
+  cached          a personal page came from a shared cache
+  unsafe_headers  a personal page's headers let a shared cache store it
+  not_cacheable   a public URL will not be cached
+
+Exit status: 0 clean, 1 findings, 2 the probe could not run (bad config,
+network errors).
+
+With --every, it runs forever, posts each new finding and each recovery once
+to --webhook (a JSON body with "text", which Slack-style incoming webhooks
+accept), and serves Prometheus metrics on --metrics.
+
+See examples/probe.json for a config.
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			cmd.Flags().StringP("config", "c", "", "The probe's JSON config file")
+			cmd.Flags().String("format", "text", "Report format: text or json")
+			cmd.Flags().Duration("every", 0, "Watch mode: run again after this long, forever")
+			cmd.Flags().String("webhook", "", "Watch mode: post new findings and recoveries to this URL")
+			cmd.Flags().String("metrics", "", "Watch mode: serve Prometheus metrics on this address")
+			cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+				code, err := cmdProbe(cmd.Context(), caddycmd.Flags{FlagSet: cmd.Flags()}, cmd.OutOrStdout())
+				if err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "cachefence probe:", err)
+				}
+				os.Exit(code)
+				return nil
+			}
+		},
+	})
+}
+
+func cmdProbe(ctx context.Context, fl caddycmd.Flags, out io.Writer) (int, error) {
+	path := fl.String("config")
+	if path == "" {
+		return probe.ExitError, errors.New("--config is required")
+	}
+	format := fl.String("format")
+	if format != "text" && format != "json" {
+		return probe.ExitError, fmt.Errorf("--format %q: want text or json", format)
+	}
+	cfg, err := probe.LoadConfig(path)
+	if err != nil {
+		return probe.ExitError, err
+	}
+	write := func(r *probe.Report) error {
+		if format == "json" {
+			return r.WriteJSON(out)
+		}
+		return r.WriteText(out)
+	}
+	prober := probe.New(cfg)
+	every, err := fl.GetDuration("every")
+	if err != nil {
+		return probe.ExitError, err
+	}
+	if every <= 0 {
+		if fl.String("webhook") != "" || fl.String("metrics") != "" {
+			return probe.ExitError, errors.New("--webhook and --metrics need --every")
+		}
+		report := prober.Run(ctx)
+		if err := write(report); err != nil {
+			return probe.ExitError, err
+		}
+		return report.ExitCode(), nil
+	}
+	return watch(ctx, fl, prober, every, write)
+}
+
+func watch(ctx context.Context, fl caddycmd.Flags, prober *probe.Prober, every time.Duration, write func(*probe.Report) error) (int, error) {
+	if every < 10*time.Second {
+		return probe.ExitError, fmt.Errorf("--every %s: at least 10s, to stay polite", every)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logErr := func(err error) { fmt.Fprintln(os.Stderr, "cachefence probe:", err) }
+	w := &probe.Watcher{Prober: prober, Every: every, Log: logErr,
+		Report: func(r *probe.Report) {
+			if err := write(r); err != nil {
+				logErr(err)
+			}
+		}}
+	if url := fl.String("webhook"); url != "" {
+		w.Webhook = &probe.Webhook{URL: url, Client: &http.Client{Timeout: 10 * time.Second}}
+	}
+	if addr := fl.String("metrics"); addr != "" {
+		reg := prometheus.NewRegistry()
+		w.Metrics = probe.NewMetrics(reg)
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return probe.ExitError, fmt.Errorf("--metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(l)
+		defer srv.Close()
+	}
+	if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return probe.ExitError, err
+	}
+	return probe.ExitClean, nil
+}

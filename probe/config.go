@@ -1,0 +1,231 @@
+// Package probe checks a site through its CDN with test identities and
+// reports what a stranger could see: personal pages leaked to another
+// identity or to anonymous visitors, personal pages served from a shared
+// cache, unsafe caching headers, and public pages that are not cacheable.
+package probe
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/cachefence/cachefence/fence"
+)
+
+// Config is the probe's configuration, read from a JSON file.
+type Config struct {
+	// BaseURL is the site as the public reaches it, through its CDN.
+	BaseURL string `json:"base_url"`
+	// Identities are the test accounts; at least two.
+	Identities []Identity `json:"identities"`
+	// PersonalURLs are paths (or absolute URLs on the same host) of pages
+	// that must never reach anyone but their owner.
+	PersonalURLs []string `json:"personal_urls"`
+	// PublicURLs are paths that should stay cacheable.
+	PublicURLs []string `json:"public_urls,omitempty"`
+	// Timeout bounds each request. Default 10s.
+	Timeout Duration `json:"timeout,omitempty"`
+	// Concurrency bounds the requests in flight. Default 4.
+	Concurrency int `json:"concurrency,omitempty"`
+	// CollapseRounds is how many times identities fire at the same instant
+	// in the collapse test. Default 3; 0 in the file means the default, a
+	// negative number turns the test off.
+	CollapseRounds int `json:"collapse_rounds,omitempty"`
+	// PathConfusion turns the static-suffix variants on or off. Default on.
+	PathConfusion *bool `json:"path_confusion,omitempty"`
+	// OwnerStamp, when set, verifies cache_fence's owner stamps.
+	OwnerStamp *OwnerStamp `json:"owner_stamp,omitempty"`
+}
+
+// Identity is one test account.
+type Identity struct {
+	// Name is how reports refer to it; never a secret.
+	Name string `json:"name"`
+	// Cookies log it in: name to value.
+	Cookies map[string]string `json:"cookies,omitempty"`
+	// Headers log it in, e.g. Authorization.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Markers are strings that appear only on this identity's own pages,
+	// such as the account's name or email.
+	Markers []string `json:"markers"`
+}
+
+// OwnerStamp mirrors the cache_fence owner_stamp option.
+type OwnerStamp struct {
+	// Key is the same secret key as cache_fence's.
+	Key string `json:"key"`
+	// Header names the stamp header. Default Cache-Fence-Owner.
+	Header string `json:"header,omitempty"`
+	// SessionCookies and IgnoreCookies mirror cache_fence's options, so
+	// that the probe computes identities as the fence does.
+	SessionCookies []string `json:"session_cookies,omitempty"`
+	IgnoreCookies  []string `json:"ignore_cookies,omitempty"`
+}
+
+// Duration is a time.Duration written as a string ("10s") in JSON.
+type Duration time.Duration
+
+// UnmarshalJSON reads "10s", "1m30s" and the like.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration such as \"10s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// envReference matches ${NAME}, the only way to bring a secret in from the
+// environment.
+var envReference = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// LoadConfig reads a config file, replacing ${NAME} with the value of the
+// environment variable NAME in secret fields (cookie and header values,
+// markers, the stamp key), then checks it.
+func LoadConfig(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading probe config: %w", err)
+	}
+	var cfg Config
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("probe config %s: %w", path, err)
+	}
+	if err := cfg.expandSecrets(os.LookupEnv); err != nil {
+		return nil, fmt.Errorf("probe config %s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("probe config %s: %w", path, err)
+	}
+	return &cfg, nil
+}
+
+func (c *Config) expandSecrets(lookup func(string) (string, bool)) error {
+	var missing []string
+	expand := func(s string) string {
+		return envReference.ReplaceAllStringFunc(s, func(ref string) string {
+			name := envReference.FindStringSubmatch(ref)[1]
+			v, ok := lookup(name)
+			if !ok || v == "" {
+				missing = append(missing, name)
+			}
+			return v
+		})
+	}
+	for i := range c.Identities {
+		id := &c.Identities[i]
+		for k, v := range id.Cookies {
+			id.Cookies[k] = expand(v)
+		}
+		for k, v := range id.Headers {
+			id.Headers[k] = expand(v)
+		}
+		for j, m := range id.Markers {
+			id.Markers[j] = expand(m)
+		}
+	}
+	if c.OwnerStamp != nil {
+		c.OwnerStamp.Key = expand(c.OwnerStamp.Key)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("environment variables not set or empty: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// Validate checks the config and fills in defaults. Its errors name the
+// field and, for anything not secret, the value.
+func (c *Config) Validate() error {
+	base, err := url.Parse(c.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return fmt.Errorf("base_url %q: want an absolute http or https URL", c.BaseURL)
+	}
+	if len(c.Identities) < 2 {
+		return fmt.Errorf("identities: want at least two test accounts, got %d", len(c.Identities))
+	}
+	names := map[string]bool{}
+	for i, id := range c.Identities {
+		if id.Name == "" {
+			return fmt.Errorf("identities[%d]: name is required", i)
+		}
+		if names[id.Name] {
+			return fmt.Errorf("identities[%d]: name %q is used twice", i, id.Name)
+		}
+		names[id.Name] = true
+		if len(id.Cookies) == 0 && len(id.Headers) == 0 {
+			return fmt.Errorf("identity %q: needs cookies or headers that log it in", id.Name)
+		}
+		if len(id.Markers) == 0 {
+			return fmt.Errorf("identity %q: needs at least one marker that appears only on its own pages", id.Name)
+		}
+		for _, m := range id.Markers {
+			if len(m) < 4 {
+				// A short marker matches by chance and reports false leaks.
+				return fmt.Errorf("identity %q: marker %q is too short to be unique (want 4 characters or more)", id.Name, m)
+			}
+		}
+	}
+	if len(c.PersonalURLs) == 0 {
+		return errors.New("personal_urls: want at least one")
+	}
+	for _, list := range [][]string{c.PersonalURLs, c.PublicURLs} {
+		for _, u := range list {
+			if _, err := c.resolve(u); err != nil {
+				return err
+			}
+		}
+	}
+	if c.Timeout == 0 {
+		c.Timeout = Duration(10 * time.Second)
+	}
+	if c.Timeout < 0 {
+		return fmt.Errorf("timeout %s: must be positive", time.Duration(c.Timeout))
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 4
+	}
+	if c.Concurrency < 0 || c.Concurrency > 64 {
+		return fmt.Errorf("concurrency %d: want 1 to 64", c.Concurrency)
+	}
+	if c.CollapseRounds == 0 {
+		c.CollapseRounds = 3
+	}
+	if c.OwnerStamp != nil {
+		if len(c.OwnerStamp.Key) < 16 {
+			return fmt.Errorf("owner_stamp: key must be at least 16 bytes, got %d", len(c.OwnerStamp.Key))
+		}
+		p := fence.Policy{SessionCookies: c.OwnerStamp.SessionCookies, IgnoreCookies: c.OwnerStamp.IgnoreCookies}
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("owner_stamp: %w", err)
+		}
+	}
+	return nil
+}
+
+// resolve turns a configured URL into an absolute one on the base URL's
+// host; the probe never goes anywhere else.
+func (c *Config) resolve(ref string) (*url.URL, error) {
+	base, err := url.Parse(c.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	u, err := base.Parse(ref)
+	if err != nil {
+		return nil, fmt.Errorf("url %q: %w", ref, err)
+	}
+	if u.Host != base.Host {
+		return nil, fmt.Errorf("url %q: not on %s; the probe only checks the base URL's host", ref, base.Host)
+	}
+	return u, nil
+}
