@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/pquerna/cachecontrol/cacheobject"
 )
@@ -263,21 +264,62 @@ func cacheControlReasons(lines []string) Reasons {
 		rs = rs.With(CacheControlConflict)
 	}
 	for _, line := range lines {
-		cc, err := cacheobject.ParseResponseCacheControl(line)
-		if err != nil {
-			rs = rs.With(CacheControlInvalid)
-			continue
-		}
-		if cc.Public && (cc.PrivatePresent || cc.NoStore) {
-			rs = rs.With(CacheControlConflict)
-		}
-		if len(cc.Private) > 0 || len(cc.NoCache) > 0 {
-			rs = rs.With(CacheControlQualified)
-		}
-		if repeatsDirective(line) {
-			rs = rs.With(CacheControlConflict)
-		}
+		rs |= cacheControlMemo.reasons(line)
 	}
+	return rs
+}
+
+// cacheControlLineReasons judges one Cache-Control value.
+func cacheControlLineReasons(line string) Reasons {
+	var rs Reasons
+	cc, err := cacheobject.ParseResponseCacheControl(line)
+	if err != nil {
+		return rs.With(CacheControlInvalid)
+	}
+	if cc.Public && (cc.PrivatePresent || cc.NoStore) {
+		rs = rs.With(CacheControlConflict)
+	}
+	if len(cc.Private) > 0 || len(cc.NoCache) > 0 {
+		rs = rs.With(CacheControlQualified)
+	}
+	if repeatsDirective(line) {
+		rs = rs.With(CacheControlConflict)
+	}
+	return rs
+}
+
+// lineMemo remembers the judgement of each Cache-Control value. A site
+// sends a handful of distinct values, so after warm-up the classifier
+// neither parses nor allocates for them. It is bounded in entries and key
+// length; past the bounds, values are judged afresh each time.
+type lineMemo struct {
+	mu sync.RWMutex
+	m  map[string]Reasons
+}
+
+const (
+	memoEntries  = 4096
+	memoValueLen = 256
+)
+
+var cacheControlMemo = &lineMemo{m: make(map[string]Reasons)}
+
+func (lm *lineMemo) reasons(line string) Reasons {
+	if len(line) > memoValueLen {
+		return cacheControlLineReasons(line)
+	}
+	lm.mu.RLock()
+	rs, ok := lm.m[line]
+	lm.mu.RUnlock()
+	if ok {
+		return rs
+	}
+	rs = cacheControlLineReasons(line)
+	lm.mu.Lock()
+	if len(lm.m) < memoEntries {
+		lm.m[strings.Clone(line)] = rs
+	}
+	lm.mu.Unlock()
 	return rs
 }
 

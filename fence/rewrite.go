@@ -36,8 +36,13 @@ var unstorable = [...][2]string{
 // replaces every value of each header it controls, so exactly one line of
 // each remains, and leaves all other headers (Set-Cookie included) alone.
 func Rewrite(h http.Header) {
-	for _, kv := range unstorable {
-		h[kv[0]] = []string{kv[1]}
+	// One backing array for all values: one allocation, not one per header.
+	// Each slice is capped at its single value, so an append elsewhere
+	// copies instead of overwriting its neighbour.
+	values := new([len(unstorable)]string)
+	for i, kv := range unstorable {
+		values[i] = kv[1]
+		h[kv[0]] = values[i : i+1 : i+1]
 	}
 }
 
