@@ -34,14 +34,23 @@ func parseCaddyfile(helper httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, e
 //	}
 //
 // The block is optional: `cache_fence` alone fences with the safest
-// defaults. List options may be repeated; their values add up.
+// defaults. List options may be repeated, and their values add up; the
+// others may be given once.
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	seen := map[string]bool{}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		option := d.Val()
+		switch option {
+		case "mode", "tag_header", "owner_stamp", "explain":
+			if seen[option] {
+				return d.Errf("%s: given twice", option)
+			}
+			seen[option] = true
+		}
 		switch option {
 		case "mode", "tag_header":
 			if !d.NextArg() {

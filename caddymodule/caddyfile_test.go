@@ -102,6 +102,10 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"owner stamp header that caches read", `cache_fence {
 			owner_stamp {env.K} Vary
 		}`, []string{"owner_stamp", `"Vary"`}},
+		{"mode twice", `cache_fence {
+			mode report
+			mode enforce
+		}`, []string{"mode: given twice"}},
 		{"explain with value", `cache_fence {
 			explain yes
 		}`, []string{"explain", `"yes"`}},

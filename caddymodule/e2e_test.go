@@ -127,6 +127,11 @@ func origin(t *testing.T) string {
 		w.Header().Add("Cache-Control", "private")
 		io.WriteString(w, "two lines")
 	})
+	mux.HandleFunc("/upstream/raw/", func(w http.ResponseWriter, r *http.Request) {
+		// No Content-Type at all: Caddy's server sniffs the body later.
+		w.Header()["Content-Type"] = nil
+		io.WriteString(w, "<!DOCTYPE html><html><body>account of alice</body></html>")
+	})
 	mux.HandleFunc("/upstream/hints", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</static/app.css>; rel=preload; as=style")
 		w.WriteHeader(http.StatusEarlyHints)
@@ -237,6 +242,8 @@ func TestEndToEndVerdicts(t *testing.T) {
 		{"origin tag invalid", "GET", "/upstream/tagged/sometimes", nil, 200, "tag_invalid"},
 		{"cache-control over two lines", "GET", "/upstream/two-lines", nil, 200, "cache_control_conflict"},
 		{"path confusion", "GET", "/account.css", nil, 200, "private_path path_confusion"},
+		{"path confusion without content type", "GET", "/upstream/raw/x.css", nil, 200, "path_confusion"},
+		{"dot-dot path does not lift the cookie rule", "GET", "/static/..;/x.css", cookie("sid=abc"), 200, "session_cookie"},
 		{"unreachable upstream", "GET", "/dead", nil, 502, "error_response"},
 		{"handler error", "GET", "/boom", nil, 500, "error_response"},
 	} {
@@ -266,17 +273,70 @@ func TestEndToEndVerdicts(t *testing.T) {
 	}
 }
 
-// A shared response passes through with its headers as the origin set them.
+// A shared response passes through with its headers as the origin set them
+// and its body byte for byte; the fence adds only its explain header.
 func TestEndToEndSharedUntouched(t *testing.T) {
 	s := startSite(t, "enforce")
-	resp := do(t, "GET", s.base+"/static/app.css", nil)
-	if got := resp.Header.Values("Cache-Control"); len(got) != 1 || got[0] != "public, max-age=3600" {
-		t.Errorf("Cache-Control = %q, want the origin's", got)
+	resp, err := client.Get(s.base + "/static/app.css")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, h := range []string{"Surrogate-Control", "Expires", "Pragma", "Cdn-Cache-Control"} {
-		if v := resp.Header.Get(h); v != "" {
-			t.Errorf("%s added to a shared response: %q", h, v)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "body{}" {
+		t.Errorf("body %q, want the origin's", body)
+	}
+	want := map[string][]string{
+		"Cache-Control": {"public, max-age=3600"},
+		"Content-Type":  {"text/css"},
+		"Cache-Fence":   {"shared"},
+	}
+	for name, values := range resp.Header {
+		switch name {
+		case "Date", "Server", "Content-Length":
+			continue // net/http's and Caddy's own
 		}
+		if w, ok := want[name]; !ok || strings.Join(w, "\n") != strings.Join(values, "\n") {
+			t.Errorf("%s: %q, want %q", name, values, w)
+		}
+		delete(want, name)
+	}
+	for name := range want {
+		t.Errorf("%s missing", name)
+	}
+}
+
+// Caddy runs handle_errors routes after the fence has returned, on the
+// server's writer, so they can set their own caching headers. A
+// cache_fence inside handle_errors fences them, as the README requires.
+func TestEndToEndHandleErrors(t *testing.T) {
+	addr := freeAddr(t)
+	startCaddy(t, fmt.Sprintf(`{
+	admin off
+	auto_https off
+}
+http://%s {
+	bind 127.0.0.1
+	cache_fence
+	handle /dead {
+		reverse_proxy 127.0.0.1:1
+	}
+	handle /missing {
+		error "gone" 404
+	}
+	respond "home"
+	handle_errors {
+		cache_fence
+		header Cache-Control "public, max-age=600"
+		respond "error page {err.status_code}"
+	}
+}`, addr))
+	for path, status := range map[string]int{"/dead": 502, "/missing": 404} {
+		resp := do(t, "GET", "http://"+addr+path, nil)
+		if resp.StatusCode != status {
+			t.Errorf("%s: status %d, want %d", path, resp.StatusCode, status)
+		}
+		assertFenced(t, resp.Header)
 	}
 }
 

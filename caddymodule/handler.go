@@ -84,7 +84,8 @@ type Handler struct {
 
 	// OwnerStamp, when set, stamps each fenced response with a keyed digest
 	// of the identity the request carried, so that `cachefence probe` can
-	// tell a page served to someone it was not rendered for.
+	// tell a page served to someone it was not rendered for. Report mode
+	// adds no stamp.
 	OwnerStamp *OwnerStamp `json:"owner_stamp,omitempty"`
 
 	policy       fence.Policy
@@ -213,6 +214,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	// Read the request before next runs: handlers further in may rewrite
 	// its headers, but the cache in front saw what the client sent.
 	facts := h.readRequest(r)
+	if _, handlingError := r.Context().Value(caddyhttp.ErrorCtxKey).(error); handlingError {
+		// Inside handle_errors: whatever this route writes is an error page.
+		facts.failed = facts.failed.With(fence.ErrorResponse)
+	}
 	fw := fencewriter.New(w, func(status int, hdr http.Header) {
 		h.decide(r, facts, status, hdr)
 	})
@@ -257,13 +262,13 @@ func (h *Handler) readRequest(r *http.Request) (facts requestFacts) {
 }
 
 // classify runs the rules, turning a panic into a fenced verdict.
-func (h *Handler) classify(req fence.Request, hdr http.Header) (rs fence.Reasons) {
+func (h *Handler) classify(req fence.Request, status int, hdr http.Header) (rs fence.Reasons) {
 	defer func() {
 		if v := recover(); v != nil {
 			rs = h.internalError("classifying response", v)
 		}
 	}()
-	return h.policy.Classify(req, hdr)
+	return h.policy.Classify(req, status, hdr)
 }
 
 func (h *Handler) internalError(during string, v any) fence.Reasons {
@@ -274,7 +279,8 @@ func (h *Handler) internalError(during string, v any) fence.Reasons {
 // decide classifies the response whose headers are hdr, rewrites them, and
 // records the verdict. It runs once per response, before headers leave.
 func (h *Handler) decide(r *http.Request, facts requestFacts, status int, hdr http.Header) {
-	rs := facts.failed | h.classify(facts.req, hdr)
+	fence.Canonicalize(hdr)
+	rs := facts.failed | h.classify(facts.req, status, hdr)
 	if h.policy.TagHeader != "" {
 		delete(hdr, h.policy.TagHeader)
 	}
@@ -284,7 +290,7 @@ func (h *Handler) decide(r *http.Request, facts requestFacts, status int, hdr ht
 	if h.stampKey != nil {
 		// Only the fence may stamp: drop whatever the origin sent.
 		delete(hdr, h.stampHeader)
-		if rs.Fenced() {
+		if rs.Fenced() && !h.report {
 			hdr.Set(h.stampHeader, fence.OwnerStamp(h.stampKey, facts.identity))
 		}
 	}
@@ -292,7 +298,7 @@ func (h *Handler) decide(r *http.Request, facts requestFacts, status int, hdr ht
 		hdr.Set(ExplainHeader, h.explain(rs))
 	}
 	h.counters.observe(rs)
-	h.log(r, status, rs)
+	h.log(r, facts.req.Path, status, rs)
 }
 
 func (h *Handler) verdict(rs fence.Reasons) string {
@@ -309,9 +315,10 @@ func (h *Handler) explain(rs fence.Reasons) string {
 	return h.verdict(rs) + `; reasons="` + strings.Join(rs.Names(), " ") + `"`
 }
 
-// log records the verdict. It names the request by method and path only:
-// cookie, Set-Cookie and Authorization values never reach a log.
-func (h *Handler) log(r *http.Request, status int, rs fence.Reasons) {
+// log records the verdict. It names the request by method and the path the
+// client asked for (handlers further in may have rewritten it); cookie,
+// Set-Cookie and Authorization values never reach a log.
+func (h *Handler) log(r *http.Request, path string, status int, rs fence.Reasons) {
 	level, msg := zapcore.DebugLevel, "response classified"
 	if rs.Fenced() && h.report {
 		level, msg = zapcore.WarnLevel, "response would be fenced"
@@ -320,7 +327,7 @@ func (h *Handler) log(r *http.Request, status int, rs fence.Reasons) {
 		c.Write(
 			zap.String("method", r.Method),
 			zap.String("host", r.Host),
-			zap.String("path", r.URL.Path),
+			zap.String("path", path),
 			zap.Int("status", status),
 			zap.String("verdict", h.verdict(rs)),
 			zap.Strings("reasons", rs.Names()),

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"cmp"
+
 	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
@@ -31,12 +33,12 @@ The fence options are those of the cache_fence directive:
   --metrics           serve Prometheus metrics on this address (/metrics)
 `,
 		CobraFunc: func(cmd *cobra.Command) {
-			addProxyFlags(cmd)
+			addProxyFlags(cmd, ":8080")
 			cmd.Flags().Bool("report", false, "Rewrite nothing; log each response that would be fenced")
 			cmd.Flags().Bool("explain", false, "Add a Cache-Fence header with the verdict and reasons")
 			cmd.Flags().String("metrics", "", "Serve Prometheus metrics on this address")
 			cmd.Flags().Bool("access-log", false, "Enable the access log")
-			cmd.Flags().BoolP("debug", "v", false, "Enable debug logs, one line per classified response")
+			cmd.Flags().BoolP("debug", "v", false, "Enable debug logs (Caddy's and the fence's, one entry per response)")
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdSidecar)
 		},
 	})
@@ -55,14 +57,15 @@ header with the verdict and reasons, and one line per response is printed:
 The fence options are those of the sidecar command.
 `,
 		CobraFunc: func(cmd *cobra.Command) {
-			addProxyFlags(cmd)
+			// A dev proxy listens on loopback unless told otherwise.
+			addProxyFlags(cmd, "127.0.0.1:8080")
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdDev)
 		},
 	})
 }
 
-func addProxyFlags(cmd *cobra.Command) {
-	cmd.Flags().StringP("from", "f", ":8080", "Address on which to receive traffic")
+func addProxyFlags(cmd *cobra.Command, from string) {
+	cmd.Flags().StringP("from", "f", from, "Address on which to receive traffic")
 	cmd.Flags().StringP("to", "t", "", "The origin's address (host:port)")
 	cmd.Flags().StringArray("session-cookie", nil, "Cookie name glob that identifies a user (repeatable)")
 	cmd.Flags().StringArray("ignore-cookie", nil, "Cookie name glob that never identifies a user (repeatable)")
@@ -130,6 +133,6 @@ func run(p proxy) (int, error) {
 		return caddy.ExitCodeFailedStartup, err
 	}
 	caddy.Log().Info("cache_fence proxying", zap.String("from", p.From), zap.String("to", p.To),
-		zap.String("mode", p.Fence.Mode))
+		zap.String("mode", cmp.Or(p.Fence.Mode, caddymodule.ModeEnforce)))
 	select {}
 }

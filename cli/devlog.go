@@ -3,6 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -84,8 +86,8 @@ func (e *lineEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) (*b
 		}
 	} else {
 		buf.AppendString(" " + strings.ToUpper(ent.Level.String()) + " " + ent.Message)
-		for k, v := range m {
-			fmt.Fprintf(buf, " %s=%v", k, v)
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			fmt.Fprintf(buf, " %s=%v", k, m[k])
 		}
 	}
 	buf.AppendByte('\n')

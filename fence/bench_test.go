@@ -32,7 +32,7 @@ func BenchmarkClassify(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				req := p.Request(bc.req, bc.path, false, false)
-				_ = p.Classify(req, bc.resp)
+				_ = p.Classify(req, 200, bc.resp)
 			}
 		})
 	}
@@ -54,7 +54,7 @@ func TestAllocations(t *testing.T) {
 	p := &Policy{IgnoreCookies: []string{"_ga*", "_gid", "consent"}, TagHeader: "X-Cache-Fence-Tag"}
 	for _, bc := range benchCases {
 		classify := func() {
-			_ = p.Classify(p.Request(bc.req, bc.path, false, false), bc.resp)
+			_ = p.Classify(p.Request(bc.req, bc.path, false, false), 200, bc.resp)
 		}
 		classify() // warm the Cache-Control memo
 		if n := testing.AllocsPerRun(100, classify); n != 0 {

@@ -55,8 +55,13 @@ func (p *Policy) Validate() error {
 // would be overwritten or would change what caches do.
 var controlledHeaders = []string{
 	"Cache-Control", "Surrogate-Control", "Cdn-Cache-Control", "Cloudflare-Cdn-Cache-Control",
-	"Edge-Control", "X-Accel-Expires", "Expires", "Pragma", "Set-Cookie", "Vary",
-	"Content-Type", "Content-Length", "Authorization", "Cookie",
+	"Edge-Control", "X-Accel-Expires", "Expires", "Pragma", "Set-Cookie", "Vary", "Age",
+	"Authorization", "Cookie", "Cache-Fence", "Cache-Status",
+	// Removing any of these from every response would break responses.
+	"Content-Type", "Content-Length", "Content-Encoding", "Content-Range", "Content-Language",
+	"Content-Location", "Content-Disposition", "Transfer-Encoding", "Connection", "Upgrade",
+	"Trailer", "Location", "Etag", "Last-Modified", "Date", "Server", "Link", "Www-Authenticate",
+	"Strict-Transport-Security", "Content-Security-Policy", "Access-Control-Allow-Origin",
 }
 
 // CheckHeaderName accepts a header name for the fence's own use: a valid
@@ -88,7 +93,8 @@ type Request struct {
 	IdentifyingCookie bool
 	// PrivatePath: the path matched a configured private path.
 	PrivatePath bool
-	// PublicPath: the path matched a configured public path.
+	// PublicPath: the path matched a configured public path, and is not
+	// ambiguous.
 	PublicPath bool
 }
 
@@ -101,8 +107,16 @@ func (p *Policy) Request(h http.Header, urlPath string, privatePath, publicPath 
 		Authorization:     auth,
 		IdentifyingCookie: p.identifyingCookie(h["Cookie"]),
 		PrivatePath:       privatePath,
-		PublicPath:        publicPath,
+		PublicPath:        publicPath && !ambiguousPath(urlPath),
 	}
+}
+
+// ambiguousPath reports a decoded path that origins resolve differently
+// from path matchers: a dot-dot segment (/static/..;/account, which Tomcat
+// and Jetty serve as /account), a path parameter, or a backslash. A public
+// path match on such a path proves nothing.
+func ambiguousPath(urlPath string) bool {
+	return strings.Contains(urlPath, "..") || strings.ContainsAny(urlPath, ";\\")
 }
 
 // identifyingCookie reports whether any cookie identifies a user.
@@ -116,22 +130,28 @@ func (p *Policy) identifyingCookie(lines []string) bool {
 }
 
 // cookiePairs yields the name and the whole name=value pair of every cookie
-// in Cookie header lines, without allocating. A pair with no "=" or an empty
-// name yields the name "".
+// in Cookie header lines, without allocating. Pairs are split on ";" and
+// also on ",", as some frameworks (Rack) do, so that "_ga=1, sid=x" cannot
+// hide a session cookie. A pair with no "=", an empty name, or a name with
+// a "%" (which PHP and Rack decode into another name) yields the name "".
 func cookiePairs(lines []string) iter.Seq2[string, string] {
 	return func(yield func(string, string) bool) {
 		for _, line := range lines {
 			for line != "" {
 				var pair string
-				pair, line, _ = strings.Cut(line, ";")
+				if i := strings.IndexAny(line, ";,"); i >= 0 {
+					pair, line = line[:i], line[i+1:]
+				} else {
+					pair, line = line, ""
+				}
 				if pair = strings.TrimSpace(pair); pair == "" {
 					continue
 				}
 				name, _, ok := strings.Cut(pair, "=")
-				if !ok {
+				if name = strings.TrimSpace(name); !ok || strings.Contains(name, "%") {
 					name = ""
 				}
-				if !yield(strings.TrimSpace(name), pair) {
+				if !yield(name, pair) {
 					return
 				}
 			}
@@ -161,12 +181,13 @@ func matchAny(globs []string, name string) bool {
 	return false
 }
 
-// Classify returns the reasons to fence the response to req whose headers
-// are resp. The empty set means the response may be shared.
+// Classify returns the reasons to fence the response to req whose status
+// and headers are status and resp. The empty set means the response may be
+// shared.
 //
 // A public tag or public path only lifts the cookie rule: it never overrides
 // Authorization, Set-Cookie, or an ambiguity.
-func (p *Policy) Classify(req Request, resp http.Header) Reasons {
+func (p *Policy) Classify(req Request, status int, resp http.Header) Reasons {
 	var rs Reasons
 	if req.Authorization {
 		rs = rs.With(Authorization)
@@ -189,7 +210,7 @@ func (p *Policy) Classify(req Request, resp http.Header) Reasons {
 	}
 	rs |= varyReasons(resp["Vary"])
 	rs |= cacheControlReasons(resp["Cache-Control"])
-	if pathConfused(req.Path, resp.Get("Content-Type")) {
+	if pathConfused(req.Path, status, resp) {
 		rs = rs.With(PathConfusion)
 	}
 	return rs
@@ -410,12 +431,21 @@ var staticExtensions = []string{
 
 // pathConfused reports a path that a cache would take for a static file
 // while the response is a page or an API answer: the web cache deception
-// set-up (/account/x.css, /account;x.css, /account%2Fx.css).
-func pathConfused(urlPath, contentType string) bool {
-	if !dynamicType(contentType) {
+// set-up (/account/x.css, /account;x.css, /account%2Fx.css). A body with no
+// Content-Type at all counts too: net/http sniffs it after the fence has
+// decided, and a page sniffs as text/html.
+func pathConfused(urlPath string, status int, resp http.Header) bool {
+	if !staticExtension(extension(urlPath)) {
 		return false
 	}
-	ext := extension(urlPath)
+	ct, present := resp["Content-Type"]
+	if !present {
+		return status >= 200 && status <= 299 && status != http.StatusNoContent
+	}
+	return len(ct) > 0 && dynamicType(ct[0])
+}
+
+func staticExtension(ext string) bool {
 	if ext == "" {
 		return false
 	}

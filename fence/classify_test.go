@@ -30,6 +30,7 @@ var tagPolicy = Policy{TagHeader: tagName}
 
 type classifyCase struct {
 	name    string
+	status  int // 200 when zero
 	policy  Policy
 	reqHdr  http.Header
 	path    string
@@ -53,7 +54,11 @@ func runClassify(t *testing.T, cases []classifyCase) {
 				urlPath = "/"
 			}
 			req := tc.policy.Request(tc.reqHdr, urlPath, tc.private, tc.public)
-			got := tc.policy.Classify(req, tc.resp)
+			status := tc.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			got := tc.policy.Classify(req, status, tc.resp)
 			if got != tc.want {
 				t.Errorf("Classify(path=%q private=%v public=%v, request %v, response %v)\n got: %s\nwant: %s",
 					urlPath, tc.private, tc.public, tc.reqHdr, tc.resp, show(got), show(tc.want))
@@ -602,4 +607,36 @@ func TestPolicyValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Inputs that origins and caches read differently from a naive parser; the
+// fence must take the reading that fences.
+func TestClassifyParserDifferentials(t *testing.T) {
+	ignoreGA := Policy{IgnoreCookies: []string{"_ga*"}}
+	sidOnly := Policy{SessionCookies: []string{"sid"}}
+	css := http.Header{"Content-Type": {"text/css"}}
+	runClassify(t, []classifyCase{
+		{name: "no content type on a static-looking path is sniffed as a page",
+			path: "/account/x.css", resp: http.Header{}, want: reasons(PathConfusion)},
+		{name: "no content type on a 304 has no body to sniff",
+			path: "/static/app.css", status: http.StatusNotModified, resp: http.Header{}, want: 0},
+		{name: "no content type on a 204",
+			path: "/static/app.css", status: http.StatusNoContent, resp: http.Header{}, want: 0},
+		{name: "an explicitly empty content type is not sniffed",
+			path: "/static/app.css", resp: http.Header{"Content-Type": nil}, want: 0},
+		{name: "dot-dot segment does not lift the cookie rule",
+			path: "/static/..;/account", public: true, reqHdr: sessionCookie, resp: css, want: reasons(SessionCookie)},
+		{name: "path parameter does not lift the cookie rule",
+			path: "/static/app.css;jsessionid=1", public: true, reqHdr: sessionCookie, resp: css, want: reasons(SessionCookie)},
+		{name: "backslash does not lift the cookie rule",
+			path: "/static\\..\\account", public: true, reqHdr: sessionCookie, resp: css, want: reasons(SessionCookie)},
+		{name: "a plain public path lifts it",
+			path: "/static/app.css", public: true, reqHdr: sessionCookie, resp: css, want: 0},
+		{name: "comma-separated cookies (Rack splits on commas)", policy: ignoreGA,
+			reqHdr: http.Header{"Cookie": {"_ga=1, sid=abc"}}, resp: htmlResponse, want: reasons(SessionCookie)},
+		{name: "percent-encoded session cookie name (PHP and Rack decode it)", policy: sidOnly,
+			reqHdr: http.Header{"Cookie": {"%73id=abc"}}, resp: htmlResponse, want: reasons(SessionCookie)},
+		{name: "ignored cookies only, comma-separated", policy: ignoreGA,
+			reqHdr: http.Header{"Cookie": {"_ga=1, _gat=2"}}, resp: htmlResponse, want: 0},
+	})
 }

@@ -1,9 +1,11 @@
 // Package fence decides whether an HTTP response may be stored by a shared
 // cache, and rewrites the headers of one that may not.
 //
-// Everything here is a pure function of request and response headers: no
-// I/O, no logging, no Caddy. A plain net/http server can use it as well as
-// the Caddy module in this repository.
+// Everything here is a function of request and response headers only: no
+// I/O, no logging, no Caddy. (Judgements of Cache-Control values are
+// memoised in a bounded table, which changes speed, never results.) A plain
+// net/http server can use it as well as the Caddy module in this
+// repository.
 package fence
 
 import "strings"

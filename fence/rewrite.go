@@ -46,8 +46,15 @@ func Rewrite(h http.Header) {
 	}
 }
 
-// RewrittenHeaders returns the names and values that Rewrite sets, in
-// order, for documentation and tests.
-func RewrittenHeaders() [][2]string {
-	return append([][2]string(nil), unstorable[:]...)
+// Canonicalize merges header lines stored under a non-canonical key
+// ("set-cookie") into the canonical one ("Set-Cookie"). net/http sends such
+// keys as they are, so rules that look up canonical keys would miss them.
+// It allocates only when it finds one.
+func Canonicalize(h http.Header) {
+	for k, v := range h {
+		if c := http.CanonicalHeaderKey(k); c != k {
+			delete(h, k)
+			h[c] = append(h[c], v...)
+		}
+	}
 }
