@@ -3,6 +3,7 @@ package caddymodule_test
 import (
 	"bufio"
 	"fmt"
+	"github.com/cachefence/cachefence/internal/testnet"
 	"io"
 	"net"
 	"net/http"
@@ -26,15 +27,10 @@ import (
 // Caddyfile, and talk to it over TCP on 127.0.0.1. Caddy's config is
 // process-global, so they do not run in parallel.
 
-// freeAddr returns a 127.0.0.1 address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+// siteCaddyfile is a Caddyfile with one plain-HTTP site on addr (bound to
+// 127.0.0.1, no admin endpoint) whose block is body.
+func siteCaddyfile(addr, body string) string {
+	return fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n}\nhttp://%s {\n\tbind 127.0.0.1\n%s\n}\n", addr, body)
 }
 
 // startCaddy adapts caddyfile and loads it, replacing any running config.
@@ -207,7 +203,7 @@ type site struct {
 }
 
 func startSite(t *testing.T, mode string) site {
-	addr := freeAddr(t)
+	addr := testnet.FreeAddr(t)
 	logFile := filepath.Join(t.TempDir(), "fence.log")
 	startCaddy(t, fmt.Sprintf(siteTemplate, addr, origin(t), logFile, mode))
 	return site{base: "http://" + addr, logFile: logFile}
@@ -310,14 +306,8 @@ func TestEndToEndSharedUntouched(t *testing.T) {
 // server's writer, so they can set their own caching headers. A
 // cache_fence inside handle_errors fences them, as the README requires.
 func TestEndToEndHandleErrors(t *testing.T) {
-	addr := freeAddr(t)
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-}
-http://%s {
-	bind 127.0.0.1
-	cache_fence
+	addr := testnet.FreeAddr(t)
+	startCaddy(t, siteCaddyfile(addr, `	cache_fence
 	handle /dead {
 		reverse_proxy 127.0.0.1:1
 	}
@@ -329,8 +319,7 @@ http://%s {
 		cache_fence
 		header Cache-Control "public, max-age=600"
 		respond "error page {err.status_code}"
-	}
-}`, addr))
+	}`))
 	for path, status := range map[string]int{"/dead": 502, "/missing": 404} {
 		resp := do(t, "GET", "http://"+addr+path, nil)
 		if resp.StatusCode != status {
@@ -433,16 +422,9 @@ func fenceInFrontOf(t *testing.T, origin http.Handler) string {
 	srv := &http.Server{Handler: origin}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	addr := freeAddr(t)
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-}
-http://%s {
-	bind 127.0.0.1
-	cache_fence
-	reverse_proxy %s
-}`, addr, l.Addr()))
+	addr := testnet.FreeAddr(t)
+	startCaddy(t, siteCaddyfile(addr, fmt.Sprintf(`	cache_fence
+	reverse_proxy %s`, l.Addr())))
 	return addr
 }
 
@@ -528,20 +510,13 @@ func TestEndToEndUpgrade(t *testing.T) {
 func TestEndToEndOwnerStamp(t *testing.T) {
 	const key = "test-key-0123456789abcdef"
 	t.Setenv("CACHE_FENCE_TEST_KEY", key)
-	addr := freeAddr(t)
-	startCaddy(t, fmt.Sprintf(`{
-	admin off
-	auto_https off
-}
-http://%s {
-	bind 127.0.0.1
-	cache_fence {
+	addr := testnet.FreeAddr(t)
+	startCaddy(t, siteCaddyfile(addr, `	cache_fence {
 		ignore_cookies _ga*
 		owner_stamp {env.CACHE_FENCE_TEST_KEY}
 	}
 	header Cache-Fence-Owner forged-by-origin
-	respond "page"
-}`, addr))
+	respond "page"`))
 	policy := &fence.Policy{IgnoreCookies: []string{"_ga*"}}
 	for _, tc := range []struct {
 		name   string
@@ -568,17 +543,10 @@ http://%s {
 
 // A missing key is a load error that does not echo the key.
 func TestOwnerStampKeyFromUnsetVariable(t *testing.T) {
-	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(fmt.Sprintf(`{
-	admin off
-	auto_https off
-}
-http://%s {
-	bind 127.0.0.1
-	cache_fence {
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(siteCaddyfile(testnet.FreeAddr(t), `	cache_fence {
 		owner_stamp {env.CACHE_FENCE_UNSET_VARIABLE}
 	}
-	respond "page"
-}`, freeAddr(t))), nil)
+	respond "page"`)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/cachefence/cachefence/internal/testnet"
 	"io"
 	"net"
 	"net/http"
@@ -51,16 +52,6 @@ func TestUpstreamAddress(t *testing.T) {
 			t.Errorf("upstreamAddress(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // origin answers /account with a personal page the 2017 way, and anything
@@ -116,7 +107,7 @@ func get(t *testing.T, url, cookie string) *http.Response {
 // The sidecar's config fences in enforce mode, honours --session-cookie,
 // and serves the fence's metrics on --metrics.
 func TestSidecarFences(t *testing.T) {
-	from, metrics := freeAddr(t), freeAddr(t)
+	from, metrics := testnet.FreeAddr(t), testnet.FreeAddr(t)
 	runProxy(t, proxy{From: from, To: origin(t), Metrics: metrics,
 		Fence: caddymodule.Handler{SessionCookies: []string{"sid"}}})
 
@@ -140,7 +131,7 @@ func TestSidecarFences(t *testing.T) {
 // dev rewrites nothing, explains every response, and prints one readable
 // line per response.
 func TestDevPrintsOneLinePerResponse(t *testing.T) {
-	from := freeAddr(t)
+	from := testnet.FreeAddr(t)
 	out := filepath.Join(t.TempDir(), "dev.out")
 	logging := devLogging()
 	logging.Logs["cache_fence_dev"].WriterRaw = json.RawMessage(fmt.Sprintf(`{"output":"file","filename":%q}`, out))
