@@ -1,0 +1,66 @@
+// Package integration is cachefence's end-to-end test suite. It runs real
+// processes only: the cachefence binary (built once per run from
+// ./cmd/cachefence), varnishd 7.1, nginx 1.22 and a small personalised
+// origin written in Go, all on free ports of 127.0.0.1. Every page the
+// origin renders names, in its body, whom it was rendered for
+// ("owner=alice"); a page that reaches anyone else is a leak, and so is a
+// session cookie that reaches anyone but the visitor it was minted for.
+//
+// # Scenarios
+//
+// TestScenarios replays the ways shared caches have served one user's page
+// to another. Each scenario runs three times: without_fence (the cache
+// talks to the origin directly), with_fence (cache → cachefence run with
+// testdata/fence.Caddyfile → origin) and with_sidecar (cache → `cachefence
+// sidecar --from … --to …` → origin). Without the fence the test must see
+// at least one leak, which proves the harness can see one; with either
+// fence it must see none.
+//
+//   - 2017_cdn: Varnish whose only stop is "Cache-Control: private" stores
+//     for an hour the personal page that the origin sent with no-cache and
+//     an Expires in the past (testdata/varnish_2017.vcl).
+//   - varnish_builtin_surrogate: a cookie-stripping site VCL falls through
+//     to the builtin VCL, which skips the Cache-Control check when
+//     Surrogate-Control is present, so "private" plus
+//     "Surrogate-Control: max-age=3600" is stored (testdata/varnish_site.vcl).
+//   - nginx_x_accel_expires: nginx obeys X-Accel-Expires over
+//     "Cache-Control: private" (testdata/nginx_default.conf). nginx 1.22
+//     does so only when X-Accel-Expires comes first in the response, so the
+//     origin writes that page's header lines in that order.
+//   - login_set_cookie: nginx with "proxy_ignore_headers Set-Cookie" stores
+//     a login answer marked public and replays its Set-Cookie, handing the
+//     first visitor's session to the next ones (testdata/nginx_login.conf).
+//   - collapsing: eight users ask at once for a slow personal page; Varnish,
+//     micro-caching for one second, collapses them onto one origin fetch and
+//     hands that user's page to everyone waiting
+//     (testdata/varnish_microcache.vcl). Both caches count the waiting
+//     requests as hits.
+//   - collapsing_nginx: the same with nginx's proxy_cache_lock
+//     (testdata/nginx_microcache.conf).
+//
+// TestMixedLoad sends a few thousand requests from 16 concurrent clients
+// (60 users, 20 anonymous visitors, 29 URLs: personal pages, public pages,
+// static assets) through Varnish and through nginx, both with the fence,
+// and checks that no response reaches the wrong user while the caches
+// still serve public pages and assets (with or without a session cookie)
+// from storage, as the caches themselves report it.
+//
+// TestXcaddyBuild builds the module into stock Caddy with xcaddy and checks
+// that the handler is there and fences.
+//
+// # Running
+//
+// The suite needs varnishd, varnishstat and nginx; it fails (never skips)
+// without them. Everything:
+//
+//	go test ./integration/ -v
+//
+// One scenario, or one variant of it:
+//
+//	go test ./integration/ -v -run 'TestScenarios/2017_cdn'
+//	go test ./integration/ -v -run 'TestScenarios/collapsing$/without_fence'
+//	go test ./integration/ -v -run 'TestMixedLoad/nginx'
+//
+// Each test logs what every visitor got; with -v, a summary of leaks and
+// hit ratios is printed at the end of the run.
+package integration
