@@ -210,6 +210,9 @@ func (p *Policy) Classify(req Request, status int, resp http.Header) Reasons {
 	}
 	rs |= varyReasons(resp["Vary"])
 	rs |= cacheControlReasons(resp["Cache-Control"])
+	if targetedOverride(resp) {
+		rs = rs.With(TargetedOverride)
+	}
 	if pathConfused(req.Path, status, resp) {
 		rs = rs.With(PathConfusion)
 	}
@@ -342,6 +345,54 @@ func (lm *lineMemo) reasons(line string) Reasons {
 	}
 	lm.mu.Unlock()
 	return rs
+}
+
+// storingTargeted reports, for each targeted header, whether a value lets
+// the caches that obey it store the response. Those caches ignore
+// Cache-Control: Varnish's builtin VCL skips it whenever Surrogate-Control
+// exists (even content="ESI/1.0"), RFC 9213 CDNs read CDN-Cache-Control,
+// Akamai reads Edge-Control, nginx stores on a positive X-Accel-Expires.
+var storingTargeted = []struct {
+	header  string
+	storing func(value string) bool
+}{
+	{"Surrogate-Control", lacksNoStore},
+	{"Cdn-Cache-Control", lacksNoStore},
+	{"Cloudflare-Cdn-Cache-Control", lacksNoStore},
+	{"Edge-Control", func(v string) bool { return lacksNoStore(v) && !containsFold(v, "bypass-cache") }},
+	{"X-Accel-Expires", func(v string) bool { return strings.TrimSpace(v) != "0" }},
+}
+
+func lacksNoStore(v string) bool { return !containsFold(v, "no-store") || containsFold(v, "!no-store") }
+
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// targetedOverride reports a response whose Cache-Control keeps shared
+// caches out (private or no-store) while a targeted header lets some of
+// them in: which one wins depends on the cache, so fail closed.
+func targetedOverride(resp http.Header) bool {
+	overridden := false
+	for _, t := range storingTargeted {
+		for _, v := range resp[t.header] {
+			overridden = overridden || t.storing(v)
+		}
+	}
+	if !overridden {
+		return false
+	}
+	for _, line := range resp["Cache-Control"] {
+		if cc, err := cacheobject.ParseResponseCacheControl(line); err == nil && (cc.PrivatePresent || cc.NoStore) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxDirectives bounds the directives compared for repeats; a longer

@@ -640,3 +640,35 @@ func TestClassifyParserDifferentials(t *testing.T) {
 			reqHdr: http.Header{"Cookie": {"_ga=1, _gat=2"}}, resp: htmlResponse, want: 0},
 	})
 }
+
+// Cache-Control keeps shared caches out, but a targeted header lets the
+// caches that read it in: fenced, since the outcome depends on the cache.
+func TestClassifyTargetedOverride(t *testing.T) {
+	resp := func(kv ...string) http.Header {
+		h := http.Header{"Content-Type": {"text/html"}}
+		for i := 0; i < len(kv); i += 2 {
+			h.Add(kv[i], kv[i+1])
+		}
+		return h
+	}
+	runClassify(t, []classifyCase{
+		{name: "private with Surrogate-Control max-age (Varnish stores it)",
+			resp: resp("Cache-Control", "private", "Surrogate-Control", "max-age=3600"), want: reasons(TargetedOverride)},
+		{name: "private with Surrogate-Control content=ESI (Varnish skips Cache-Control)",
+			resp: resp("Cache-Control", "private", "Surrogate-Control", `content="ESI/1.0"`), want: reasons(TargetedOverride)},
+		{name: "no-store with X-Accel-Expires (nginx stores it)",
+			resp: resp("Cache-Control", "no-store", "X-Accel-Expires", "3600"), want: reasons(TargetedOverride)},
+		{name: "private with CDN-Cache-Control max-age",
+			resp: resp("Cache-Control", "private", "CDN-Cache-Control", "max-age=600"), want: reasons(TargetedOverride)},
+		{name: "private with Akamai !no-store",
+			resp: resp("Cache-Control", "private", "Edge-Control", "!no-store, max-age=1h"), want: reasons(TargetedOverride)},
+		{name: "private with Edge-Control bypass-cache agrees",
+			resp: resp("Cache-Control", "private", "Edge-Control", "bypass-cache"), want: 0},
+		{name: "private with Surrogate-Control no-store agrees",
+			resp: resp("Cache-Control", "private", "Surrogate-Control", "no-store"), want: 0},
+		{name: "public with Surrogate-Control max-age agrees",
+			resp: resp("Cache-Control", "public, max-age=60", "Surrogate-Control", "max-age=3600"), want: 0},
+		{name: "no Cache-Control, X-Accel-Expires 0",
+			resp: resp("X-Accel-Expires", "0"), want: 0},
+	})
+}

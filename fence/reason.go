@@ -39,6 +39,10 @@ const (
 	CacheControlQualified
 	// VaryStar: Vary: *, which some caches store and others do not.
 	VaryStar
+	// TargetedOverride: Cache-Control says private or no-store while a
+	// targeted header (Surrogate-Control, CDN-Cache-Control, Edge-Control,
+	// X-Accel-Expires...) lets the caches that read it store the response.
+	TargetedOverride
 	// TagInvalid: the origin's tag header says neither private nor public.
 	TagInvalid
 	// PathConfusion: the path looks like a static file but the response is
@@ -64,6 +68,7 @@ var reasonNames = [numReasons]string{
 	CacheControlConflict:  "cache_control_conflict",
 	CacheControlQualified: "cache_control_qualified",
 	VaryStar:              "vary_star",
+	TargetedOverride:      "targeted_override",
 	TagInvalid:            "tag_invalid",
 	PathConfusion:         "path_confusion",
 	ErrorResponse:         "error_response",

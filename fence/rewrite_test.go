@@ -234,15 +234,15 @@ func TestReasons(t *testing.T) {
 		for _, want := range []string{
 			"authorization", "session_cookie", "set_cookie", "private_path", "private_tag",
 			"vary_credentials", "cache_control_invalid", "cache_control_conflict",
-			"cache_control_qualified", "vary_star", "tag_invalid", "path_confusion",
-			"error_response", "internal_error",
+			"cache_control_qualified", "vary_star", "targeted_override", "tag_invalid",
+			"path_confusion", "error_response", "internal_error",
 		} {
 			if !names[want] {
 				t.Errorf("AllReasons() lacks %q", want)
 			}
 		}
-		if len(all) != 14 {
-			t.Errorf("len(AllReasons()) = %d, want 14", len(all))
+		if len(all) != 15 {
+			t.Errorf("len(AllReasons()) = %d, want 15", len(all))
 		}
 		// A Reasons is a uint32 bit set; every reason must fit.
 		if len(all) > 32 {
