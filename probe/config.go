@@ -70,6 +70,11 @@ type OwnerStamp struct {
 // Duration is a time.Duration written as a string ("10s") in JSON.
 type Duration time.Duration
 
+// MarshalJSON writes the duration as a string such as "10s".
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
 // UnmarshalJSON reads "10s", "1m30s" and the like.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
