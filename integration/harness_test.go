@@ -120,20 +120,10 @@ func cachefenceBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "cachefence")
-		// A second attempt rides out a source tree edited during the build
-		// (the go command reads each package's imports before compiling
-		// it; an edit in between fails with "could not import X (open :
-		// no such file or directory)"). A real compile error fails both.
-		for attempt := 1; attempt <= 2; attempt++ {
-			cmd := exec.Command("go", "build", "-o", binPath, "./cmd/cachefence")
-			cmd.Dir = root
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				buildErr = nil
-				return
-			}
-			buildErr = fmt.Errorf("go build ./cmd/cachefence (attempt %d): %v\n%s", attempt, err, out)
-			fmt.Fprintln(os.Stderr, buildErr)
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/cachefence")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/cachefence: %v\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
@@ -287,6 +277,7 @@ type config struct {
 	Port        int    // where the server listens on 127.0.0.1
 	BackendPort int    // where it forwards to on 127.0.0.1
 	Prefix      string // a private working directory (nginx)
+	StampKey    string // cache_fence owner_stamp key; "" for none
 }
 
 // render executes the templates files (the first one is executed; the
@@ -320,13 +311,21 @@ type fenceFunc func(t *testing.T, originPort int) int
 
 // caddyfileFence runs `cachefence run` with testdata/fence.Caddyfile.
 func caddyfileFence(t *testing.T, originPort int) int {
-	t.Helper()
-	bin := cachefenceBinary(t)
-	dir := t.TempDir()
-	return serve(t, "cachefence", func(port int) *process {
-		file := render(t, dir, "Caddyfile", config{Port: port, BackendPort: originPort}, "fence.Caddyfile")
-		return startProcess(t, "cachefence", caddyEnv(dir), bin, "run", "--config", file, "--adapter", "caddyfile")
-	})
+	return stampingFence("")(t, originPort)
+}
+
+// stampingFence is caddyfileFence with owner stamps made with key ("" for
+// none).
+func stampingFence(key string) fenceFunc {
+	return func(t *testing.T, originPort int) int {
+		t.Helper()
+		bin := cachefenceBinary(t)
+		dir := t.TempDir()
+		return serve(t, "cachefence", func(port int) *process {
+			file := render(t, dir, "Caddyfile", config{Port: port, BackendPort: originPort, StampKey: key}, "fence.Caddyfile")
+			return startProcess(t, "cachefence", caddyEnv(dir), bin, "run", "--config", file, "--adapter", "caddyfile")
+		})
+	}
 }
 
 // sidecarFence runs the one-liner `cachefence sidecar`, with its defaults.
