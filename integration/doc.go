@@ -45,6 +45,15 @@
 // still serve public pages and assets (with or without a session cookie)
 // from storage, as the caches themselves report it.
 //
+// TestProbe runs `cachefence probe` with two test accounts through the
+// same caches: the 2017 CDN leaks without the fence (exit 1) and is clean
+// with it; a VCL that forces a TTL on everything leaks even behind the
+// fence, found by the accounts' markers and, on pages without any, by the
+// owner stamp alone; the micro-cache leaks to the collapse test.
+// TestProbeWatch runs `probe --every` against a leaking Varnish, puts the
+// fence in, and checks that a local webhook received exactly one alert
+// per finding and one recovery, and what the metrics endpoint counted.
+//
 // TestXcaddyBuild builds the module into stock Caddy with xcaddy and checks
 // that the handler is there and fences.
 //
@@ -60,6 +69,7 @@
 //	go test ./integration/ -v -run 'TestScenarios/2017_cdn'
 //	go test ./integration/ -v -run 'TestScenarios/collapsing$/without_fence'
 //	go test ./integration/ -v -run 'TestMixedLoad/nginx'
+//	go test ./integration/ -v -run 'TestProbe/forced_ttl'
 //
 // Each test logs what every visitor got; with -v, a summary of leaks and
 // hit ratios is printed at the end of the run.
