@@ -57,6 +57,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			value := d.Val()
+			if value == "" {
+				return d.Errf("%s: empty value", option)
+			}
 			if d.NextArg() {
 				return d.Errf("%s: takes one value, got extra %q", option, d.Val())
 			}

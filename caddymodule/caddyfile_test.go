@@ -90,6 +90,15 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"relative public path", `cache_fence {
 			public_paths static/*
 		}`, []string{"public_paths", `"static/*"`}},
+		{"malformed private path glob", `cache_fence {
+			private_paths /a/*/[x
+		}`, []string{"private_paths", `"/a/*/[x"`, "glob"}},
+		{"empty tag header", `cache_fence {
+			tag_header ""
+		}`, []string{"tag_header", "empty"}},
+		{"empty mode", `cache_fence {
+			mode ""
+		}`, []string{"mode", "empty"}},
 		{"tag header with space", `cache_fence {
 			tag_header "X Tag"
 		}`, []string{"tag_header", `"X Tag"`}},
@@ -142,6 +151,10 @@ func TestValidate(t *testing.T) {
 		{"empty glob", Handler{IgnoreCookies: []string{""}}, "ignore_cookies: empty cookie name pattern"},
 		{"empty path", Handler{PublicPaths: []string{""}}, `public_paths: path pattern ""`},
 		{"placeholder path", Handler{PrivatePaths: []string{"{env.PRIVATE}"}}, ""},
+		{"malformed glob path", Handler{PublicPaths: []string{"/static/[a-"}}, `public_paths: path pattern "/static/[a-" is not a valid glob`},
+		{"prefix path with a bracket", Handler{PrivatePaths: []string{"/a[1]/*"}}, ""},
+		{"escaped path", Handler{PrivatePaths: []string{"/a%5B/*/x"}}, ""},
+		{"glob path", Handler{PrivatePaths: []string{"/orders/*/invoice", "/u/[0-9]*/x"}}, ""},
 		{"tag header Set-Cookie", Handler{TagHeader: "set-cookie"}, `tag_header: "set-cookie"`},
 		{"owner stamp without key", Handler{OwnerStamp: &OwnerStamp{}}, "owner_stamp: key is required"},
 		{"owner stamp header is the tag header", Handler{TagHeader: "X-T", OwnerStamp: &OwnerStamp{Key: "k", Header: "x-t"}}, "also the tag_header"},

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -181,8 +182,8 @@ func (h *Handler) Validate() error {
 		patterns []string
 	}{{"private_paths", h.PrivatePaths}, {"public_paths", h.PublicPaths}} {
 		for _, p := range list.patterns {
-			if p == "" || (p[0] != '/' && p[0] != '*' && p[0] != '{') {
-				return fmt.Errorf("%s: path pattern %q must start with /, * or a placeholder", list.option, p)
+			if err := checkPathPattern(p); err != nil {
+				return fmt.Errorf("%s: path pattern %q %w", list.option, p, err)
 			}
 		}
 	}
@@ -198,6 +199,30 @@ func (h *Handler) Validate() error {
 				return fmt.Errorf("owner_stamp: header %q is also the tag_header", name)
 			}
 		}
+	}
+	return nil
+}
+
+// checkPathPattern rejects a pattern that Caddy's path matcher would
+// accept but never match: a malformed glob is silently false there, which
+// here would leave a private path unfenced.
+func checkPathPattern(p string) error {
+	if p == "" || (p[0] != '/' && p[0] != '*' && p[0] != '{') {
+		return errors.New("must start with /, * or a placeholder")
+	}
+	// Placeholders are filled in per request, and patterns with escape
+	// sequences use a matcher of their own.
+	if strings.ContainsAny(p, "{%") {
+		return nil
+	}
+	// A single leading or trailing * (or one at each end) is a plain
+	// suffix, prefix or substring match, which has no syntax to get wrong.
+	stars := strings.Count(p, "*")
+	if (stars == 1 && (p[0] == '*' || p[len(p)-1] == '*')) || (stars == 2 && p[0] == '*' && p[len(p)-1] == '*') {
+		return nil
+	}
+	if _, err := path.Match(p, ""); err != nil {
+		return errors.New("is not a valid glob (path.Match syntax)")
 	}
 	return nil
 }
