@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/cachefence/cachefence/internal/testnet"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -165,4 +169,91 @@ func TestDevPrintsOneLinePerResponse(t *testing.T) {
 	if strings.Contains(string(printed), "SECRET") {
 		t.Errorf("dev printed a cookie value:\n%s", printed)
 	}
+}
+
+// buildCachefence builds the binary, to run commands as a user does: exit
+// codes come from caddycmd.Main, and the usage's name from main.go.
+func buildCachefence(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "cachefence")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/cachefence").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// A usage error exits 2 from probe, whose 1 means findings, and 1 (a
+// failed start, as for any other bad option) from sidecar and dev, whose 2
+// is Caddy's forced quit. Either way, the message names the flag or
+// argument, and never a webhook URL, which holds a secret. Help names the
+// binary, not Caddy's default "caddy".
+func TestCommandLine(t *testing.T) {
+	bin := buildCachefence(t)
+	dir := t.TempDir()
+	const config = "probe.json"
+	// Nothing listens on port 1: a probe that ran by mistake would fail
+	// fast, with a message that the cases below do not want.
+	if err := os.WriteFile(filepath.Join(dir, config), []byte(`{"base_url": "http://127.0.0.1:1",
+  "identities": [{"name": "alice", "cookies": {"s": "a"}, "markers": ["alice"]},
+                 {"name": "bob", "cookies": {"s": "b"}, "markers": ["bob!"]}],
+  "personal_urls": ["/account"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const badTimeout = "bad.json"
+	if err := os.WriteFile(filepath.Join(dir, badTimeout), []byte(`{"timeout": "ten seconds"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const webhookSecret = "T000/B000/s3cr3t"
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"probe", "--config", config, "--every", "bogus"}, 2, `cachefence probe: invalid argument "bogus" for "--every" flag`},
+		{[]string{"probe", "--config", config, "--bogus"}, 2, "cachefence probe: unknown flag: --bogus"},
+		{[]string{"probe", "--config", config, "--format"}, 2, "cachefence probe: flag needs an argument: --format"},
+		{[]string{"probe", "--config", config, "--format", "xml"}, 2, `cachefence probe: --format "xml": want text or json`},
+		{[]string{"probe", "--config", config, "extra"}, 2, `cachefence probe: unexpected argument "extra": probe takes only flags`},
+		{[]string{"probe", "--config", config, "--every", "5s"}, 2, "cachefence probe: --every 5s: at least 10s"},
+		{[]string{"probe", "--config", config, "--every", "-1m"}, 2, "cachefence probe: --every -1m0s: at least 10s"},
+		{[]string{"probe", "--config", config, "--metrics", "127.0.0.1:0"}, 2, "cachefence probe: --webhook and --metrics need --every"},
+		{[]string{"probe", "--config", config, "--every", "1m", "--webhook", "hooks.example/" + webhookSecret}, 2, "cachefence probe: --webhook: want an absolute http or https URL"},
+		{[]string{"probe"}, 2, "cachefence probe: --config is required"},
+		{[]string{"probe", "--config", badTimeout}, 2, `timeout: invalid duration "ten seconds"`},
+		{[]string{"sidecar", "--bogus"}, 1, "unknown flag: --bogus"},
+		{[]string{"sidecar", "--to", "127.0.0.1:1", "--report", "false"}, 1, `unexpected argument "false": sidecar takes only flags`},
+		{[]string{"dev", "--from"}, 1, "flag needs an argument: --from"},
+		{[]string{"dev", "--to", "127.0.0.1:1", "extra"}, 1, `unexpected argument "extra": dev takes only flags`},
+		{[]string{"probe", "--help"}, 0, "\n  cachefence probe --config <file>"},
+		{[]string{"sidecar", "--help"}, 0, "\n  cachefence sidecar --from <addr>"},
+		{[]string{"dev", "--help"}, 0, "\n  cachefence dev --from <addr>"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out := runCachefence(t, bin, dir, tc.args...)
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d, want %d, with %q in:\n%s", code, tc.code, tc.want, out)
+			}
+			if strings.Contains(out, webhookSecret) {
+				t.Errorf("the output shows the webhook URL:\n%s", out)
+			}
+		})
+	}
+}
+
+// runCachefence runs the binary in dir and returns its exit code and
+// output.
+func runCachefence(t *testing.T, bin, dir string, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), out.String()
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"cmp"
+	"fmt"
 
 	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
@@ -39,6 +40,7 @@ The fence options are those of the cache_fence directive:
 			cmd.Flags().String("metrics", "", "Serve Prometheus metrics on this address")
 			cmd.Flags().Bool("access-log", false, "Enable the access log")
 			cmd.Flags().BoolP("debug", "v", false, "Enable debug logs (Caddy's and the fence's, one entry per response)")
+			cmd.Args = noArgs
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdSidecar)
 		},
 	})
@@ -59,9 +61,19 @@ The fence options are those of the sidecar command.
 		CobraFunc: func(cmd *cobra.Command) {
 			// A dev proxy listens on loopback unless told otherwise.
 			addProxyFlags(cmd, "127.0.0.1:8080")
+			cmd.Args = noArgs
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdDev)
 		},
 	})
+}
+
+// noArgs refuses positional arguments, which would otherwise be dropped
+// without a word: "--report false" would run in report mode.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q: %s takes only flags", args[0], cmd.Name())
+	}
+	return nil
 }
 
 func addProxyFlags(cmd *cobra.Command, from string) {

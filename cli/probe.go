@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -50,16 +51,31 @@ See examples/probe.json for a config.
 			cmd.Flags().Duration("every", 0, "Watch mode: run again after this long, forever")
 			cmd.Flags().String("webhook", "", "Watch mode: post new findings and recoveries to this URL")
 			cmd.Flags().String("metrics", "", "Watch mode: serve Prometheus metrics on this address")
-			cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-				code, err := cmdProbe(cmd.Context(), caddycmd.Flags{FlagSet: cmd.Flags()}, cmd.OutOrStdout())
-				if err != nil {
-					fmt.Fprintln(cmd.ErrOrStderr(), "cachefence probe:", err)
+			cmd.RunE = func(cmd *cobra.Command, args []string) error {
+				code, err := probe.ExitError, noArgs(cmd, args)
+				if err == nil {
+					code, err = cmdProbe(cmd.Context(), caddycmd.Flags{FlagSet: cmd.Flags()}, cmd.OutOrStdout())
 				}
-				os.Exit(code)
+				exitProbe(cmd, code, err)
 				return nil
 			}
+			// Cobra's own exit for a bad flag, 1, would read as findings.
+			cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+				exitProbe(cmd, probe.ExitError, err)
+				return nil
+			})
 		},
 	})
+}
+
+// exitProbe prints err, if any, and exits with code. The probe exits by
+// itself because caddycmd.Main exits 0 for a status of 1 without an error,
+// and 1 means findings here.
+func exitProbe(cmd *cobra.Command, code int, err error) {
+	if err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "cachefence probe:", err)
+	}
+	os.Exit(code)
 }
 
 func cmdProbe(ctx context.Context, fl caddycmd.Flags, out io.Writer) (int, error) {
@@ -70,6 +86,13 @@ func cmdProbe(ctx context.Context, fl caddycmd.Flags, out io.Writer) (int, error
 	format := fl.String("format")
 	if format != "text" && format != "json" {
 		return probe.ExitError, fmt.Errorf("--format %q: want text or json", format)
+	}
+	every, err := fl.GetDuration("every")
+	if err != nil {
+		return probe.ExitError, err
+	}
+	if err := checkWatchFlags(fl, every); err != nil {
+		return probe.ExitError, err
 	}
 	cfg, err := probe.LoadConfig(path)
 	if err != nil {
@@ -82,14 +105,7 @@ func cmdProbe(ctx context.Context, fl caddycmd.Flags, out io.Writer) (int, error
 		return r.WriteText(out)
 	}
 	prober := probe.New(cfg)
-	every, err := fl.GetDuration("every")
-	if err != nil {
-		return probe.ExitError, err
-	}
-	if every <= 0 {
-		if fl.String("webhook") != "" || fl.String("metrics") != "" {
-			return probe.ExitError, errors.New("--webhook and --metrics need --every")
-		}
+	if every == 0 {
 		report := prober.Run(ctx)
 		if err := write(report); err != nil {
 			return probe.ExitError, err
@@ -99,10 +115,30 @@ func cmdProbe(ctx context.Context, fl caddycmd.Flags, out io.Writer) (int, error
 	return watch(ctx, fl, prober, every, write)
 }
 
-func watch(ctx context.Context, fl caddycmd.Flags, prober *probe.Prober, every time.Duration, write func(*probe.Report) error) (int, error) {
-	if every < 10*time.Second {
-		return probe.ExitError, fmt.Errorf("--every %s: at least 10s, to stay polite", every)
+// checkWatchFlags checks --every, --webhook and --metrics before the
+// config is read. A webhook URL carries its own secret, so its errors do
+// not show it.
+func checkWatchFlags(fl caddycmd.Flags, every time.Duration) error {
+	webhook := fl.String("webhook")
+	if every == 0 {
+		if webhook != "" || fl.String("metrics") != "" {
+			return errors.New("--webhook and --metrics need --every")
+		}
+		return nil
 	}
+	if every < 10*time.Second {
+		return fmt.Errorf("--every %s: at least 10s, to stay polite", every)
+	}
+	if webhook != "" {
+		u, err := url.Parse(webhook)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("--webhook: want an absolute http or https URL")
+		}
+	}
+	return nil
+}
+
+func watch(ctx context.Context, fl caddycmd.Flags, prober *probe.Prober, every time.Duration, write func(*probe.Report) error) (int, error) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logErr := func(err error) { fmt.Fprintln(os.Stderr, "cachefence probe:", err) }

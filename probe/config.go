@@ -5,12 +5,17 @@
 package probe
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net/url"
 	"os"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,23 +80,32 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(time.Duration(d).String())
 }
 
-// UnmarshalJSON reads "10s", "1m30s" and the like.
+// UnmarshalJSON reads "10s", "1m30s" and the like. It fails with a
+// *json.UnmarshalTypeError, which the decoder completes with the field's
+// path, so that LoadConfig can name the field.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration such as \"10s\": %w", err)
+	if json.Unmarshal(b, &s) == nil {
+		if v, err := time.ParseDuration(s); err == nil {
+			*d = Duration(v)
+			return nil
+		}
 	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
+	return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[Duration]()}
 }
 
 // envReference matches ${NAME}, the only way to bring a secret in from the
 // environment.
 var envReference = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// Look-alikes of ${NAME} that would be sent as they are: $NAME, alone or
+// after an auth scheme as in "Bearer $TOKEN", and Caddy's {env.NAME},
+// pasted from a Caddyfile. The first group is the reference, the second
+// the variable's name.
+var (
+	bareReference  = regexp.MustCompile(`^(?:[A-Za-z]+ )?(\$([A-Za-z_][A-Za-z0-9_]*))$`)
+	caddyReference = regexp.MustCompile(`(\{env\.([^{}]*)\})`)
+)
 
 // LoadConfig reads a config file, replacing ${NAME} with the value of the
 // environment variable NAME in secret fields (cookie and header values,
@@ -101,10 +115,8 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading probe config: %w", err)
 	}
-	var cfg Config
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
+	cfg, err := decodeConfig(raw)
+	if err != nil {
 		return nil, fmt.Errorf("probe config %s: %w", path, err)
 	}
 	if err := cfg.expandSecrets(os.LookupEnv); err != nil {
@@ -113,38 +125,83 @@ func LoadConfig(path string) (*Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("probe config %s: %w", path, err)
 	}
+	return cfg, nil
+}
+
+// decodeConfig reads exactly one JSON object with known fields only.
+func decodeConfig(raw []byte) (*Config, error) {
+	var cfg Config
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Type == reflect.TypeFor[Duration]() {
+			return nil, fmt.Errorf("%s: invalid duration %s (want a duration such as \"10s\")", typeErr.Field, typeErr.Value)
+		}
+		return nil, err
+	}
+	// A second object would otherwise be ignored, and with it whatever
+	// the author meant by it.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("unexpected data after the JSON object")
+	}
 	return &cfg, nil
 }
 
+// expandSecrets replaces ${NAME} references in the secret fields, and
+// refuses look-alikes of them, which would be sent as written.
 func (c *Config) expandSecrets(lookup func(string) (string, bool)) error {
 	var missing []string
-	expand := func(s string) string {
-		return envReference.ReplaceAllStringFunc(s, func(ref string) string {
+	err := c.eachSecret(func(field string, v *string) error {
+		for _, re := range []*regexp.Regexp{bareReference, caddyReference} {
+			if m := re.FindStringSubmatch(*v); m != nil {
+				return fmt.Errorf("%s: %s is not expanded; write ${%s} to read the environment variable", field, m[1], m[2])
+			}
+		}
+		*v = envReference.ReplaceAllStringFunc(*v, func(ref string) string {
 			name := envReference.FindStringSubmatch(ref)[1]
-			v, ok := lookup(name)
-			if !ok || v == "" {
+			value, ok := lookup(name)
+			if !ok || value == "" {
 				missing = append(missing, name)
 			}
-			return v
+			return value
 		})
-	}
-	for i := range c.Identities {
-		id := &c.Identities[i]
-		for k, v := range id.Cookies {
-			id.Cookies[k] = expand(v)
-		}
-		for k, v := range id.Headers {
-			id.Headers[k] = expand(v)
-		}
-		for j, m := range id.Markers {
-			id.Markers[j] = expand(m)
-		}
-	}
-	if c.OwnerStamp != nil {
-		c.OwnerStamp.Key = expand(c.OwnerStamp.Key)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("environment variables not set or empty: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// eachSecret calls fn on each secret field in a fixed order, with the
+// field's name for errors; fn may change the value.
+func (c *Config) eachSecret(fn func(field string, v *string) error) error {
+	for i := range c.Identities {
+		id := &c.Identities[i]
+		for _, kind := range []struct {
+			name   string
+			values map[string]string
+		}{{"cookie", id.Cookies}, {"header", id.Headers}} {
+			for _, k := range slices.Sorted(maps.Keys(kind.values)) {
+				v := kind.values[k]
+				if err := fn(fmt.Sprintf("identity %q: %s %q", id.Name, kind.name, k), &v); err != nil {
+					return err
+				}
+				kind.values[k] = v
+			}
+		}
+		for j := range id.Markers {
+			if err := fn(fmt.Sprintf("identity %q: markers[%d]", id.Name, j), &id.Markers[j]); err != nil {
+				return err
+			}
+		}
+	}
+	if c.OwnerStamp != nil {
+		return fn("owner_stamp.key", &c.OwnerStamp.Key)
 	}
 	return nil
 }
@@ -170,6 +227,9 @@ func (c *Config) Validate() error {
 		names[id.Name] = true
 		if len(id.Cookies) == 0 && len(id.Headers) == 0 {
 			return fmt.Errorf("identity %q: needs cookies or headers that log it in", id.Name)
+		}
+		if err := checkCredentials(id); err != nil {
+			return fmt.Errorf("identity %q: %w", id.Name, err)
 		}
 		if len(id.Markers) == 0 {
 			return fmt.Errorf("identity %q: needs at least one marker that appears only on its own pages", id.Name)
@@ -210,12 +270,84 @@ func (c *Config) Validate() error {
 		if len(c.OwnerStamp.Key) < 16 {
 			return fmt.Errorf("owner_stamp: key must be at least 16 bytes, got %d", len(c.OwnerStamp.Key))
 		}
+		if name := c.OwnerStamp.Header; name != "" {
+			if err := fence.CheckHeaderName(name); err != nil {
+				return fmt.Errorf("owner_stamp: header %q: %w", name, err)
+			}
+		}
 		p := fence.Policy{SessionCookies: c.OwnerStamp.SessionCookies, IgnoreCookies: c.OwnerStamp.IgnoreCookies}
 		if err := p.Validate(); err != nil {
 			return fmt.Errorf("owner_stamp: %w", err)
 		}
 	}
 	return nil
+}
+
+// checkCredentials refuses cookies and headers that a request would not
+// carry as written. A bad name fails every request. A cookie value outside
+// RFC 6265's cookie-octets is split (';'), or dropped or quoted by servers
+// and by net/http, so the identity would not be logged in. Errors never
+// show a value.
+func checkCredentials(id Identity) error {
+	for _, name := range slices.Sorted(maps.Keys(id.Cookies)) {
+		if !isToken(name) {
+			return fmt.Errorf("cookie name %q is not a valid token", name)
+		}
+		if i := strings.IndexFunc(id.Cookies[name], isNotCookieOctet); i >= 0 {
+			return fmt.Errorf("cookie %q: the value has %s, which a cookie value cannot hold", name, describeByte(id.Cookies[name][i]))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(id.Headers)) {
+		if !isToken(name) {
+			return fmt.Errorf("header name %q is not a valid token", name)
+		}
+		if i := strings.IndexFunc(id.Headers[name], isNotFieldValueByte); i >= 0 {
+			return fmt.Errorf("header %q: the value has %s, which a header value cannot hold", name, describeByte(id.Headers[name][i]))
+		}
+	}
+	return nil
+}
+
+// isToken reports whether s is an RFC 9110 token, as header and cookie
+// names must be.
+func isToken(s string) bool {
+	return s != "" && strings.IndexFunc(s, isNotTokenChar) < 0
+}
+
+func isNotTokenChar(r rune) bool {
+	switch {
+	case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
+		return false
+	}
+	return !strings.ContainsRune("!#$%&'*+-.^_`|~", r)
+}
+
+// isNotCookieOctet reports whether r is outside RFC 6265's cookie-octet:
+// controls, space, '"', ',', ';', '\\' and anything past ASCII.
+func isNotCookieOctet(r rune) bool {
+	return r <= ' ' || r >= 0x7f || strings.ContainsRune(`",;\`, r)
+}
+
+// isNotFieldValueByte reports whether r is a control character other than
+// tab, which net/http refuses in a header value.
+func isNotFieldValueByte(r rune) bool {
+	return r < ' ' && r != '\t' || r == 0x7f
+}
+
+// describeByte names b for an error about a secret value: enough to find
+// it, without quoting the value.
+func describeByte(b byte) string {
+	switch {
+	case b == '\n' || b == '\r':
+		return "a line break"
+	case b == ' ':
+		return "a space"
+	case b < ' ' || b == 0x7f:
+		return "a control character"
+	case b >= 0x80:
+		return "a non-ASCII character"
+	}
+	return fmt.Sprintf("%q", b)
 }
 
 // resolve turns a configured URL into an absolute one on the base URL's

@@ -53,9 +53,15 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 }
 
+// testSecret marks every secret value in the tests below: no error may
+// show it.
+const testSecret = "s3cr3t"
+
 func TestLoadConfigErrors(t *testing.T) {
 	t.Setenv("PROBE_TEST_ALICE", "alice-cookie-value")
 	t.Setenv("PROBE_TEST_BOB", "bob-token")
+	t.Setenv("PROBE_TEST_SEMICOLON", "half-"+testSecret+";other=half")
+	t.Setenv("PROBE_TEST_NEWLINE", "token-"+testSecret+"\n")
 	for _, tc := range []struct {
 		name, from, to, want string
 	}{
@@ -68,16 +74,77 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"duplicate name", `"name": "bob"`, `"name": "alice"`, `name "alice" is used twice`},
 		{"no personal urls", `["/account"]`, `[]`, "personal_urls"},
 		{"not json", `{`, `[`, "probe config"},
+
+		{"cookie name not a token", `"session"`, `"my session"`, `identity "alice": cookie name "my session" is not a valid token`},
+		{"empty cookie name", `"session"`, `""`, `identity "alice": cookie name "" is not a valid token`},
+		{"header name not a token", `"Authorization"`, `"Authorization:"`, `identity "bob": header name "Authorization:" is not a valid token`},
+		{"cookie value with a semicolon", "${PROBE_TEST_ALICE}", "${PROBE_TEST_SEMICOLON}",
+			`identity "alice": cookie "session": the value has ';', which a cookie value cannot hold`},
+		{"cookie value with a line break", "${PROBE_TEST_ALICE}", "${PROBE_TEST_NEWLINE}",
+			`identity "alice": cookie "session": the value has a line break`},
+		{"cookie value with a space", "${PROBE_TEST_ALICE}", "two " + testSecret, `cookie "session": the value has a space`},
+		{"cookie value with a comma", "${PROBE_TEST_ALICE}", "a," + testSecret, `cookie "session": the value has ','`},
+		{"cookie value with a quote", "${PROBE_TEST_ALICE}", `\"` + testSecret + `\"`, `cookie "session": the value has '"'`},
+		{"cookie value with a backslash", "${PROBE_TEST_ALICE}", `a\\` + testSecret, `cookie "session": the value has '\\'`},
+		{"cookie value not ASCII", "${PROBE_TEST_ALICE}", "café-" + testSecret, `cookie "session": the value has a non-ASCII character`},
+		{"header value with a line break", "Bearer ${PROBE_TEST_BOB}", "Bearer ${PROBE_TEST_NEWLINE}",
+			`identity "bob": header "Authorization": the value has a line break, which a header value cannot hold`},
+		{"bad stamp header", `"personal_urls"`, `"owner_stamp": {"key": "0123456789abcdef", "header": "Cache Fence"}, "personal_urls"`,
+			`owner_stamp: header "Cache Fence": not a valid header field name`},
+
+		{"duration in words", `"personal_urls"`, `"timeout": "ten seconds", "personal_urls"`,
+			`timeout: invalid duration "ten seconds" (want a duration such as "10s")`},
+		{"duration as a number", `"personal_urls"`, `"timeout": 10, "personal_urls"`,
+			`timeout: invalid duration 10 (want a duration such as "10s")`},
+
+		{"a second object", "]\n}", "]\n} {}", "unexpected data after the JSON object"},
+		{"a stray brace", "]\n}", "]\n}}", "unexpected data after the JSON object"},
+
+		{"bare variable", "${PROBE_TEST_ALICE}", "$PROBE_TEST_ALICE",
+			`identity "alice": cookie "session": $PROBE_TEST_ALICE is not expanded; write ${PROBE_TEST_ALICE} to read the environment variable`},
+		{"bare variable after a scheme", "${PROBE_TEST_BOB}", "$PROBE_TEST_BOB",
+			`identity "bob": header "Authorization": $PROBE_TEST_BOB is not expanded; write ${PROBE_TEST_BOB}`},
+		{"bare variable as a marker", `"bob@example.com"`, `"$BOB_EMAIL"`,
+			`identity "bob": markers[0]: $BOB_EMAIL is not expanded; write ${BOB_EMAIL}`},
+		{"caddy placeholder as the stamp key", `"personal_urls"`, `"owner_stamp": {"key": "{env.CACHE_FENCE_KEY}"}, "personal_urls"`,
+			`owner_stamp.key: {env.CACHE_FENCE_KEY} is not expanded; write ${CACHE_FENCE_KEY} to read the environment variable`},
+		{"caddy placeholder in a header", "${PROBE_TEST_BOB}", "{env.PROBE_TEST_BOB}",
+			`identity "bob": header "Authorization": {env.PROBE_TEST_BOB} is not expanded; write ${PROBE_TEST_BOB}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := LoadConfig(writeConfig(t, strings.Replace(validConfig, tc.from, tc.to, 1)))
+			body := strings.Replace(validConfig, tc.from, tc.to, 1)
+			if body == validConfig {
+				t.Fatalf("%q is not in the config", tc.from)
+			}
+			_, err := LoadConfig(writeConfig(t, body))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
 			}
-			for _, secret := range []string{"alice-cookie-value", "bob-token"} {
+			for _, secret := range []string{"alice-cookie-value", "bob-token", testSecret} {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("the error shows a secret: %v", err)
 				}
+			}
+		})
+	}
+}
+
+// Values that only look odd are secrets like any other.
+func TestLoadConfigAccepts(t *testing.T) {
+	t.Setenv("PROBE_TEST_ALICE", "alice-cookie-value")
+	t.Setenv("PROBE_TEST_BOB", "bob-token")
+	for _, tc := range []struct{ name, from, to string }{
+		{"base64 cookie", "${PROBE_TEST_ALICE}", "YWxp+Y2U/=="},
+		{"dollars inside a value", "${PROBE_TEST_ALICE}", "pa$$word$2"},
+		{"bcrypt-like token", "Bearer ${PROBE_TEST_BOB}", "Bearer $2a$10$abc"},
+		{"header value with a tab and non-ASCII", "Bearer ${PROBE_TEST_BOB}", `Bearer\tcafé`},
+		{"duration", `"personal_urls"`, `"timeout": "1m30s", "personal_urls"`},
+		{"owner stamp", `"personal_urls"`, `"owner_stamp": {"key": "${PROBE_TEST_ALICE}", "header": "X-Owner"}, "personal_urls"`},
+		{"trailing white space", "]\n}", "]\n}\n\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := LoadConfig(writeConfig(t, strings.Replace(validConfig, tc.from, tc.to, 1))); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}
