@@ -27,6 +27,9 @@ const UserAgent = "cachefence-probe/1 (+https://github.com/cachefence/cachefence
 // maxBody bounds how much of a response body is read for markers.
 const maxBody = 4 << 20
 
+// maxRedirects is how many same-host redirects a request follows.
+const maxRedirects = 5
+
 // The checks a finding can come from.
 const (
 	CheckPersonal      = "personal"
@@ -92,8 +95,11 @@ type Report struct {
 type Prober struct {
 	cfg    *Config
 	client *http.Client
-	slots  chan struct{}
-	stamp  *stampVerifier
+	// slots bounds the requests in flight. A collapse burst takes all of
+	// them, one burst at a time (burst), so that it is the only traffic.
+	slots chan struct{}
+	burst sync.Mutex
+	stamp *stampVerifier
 }
 
 // New returns a prober for cfg, which must have passed Validate.
@@ -104,9 +110,9 @@ func New(cfg *Config) *Prober {
 		slots: make(chan struct{}, cfg.Concurrency),
 		client: &http.Client{
 			Timeout: time.Duration(cfg.Timeout),
-			// Follow redirects on the same host only, and not forever.
+			// Follow redirects on the same host only, five at most.
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if req.URL.Host != base.Host || len(via) >= 5 {
+				if req.URL.Host != base.Host || len(via) > maxRedirects {
 					return http.ErrUseLastResponse
 				}
 				return nil
@@ -132,6 +138,14 @@ type run struct {
 	requests int
 	// setCookies holds, per identity, the Set-Cookie pairs minted for it.
 	setCookies map[string]map[string]bool
+	// answered counts the responses each identity received, and
+	// recognised those that showed its own markers or owner stamp: an
+	// identity never recognised is probably logged out, and then every
+	// check of its pages passes for the wrong reason.
+	answered, recognised map[string]int
+	// stamps counts the owner stamps seen, and stampsVerified those made
+	// with the configured key for a known identity.
+	stamps, stampsVerified int
 }
 
 func (r *run) add(f Finding) {
@@ -168,7 +182,8 @@ func (o *observed) receiverName() string {
 // Run checks every URL once and reports what it found.
 func (p *Prober) Run(ctx context.Context) *Report {
 	start := time.Now()
-	r := &run{findings: map[string]Finding{}, setCookies: map[string]map[string]bool{}}
+	r := &run{findings: map[string]Finding{}, setCookies: map[string]map[string]bool{},
+		answered: map[string]int{}, recognised: map[string]int{}}
 	token := randomToken()
 	var wg sync.WaitGroup
 	for _, ref := range p.cfg.PersonalURLs {
@@ -190,6 +205,7 @@ func (p *Prober) Run(ctx context.Context) *Report {
 		wg.Go(func() { p.checkPublic(ctx, r, u.String()) })
 	}
 	wg.Wait()
+	p.checkSetup(r)
 
 	report := &Report{Started: start, Duration: time.Since(start).Round(time.Millisecond).String(),
 		Requests: r.requests, Errors: r.errors, Findings: make([]Finding, 0, len(r.findings))}
@@ -307,12 +323,12 @@ func (p *Prober) checkPersonal(ctx context.Context, r *run, target, check string
 		if sig := ReadCacheSignal(primed.header); sig.Verdict == Hit && primed.status < 300 {
 			r.add(Finding{Severity: SeverityHigh, Kind: KindCached, Check: check, URL: target,
 				Owner: owner.Name, Receiver: owner.Name,
-				Evidence: "the owner's own page came from a shared cache: " + sig.Evidence})
+				Evidence: "a request as " + owner.Name + " for its own page was answered from a shared cache: " + sig.Evidence})
 		}
 		if check == CheckPersonal && primed.status < 300 {
 			if problems := unsafeHeaders(primed.header); len(problems) > 0 {
 				r.add(Finding{Severity: SeverityWarning, Kind: KindUnsafeHeaders, Check: check, URL: target,
-					Owner: owner.Name, Evidence: strings.Join(problems, "; ")})
+					Owner: owner.Name, Receiver: owner.Name, Evidence: strings.Join(problems, "; ")})
 			}
 		}
 		for j := range p.cfg.Identities {
@@ -336,17 +352,20 @@ func (p *Prober) checkPersonal(ctx context.Context, r *run, target, check string
 // instant, several rounds: a cache that collapses concurrent misses hands
 // the first response to all of them, with no hit ever visible.
 func (p *Prober) checkCollapse(ctx context.Context, r *run, target string) {
+	receivers := []*Identity{nil}
+	for i := range p.cfg.Identities {
+		receivers = append(receivers, &p.cfg.Identities[i])
+	}
 	for range p.cfg.CollapseRounds {
-		receivers := []*Identity{nil}
-		for i := range p.cfg.Identities {
-			receivers = append(receivers, &p.cfg.Identities[i])
+		if !p.acquireAll(ctx, r) {
+			return
 		}
 		start := make(chan struct{})
 		var wg sync.WaitGroup
 		for _, id := range receivers {
 			wg.Go(func() {
 				<-start
-				// Not through the slots: the point is to arrive together.
+				// Not one slot each: the point is to arrive together.
 				o, err := p.do(ctx, target, id)
 				r.mu.Lock()
 				r.requests++
@@ -360,7 +379,34 @@ func (p *Prober) checkCollapse(ctx context.Context, r *run, target string) {
 		}
 		close(start)
 		wg.Wait()
+		p.releaseAll()
 	}
+}
+
+// acquireAll takes every request slot, so that a collapse burst is the only
+// traffic in flight, and bursts of different URLs go one at a time.
+func (p *Prober) acquireAll(ctx context.Context, r *run) bool {
+	p.burst.Lock()
+	for n := range cap(p.slots) {
+		select {
+		case p.slots <- struct{}{}:
+		case <-ctx.Done():
+			for range n {
+				<-p.slots
+			}
+			p.burst.Unlock()
+			r.fail(ctx.Err())
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Prober) releaseAll() {
+	for range cap(p.slots) {
+		<-p.slots
+	}
+	p.burst.Unlock()
 }
 
 // inspect records what o reveals: foreign markers, foreign cookies, a
@@ -378,6 +424,7 @@ func (p *Prober) inspect(r *run, o *observed, check string) {
 		}
 		r.mu.Unlock()
 	}
+	p.recognise(r, o)
 	signal := ReadCacheSignal(o.header)
 	leak := func(owner, evidence string) {
 		if signal.Evidence != "" {
@@ -411,6 +458,63 @@ func (p *Prober) inspect(r *run, o *observed, check string) {
 		if owner, foreign := p.stamp.foreign(o, p.cfg.Identities); foreign {
 			leak(owner, fmt.Sprintf("the owner stamp (%s) was not made for %s", p.stamp.header, receiver))
 		}
+	}
+}
+
+// recognise records whether o, received by an identity, shows that
+// identity's own markers or an owner stamp made for it.
+func (p *Prober) recognise(r *run, o *observed) {
+	stamp, verified := "", false
+	if p.stamp != nil {
+		if stamp = o.header.Get(p.stamp.header); stamp != "" {
+			verified = p.stamp.owner(stamp, o.request, p.cfg.Identities) != ""
+		}
+	}
+	own := false
+	if o.receiver != nil {
+		own = p.stamp != nil && stamp != "" && fence.VerifyOwnerStamp(p.stamp.key, p.stamp.policy.Identity(o.request), stamp)
+		for _, m := range o.receiver.Markers {
+			own = own || strings.Contains(o.body, m)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if stamp != "" {
+		r.stamps++
+		if verified {
+			r.stampsVerified++
+		}
+	}
+	if o.receiver != nil {
+		r.answered[o.receiver.Name]++
+		if own {
+			r.recognised[o.receiver.Name]++
+		}
+	}
+}
+
+// checkSetup reports, as errors, what makes a run's silence meaningless: an
+// identity that never saw its own page (an expired login, credentials that
+// do not log in, personal URLs that redirect elsewhere), and owner stamps
+// that no identity's credentials verify (a key that is not the fence's).
+func (p *Prober) checkSetup(r *run) {
+	leakedTo := map[string]bool{}
+	for _, f := range r.findings {
+		if f.Kind == KindLeak {
+			leakedTo[f.Receiver] = true
+		}
+	}
+	for _, id := range p.cfg.Identities {
+		// An identity served someone else's page may never see its own:
+		// that is the leak, already reported.
+		if r.answered[id.Name] > 0 && r.recognised[id.Name] == 0 && !leakedTo[id.Name] {
+			r.fail(fmt.Errorf("identity %s: none of its %d responses showed its markers or its owner stamp; "+
+				"check that its credentials still log in and that the personal URLs render its pages", id.Name, r.answered[id.Name]))
+		}
+	}
+	if r.stamps > 0 && r.stampsVerified == 0 {
+		r.fail(fmt.Errorf("none of the %d owner stamps seen verifies for any identity: "+
+			"check that owner_stamp.key, session_cookies and ignore_cookies are the fence's", r.stamps))
 	}
 }
 
@@ -469,8 +573,9 @@ func (p *Prober) checkPublic(ctx context.Context, r *run, target string) {
 		why = append(why, "caching headers do not parse: "+err.Error())
 	}
 	for _, reason := range reasons {
-		why = append(why, reason.String())
+		why = append(why, describeReason(reason, o.status))
 	}
+	why = append(why, unreusable(o.header)...)
 	if sig := ReadCacheSignal(o.header); sig.Verdict == Passed {
 		why = append(why, "the cache passed it: "+sig.Evidence)
 	}
@@ -478,6 +583,42 @@ func (p *Prober) checkPublic(ctx context.Context, r *run, target string) {
 		r.add(Finding{Severity: SeverityWarning, Kind: KindNotCacheable, Check: CheckPublic, URL: target,
 			Receiver: Anonymous, Evidence: strings.Join(why, "; ")})
 	}
+}
+
+// describeReason says in words why RFC 9111 forbids a shared cache to
+// store a response.
+func describeReason(reason cacheobject.Reason, status int) string {
+	switch reason {
+	case cacheobject.ReasonResponseNoStore:
+		return "Cache-Control: no-store"
+	case cacheobject.ReasonResponsePrivate:
+		return "Cache-Control: private"
+	case cacheobject.ReasonResponseUncachableByDefault:
+		return fmt.Sprintf("status %d is not cacheable by default and no explicit freshness is given", status)
+	}
+	return reason.String()
+}
+
+// unreusable lists what keeps a storable public page from being reused, or
+// from being stored in practice.
+func unreusable(h http.Header) []string {
+	var why []string
+	for _, v := range h.Values("Vary") {
+		for name := range strings.SplitSeq(v, ",") {
+			if strings.TrimSpace(name) == "*" {
+				why = append(why, "Vary: * means no stored response can be reused (RFC 9111 §4.1)")
+			}
+		}
+	}
+	if len(h.Values("Set-Cookie")) > 0 {
+		why = append(why, "it sets a cookie: cache_fence fences it, and most CDNs do not store it")
+	}
+	if cc, err := cacheobject.ParseResponseCacheControl(strings.Join(h.Values("Cache-Control"), ", ")); err == nil {
+		if cc.SMaxAge == 0 || (cc.SMaxAge == -1 && cc.MaxAge == 0) {
+			why = append(why, "its shared-cache lifetime (s-maxage or max-age) is 0: every reuse waits for the origin")
+		}
+	}
+	return why
 }
 
 // stampVerifier checks cache_fence owner stamps.
@@ -497,12 +638,22 @@ func (s *stampVerifier) foreign(o *observed, ids []Identity) (owner string, fore
 	if fence.VerifyOwnerStamp(s.key, s.policy.Identity(o.request), stamp) {
 		return "", false
 	}
+	return cmp.Or(s.owner(stamp, nil, ids), "someone else"), true
+}
+
+// owner names the identity stamp was made for: the sender of request (if
+// not nil) as Anonymous or by name, or one of ids; "" if none.
+func (s *stampVerifier) owner(stamp string, request http.Header, ids []Identity) string {
+	if request != nil && request.Get("Cookie") == "" && request.Get("Authorization") == "" &&
+		fence.VerifyOwnerStamp(s.key, s.policy.Identity(request), stamp) {
+		return Anonymous
+	}
 	for i := range ids {
 		if fence.VerifyOwnerStamp(s.key, s.policy.Identity(identityHeader(&ids[i])), stamp) {
-			return ids[i].Name, true
+			return ids[i].Name
 		}
 	}
-	return "someone else", true
+	return ""
 }
 
 // identityHeader is the credentials part of a request as id: its headers

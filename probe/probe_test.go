@@ -6,14 +6,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cachefence/cachefence/fence"
 )
@@ -73,6 +78,20 @@ func (s *testSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/nostore":
 		h.Set("Cache-Control", "no-store")
 		body = "uncacheable public page"
+	case r.URL.Path == "/private":
+		h.Set("Cache-Control", "private, max-age=60")
+		body = "public page marked private"
+	case r.URL.Path == "/vary-star":
+		h.Set("Cache-Control", "public, max-age=3600")
+		h.Set("Vary", "Accept-Encoding, *")
+		body = "never reusable"
+	case r.URL.Path == "/public-cookie":
+		h.Set("Cache-Control", "public, max-age=3600")
+		h.Set("Set-Cookie", "visitor=1; Path=/")
+		body = "public page that sets a cookie"
+	case r.URL.Path == "/zero":
+		h.Set("Cache-Control", "public, s-maxage=0, max-age=60")
+		body = "stale at once for shared caches"
 	case r.URL.Path == "/login":
 		h.Set("Cache-Control", "private, no-store")
 		h.Set("Set-Cookie", fmt.Sprintf("session=minted-%d; Path=/", time.Now().UnixNano()))
@@ -215,22 +234,160 @@ func TestProbeOwnerStamp(t *testing.T) {
 		report.WriteText(&b)
 		t.Fatalf("alice's stamp on bob's response was not reported:\n%s", b.String())
 	}
-	// The same page with a clean site verifies for everyone: no findings.
+	// The same page with a clean site verifies for everyone: no findings,
+	// and the stamps show each identity its own page though no marker does.
 	clean := startSite(t, false, key)
 	cfg.BaseURL = "http://" + clean.addr
-	if report := New(cfg).Run(context.Background()); len(report.Findings) != 0 {
-		t.Errorf("correct stamps reported: %+v", report.Findings)
+	if report := New(cfg).Run(context.Background()); len(report.Findings) != 0 || len(report.Errors) != 0 {
+		t.Errorf("correct stamps reported: %+v %q", report.Findings, report.Errors)
 	}
 }
 
 func TestProbePublicNotCacheable(t *testing.T) {
 	s := startSite(t, false, nil)
-	cfg := testConfig("http://"+s.addr, "/account")
-	cfg.PublicURLs = []string{"/", "/nostore"}
-	report := New(cfg).Run(context.Background())
-	if len(report.Findings) != 1 || report.Findings[0].Kind != KindNotCacheable || !strings.HasSuffix(report.Findings[0].URL, "/nostore") {
-		t.Fatalf("want exactly one not_cacheable finding for /nostore, got %+v", report.Findings)
+	want := map[string]string{ // public URL -> evidence ("" for cacheable)
+		"/":              "",
+		"/nostore":       "Cache-Control: no-store",
+		"/private":       "Cache-Control: private",
+		"/vary-star":     "Vary: *",
+		"/public-cookie": "sets a cookie",
+		"/zero":          "lifetime (s-maxage or max-age) is 0",
 	}
+	cfg := testConfig("http://"+s.addr, "/account")
+	cfg.PublicURLs = slices.Sorted(maps.Keys(want))
+	report := New(cfg).Run(context.Background())
+	got := map[string]string{}
+	for _, f := range report.Findings {
+		if f.Kind != KindNotCacheable {
+			t.Errorf("unexpected finding %+v", f)
+		}
+		u, _ := url.Parse(f.URL)
+		got[u.Path] = f.Evidence
+	}
+	for path, evidence := range want {
+		switch {
+		case evidence == "" && got[path] != "":
+			t.Errorf("%s: reported not cacheable (%s)", path, got[path])
+		case evidence != "" && !strings.Contains(got[path], evidence):
+			t.Errorf("%s: evidence %q, want it to say %q", path, got[path], evidence)
+		}
+	}
+}
+
+// A probe whose test accounts no longer log in sees no leak anywhere; it
+// must say that it could not check, not that the site is clean.
+func TestProbeLoggedOutIdentities(t *testing.T) {
+	s := startSite(t, false, nil) // every page says "please log in"
+	cfg := testConfig("http://"+s.addr, "/account")
+	cfg.Identities[0].Cookies["session"] = "expired-secret"
+	cfg.Identities[1].Headers["Authorization"] = "Bearer expired-secret"
+	report := New(cfg).Run(context.Background())
+	if report.ExitCode() != ExitError {
+		t.Errorf("exit code %d, want %d", report.ExitCode(), ExitError)
+	}
+	for _, name := range []string{"alice", "bob"} {
+		if !slices.ContainsFunc(report.Errors, func(e string) bool {
+			return strings.HasPrefix(e, "identity "+name+": none of its") && strings.Contains(e, "credentials")
+		}) {
+			t.Errorf("no error says %s never saw its own page: %q", name, report.Errors)
+		}
+	}
+	for _, e := range report.Errors {
+		if strings.Contains(e, "secret") {
+			t.Errorf("an error names a credential: %s", e)
+		}
+	}
+}
+
+// Stamps made with another key verify for no one: the probe says the key
+// is likely wrong, besides reporting what it cannot tell from a leak.
+func TestProbeWrongStampKey(t *testing.T) {
+	s := startSite(t, false, []byte("0123456789abcdef-fence-key"))
+	cfg := testConfig("http://"+s.addr, "/account")
+	cfg.OwnerStamp = &OwnerStamp{Key: "0123456789abcdef-other-key"}
+	cfg.CollapseRounds, cfg.PathConfusion = -1, new(bool)
+	report := New(cfg).Run(context.Background())
+	if !slices.ContainsFunc(report.Errors, func(e string) bool { return strings.Contains(e, "owner_stamp.key") }) {
+		t.Errorf("no error points at the stamp key: %q", report.Errors)
+	}
+}
+
+// A collapse burst sends one request per identity and an anonymous one at
+// the same instant; nothing else runs beside it, and otherwise no more than
+// the configured concurrency is in flight.
+func TestProbeBoundsConcurrency(t *testing.T) {
+	var inFlight, peak atomic.Int64
+	site := serveTest(t, func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for old := peak.Load(); n > old && !peak.CompareAndSwap(old, n); old = peak.Load() {
+		}
+		time.Sleep(20 * time.Millisecond)
+		w.Header().Set("Cache-Control", "private, no-store")
+		fmt.Fprintf(w, "account of %s", emails[owner(r)])
+	})
+	for _, tc := range []struct {
+		concurrency, collapseRounds int
+		want                        int64
+	}{
+		{1, -1, 1},
+		{2, -1, 2},
+		{1, 2, 3}, // two identities and an anonymous visitor, together
+		{8, 2, 8},
+	} {
+		peak.Store(0)
+		cfg := testConfig(site, "/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h")
+		cfg.Concurrency, cfg.CollapseRounds, cfg.PathConfusion = tc.concurrency, tc.collapseRounds, new(bool)
+		cfg.PublicURLs = nil
+		report := New(cfg).Run(context.Background())
+		if len(report.Errors) > 0 || len(report.Findings) > 0 {
+			t.Fatalf("concurrency %d: %q %+v", tc.concurrency, report.Errors, report.Findings)
+		}
+		if got := peak.Load(); got != tc.want {
+			t.Errorf("concurrency %d, collapse rounds %d: %d requests in flight at most, want %d",
+				tc.concurrency, tc.collapseRounds, got, tc.want)
+		}
+	}
+}
+
+// Redirects are followed on the same host only, five at most.
+func TestProbeRedirects(t *testing.T) {
+	var elsewhere atomic.Int64
+	other := serveTest(t, func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) })
+	var deepest atomic.Int64
+	site := serveTest(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/away" {
+			http.Redirect(w, r, other+"/login", http.StatusFound)
+			return
+		}
+		var n int64
+		fmt.Sscanf(r.URL.Path, "/hop/%d", &n)
+		for old := deepest.Load(); n > old && !deepest.CompareAndSwap(old, n); old = deepest.Load() {
+		}
+		http.Redirect(w, r, fmt.Sprintf("/hop/%d", n+1), http.StatusFound)
+	})
+	cfg := testConfig(site, "/hop/0", "/away")
+	cfg.CollapseRounds, cfg.PathConfusion = -1, new(bool)
+	New(cfg).Run(context.Background())
+	if got := deepest.Load(); got != maxRedirects {
+		t.Errorf("followed %d redirects, want %d", got, maxRedirects)
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("%d requests followed a redirect to another host", n)
+	}
+}
+
+// serveTest serves h on 127.0.0.1 and returns its base URL.
+func serveTest(t *testing.T, h http.HandlerFunc) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + l.Addr().String()
 }
 
 func TestProbeUnreachable(t *testing.T) {
@@ -300,5 +457,63 @@ func TestWatchAlertsOnce(t *testing.T) {
 		if len(statuses) != 2 || statuses[0] != "firing" || statuses[1] != "resolved" {
 			t.Errorf("%s: got %v, want [firing resolved]", key, statuses)
 		}
+	}
+}
+
+// A run with errors may have missed findings: the findings gauge keeps the
+// last complete count instead of falling to zero while the site is down.
+func TestMetricsKeepFindingsThroughErrors(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	leak := Finding{Severity: SeverityCritical, Kind: KindLeak, Check: CheckPersonal, URL: "http://x/a", Owner: "alice", Receiver: "bob"}
+	gauge := m.findings.WithLabelValues(KindLeak, SeverityCritical)
+	for _, step := range []struct {
+		name   string
+		report Report
+		want   float64
+	}{
+		{"two leaks", Report{Findings: []Finding{leak, leak}}, 2},
+		{"site down", Report{Errors: []string{"GET http://x/a as alice: connection refused"}}, 2},
+		{"one more leak, some errors", Report{Findings: []Finding{leak, leak, leak}, Errors: []string{"timeout"}}, 3},
+		{"complete run, fixed", Report{}, 0},
+	} {
+		m.observe(&step.report, 0)
+		if got := testutil.ToFloat64(gauge); got != step.want {
+			t.Errorf("%s: leak gauge %v, want %v", step.name, got, step.want)
+		}
+	}
+}
+
+// Alerts that differ only by check or by identity must read differently.
+func TestAlertText(t *testing.T) {
+	for _, tc := range []struct {
+		f    Finding
+		want string
+	}{
+		{Finding{Severity: SeverityCritical, Kind: KindLeak, Check: CheckCollapse, URL: "http://x/a", Owner: "alice", Receiver: "bob", Evidence: "e"},
+			"[firing] cachefence probe: critical leak (collapse check) on http://x/a (alice's page reached bob): e"},
+		{Finding{Severity: SeverityHigh, Kind: KindCached, Check: CheckPersonal, URL: "http://x/a", Owner: "bob", Receiver: "bob", Evidence: "e"},
+			"[firing] cachefence probe: high cached (personal check) on http://x/a (as bob): e"},
+	} {
+		if got := alertFor(tc.f, "firing").Text; got != tc.want {
+			t.Errorf("got  %q\nwant %q", got, tc.want)
+		}
+	}
+}
+
+// A webhook URL holds a secret; a failed post must not print it.
+func TestWebhookErrorHidesURL(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := "http://" + l.Addr().String() + "/services/T000/B000/webhook-secret"
+	l.Close() // nothing listens: the post fails
+	wh := &Webhook{URL: hook, Client: http.DefaultClient}
+	err = wh.Post(context.Background(), Alert{Text: "t", Status: "firing"})
+	if err == nil {
+		t.Fatal("posting to a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "webhook-secret") {
+		t.Errorf("the error shows the webhook URL: %v", err)
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +43,12 @@ func (wh *Webhook) Post(ctx context.Context, a Alert) error {
 	req.Header.Set("User-Agent", UserAgent)
 	resp, err := wh.Client.Do(req)
 	if err != nil {
+		// A webhook URL carries its own secret (Slack's does): report the
+		// cause without the URL that *url.Error would print.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
 		return fmt.Errorf("posting alert: %w", err)
 	}
 	defer resp.Body.Close()
@@ -52,9 +60,12 @@ func (wh *Webhook) Post(ctx context.Context, a Alert) error {
 }
 
 func alertFor(f Finding, status string) Alert {
-	text := fmt.Sprintf("[%s] cachefence probe: %s %s on %s", status, f.Severity, f.Kind, f.URL)
-	if f.Owner != "" && f.Receiver != "" && f.Owner != f.Receiver {
+	text := fmt.Sprintf("[%s] cachefence probe: %s %s (%s check) on %s", status, f.Severity, f.Kind, f.Check, f.URL)
+	switch {
+	case f.Owner != "" && f.Receiver != "" && f.Owner != f.Receiver:
 		text += fmt.Sprintf(" (%s's page reached %s)", f.Owner, f.Receiver)
+	case f.Receiver != "":
+		text += fmt.Sprintf(" (as %s)", f.Receiver)
 	}
 	if status == "firing" {
 		text += ": " + f.Evidence
@@ -68,11 +79,13 @@ type Metrics struct {
 	findings *prometheus.GaugeVec
 	errors   prometheus.Counter
 	runs     prometheus.Counter
+	last     map[[2]string]int // findings by kind and severity, as exposed
 }
 
 // NewMetrics registers the metrics in reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
+		last: map[[2]string]int{},
 		lastRun: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "cachefence_probe_last_run_timestamp_seconds",
 			Help: "When the last probe run finished, as a Unix time.",
@@ -98,14 +111,22 @@ func (m *Metrics) observe(r *Report, alertErrors int) {
 	m.runs.Inc()
 	m.lastRun.SetToCurrentTime()
 	m.errors.Add(float64(len(r.Errors) + alertErrors))
-	m.findings.Reset()
+	counts := map[[2]string]int{}
+	for _, f := range r.Findings {
+		counts[[2]string{f.Kind, f.Severity}]++
+	}
 	for _, kind := range []string{KindLeak, KindCached, KindUnsafeHeaders, KindNotCacheable} {
 		for _, sev := range []string{SeverityCritical, SeverityHigh, SeverityWarning} {
-			m.findings.WithLabelValues(kind, sev).Set(0)
+			n := counts[[2]string{kind, sev}]
+			// A run with errors may have missed findings that are still
+			// there: it can raise a count but not lower it, as it cannot
+			// resolve an alert either.
+			if len(r.Errors) > 0 && n < m.last[[2]string{kind, sev}] {
+				continue
+			}
+			m.last[[2]string{kind, sev}] = n
+			m.findings.WithLabelValues(kind, sev).Set(float64(n))
 		}
-	}
-	for _, f := range r.Findings {
-		m.findings.WithLabelValues(f.Kind, f.Severity).Inc()
 	}
 }
 
