@@ -130,14 +130,7 @@ func startSite(t *testing.T, leaky bool, stampKey []byte) *testSite {
 	t.Helper()
 	s := &testSite{stored: map[string]stored{}, stampKey: stampKey}
 	s.leaky.Store(leaky)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: s}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	s.addr = l.Addr().String()
+	s.addr = strings.TrimPrefix(serveTest(t, s.ServeHTTP), "http://")
 	return s
 }
 
