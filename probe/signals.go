@@ -55,21 +55,21 @@ type signalReader struct {
 // signalReaders is the vendor table. Each row is documented in README.md
 // (section "Cache signals") with its source.
 var signalReaders = []signalReader{
-	{"Cache-Status", readCacheStatus},         // RFC 9211
-	{"Cf-Cache-Status", readCloudflare},       // Cloudflare
-	{"X-Cache", readXCache},                   // Fastly, CloudFront, Akamai, Azure, Squid
-	{"X-Cache-Remote", readXCache},            // Akamai parent tier
-	{"Akamai-Cache-Status", readAkamai},       // Akamai
-	{"X-Cache-Status", readUpstreamStatus},    // nginx $upstream_cache_status
-	{"X-Cache-Hits", readCacheHits},           // Fastly
-	{"X-Varnish", readXVarnish},               // Varnish
-	{"X-Vercel-Cache", readUpstreamStatus},    // Vercel
-	{"Cdn-Cache", readUpstreamStatus},         // Bunny
-	{"Age", readAge},                          // RFC 9111 §5.1, any cache
-	{"X-Proxy-Cache", readUpstreamStatus},     // common nginx convention
-	{"X-Rack-Cache", readRackCache},           // Rack::Cache
-	{"X-Drupal-Cache", readUpstreamStatus},    // Drupal page cache
-	{"X-Litespeed-Cache", readUpstreamStatus}, // LiteSpeed
+	{"Cache-Status", readCacheStatus},          // RFC 9211
+	{"Cf-Cache-Status", cloudflare.read},       // Cloudflare
+	{"X-Cache", readXCache},                    // Fastly, CloudFront, Akamai, Azure, Squid
+	{"X-Cache-Remote", readXCache},             // Akamai parent tier
+	{"Akamai-Cache-Status", akamai.read},       // Akamai
+	{"X-Cache-Status", upstreamStatus.read},    // nginx $upstream_cache_status
+	{"X-Cache-Hits", readCacheHits},            // Fastly
+	{"X-Varnish", readXVarnish},                // Varnish
+	{"X-Vercel-Cache", upstreamStatus.read},    // Vercel
+	{"Cdn-Cache", upstreamStatus.read},         // Bunny
+	{"Age", readAge},                           // RFC 9111 §5.1, any cache
+	{"X-Proxy-Cache", upstreamStatus.read},     // common nginx convention
+	{"X-Rack-Cache", rackCache.read},           // Rack::Cache
+	{"X-Drupal-Cache", upstreamStatus.read},    // Drupal page cache
+	{"X-Litespeed-Cache", upstreamStatus.read}, // LiteSpeed
 }
 
 // ReadCacheSignal maps every cache-status header of a response to one
@@ -149,20 +149,6 @@ func higher(a, b CacheVerdict) CacheVerdict {
 	return a
 }
 
-// readCloudflare reads CF-Cache-Status
-// (developers.cloudflare.com/cache/concepts/cache-responses/).
-func readCloudflare(value string) CacheVerdict {
-	switch strings.ToUpper(strings.TrimSpace(value)) {
-	case "HIT", "STALE", "UPDATING", "REVALIDATED":
-		return Hit
-	case "MISS", "EXPIRED":
-		return Stored
-	case "BYPASS", "DYNAMIC":
-		return Passed
-	}
-	return Unknown
-}
-
 // readXCache reads X-Cache in its vendors' forms: Fastly "HIT" / "MISS, HIT"
 // (one entry per node), CloudFront "Hit from cloudfront" /
 // "RefreshHit from cloudfront", Akamai and Azure "TCP_HIT" / "TCP_MEM_HIT" /
@@ -183,39 +169,6 @@ func readXCache(value string) CacheVerdict {
 		}
 	}
 	return best
-}
-
-// readAkamai reads Akamai-Cache-Status, e.g. "Hit from child" or
-// "Miss from child, Hit from parent".
-func readAkamai(value string) CacheVerdict {
-	best := Unknown
-	for _, entry := range strings.Split(value, ",") {
-		word, _, _ := strings.Cut(strings.TrimSpace(entry), " ")
-		switch strings.ToLower(word) {
-		case "hit", "refreshhit", "hitstale":
-			best = higher(best, Hit)
-		case "miss":
-			best = higher(best, Stored)
-		case "notcacheable":
-			best = higher(best, Passed)
-		}
-	}
-	return best
-}
-
-// readUpstreamStatus reads the nginx $upstream_cache_status vocabulary that
-// several products share (HIT, STALE, UPDATING, REVALIDATED, MISS, EXPIRED,
-// BYPASS), plus Vercel's PRERENDER.
-func readUpstreamStatus(value string) CacheVerdict {
-	switch strings.ToUpper(strings.TrimSpace(value)) {
-	case "HIT", "STALE", "UPDATING", "REVALIDATED", "PRERENDER":
-		return Hit
-	case "MISS", "EXPIRED":
-		return Stored
-	case "BYPASS", "PASS", "UNCACHEABLE":
-		return Passed
-	}
-	return Unknown
 }
 
 // readCacheHits reads Fastly's X-Cache-Hits: one count per node, "0, 2".
@@ -255,19 +208,48 @@ func readAge(value string) CacheVerdict {
 	return Unknown
 }
 
-// readRackCache reads X-Rack-Cache, e.g. "fresh", "stale, valid, store",
-// "miss, store", "pass".
-func readRackCache(value string) CacheVerdict {
+// vocabulary maps a vendor's status words, in upper case, to verdicts.
+type vocabulary map[string]CacheVerdict
+
+// read takes the first word of each comma-separated entry (one per cache
+// node or step) and returns the most alarming verdict among them.
+func (v vocabulary) read(value string) CacheVerdict {
 	best := Unknown
-	for _, entry := range strings.Split(value, ",") {
-		switch strings.ToLower(strings.TrimSpace(entry)) {
-		case "fresh", "valid":
-			best = higher(best, Hit)
-		case "store":
-			best = higher(best, Stored)
-		case "pass":
-			best = higher(best, Passed)
-		}
+	for entry := range strings.SplitSeq(value, ",") {
+		word, _, _ := strings.Cut(strings.TrimSpace(entry), " ")
+		best = higher(best, v[strings.ToUpper(word)]) // a missing word ranks below Unknown
 	}
 	return best
+}
+
+// cloudflare is CF-Cache-Status
+// (developers.cloudflare.com/cache/concepts/cache-responses/).
+var cloudflare = vocabulary{
+	"HIT": Hit, "STALE": Hit, "UPDATING": Hit, "REVALIDATED": Hit,
+	"MISS": Stored, "EXPIRED": Stored,
+	"BYPASS": Passed, "DYNAMIC": Passed,
+}
+
+// akamai is Akamai-Cache-Status, e.g. "Hit from child" or
+// "Miss from child, Hit from parent".
+var akamai = vocabulary{
+	"HIT": Hit, "REFRESHHIT": Hit, "HITSTALE": Hit,
+	"MISS":         Stored,
+	"NOTCACHEABLE": Passed,
+}
+
+// upstreamStatus is the nginx $upstream_cache_status vocabulary that
+// several products share, plus Vercel's PRERENDER.
+var upstreamStatus = vocabulary{
+	"HIT": Hit, "STALE": Hit, "UPDATING": Hit, "REVALIDATED": Hit, "PRERENDER": Hit,
+	"MISS": Stored, "EXPIRED": Stored,
+	"BYPASS": Passed, "PASS": Passed, "UNCACHEABLE": Passed,
+}
+
+// rackCache is X-Rack-Cache, e.g. "fresh", "stale, valid, store",
+// "miss, store", "pass".
+var rackCache = vocabulary{
+	"FRESH": Hit, "VALID": Hit,
+	"STORE": Stored,
+	"PASS":  Passed,
 }
