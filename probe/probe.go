@@ -424,7 +424,11 @@ func (p *Prober) inspect(r *run, o *observed, check string) {
 		}
 		r.mu.Unlock()
 	}
-	p.recognise(r, o)
+	stampOwner, stamped := "", false
+	if p.stamp != nil {
+		stampOwner, stamped = p.stamp.whose(o, p.cfg.Identities)
+	}
+	p.recognise(r, o, stamped, stampOwner)
 	signal := ReadCacheSignal(o.header)
 	leak := func(owner, evidence string) {
 		if signal.Evidence != "" {
@@ -454,34 +458,27 @@ func (p *Prober) inspect(r *run, o *observed, check string) {
 			}
 		}
 	}
-	if p.stamp != nil {
-		if owner, foreign := p.stamp.foreign(o, p.cfg.Identities); foreign {
-			leak(owner, fmt.Sprintf("the owner stamp (%s) was not made for %s", p.stamp.header, receiver))
-		}
+	if stamped && stampOwner != receiver {
+		leak(cmp.Or(stampOwner, "someone else"), fmt.Sprintf("the owner stamp (%s) was not made for %s", p.stamp.header, receiver))
 	}
 }
 
 // recognise records whether o, received by an identity, shows that
-// identity's own markers or an owner stamp made for it.
-func (p *Prober) recognise(r *run, o *observed) {
-	stamp, verified := "", false
-	if p.stamp != nil {
-		if stamp = o.header.Get(p.stamp.header); stamp != "" {
-			verified = p.stamp.owner(stamp, o.request, p.cfg.Identities) != ""
-		}
-	}
+// identity's own markers or an owner stamp made for it, and whether its
+// stamp, if any, verified for anyone known.
+func (p *Prober) recognise(r *run, o *observed, stamped bool, stampOwner string) {
 	own := false
 	if o.receiver != nil {
-		own = p.stamp != nil && stamp != "" && fence.VerifyOwnerStamp(p.stamp.key, p.stamp.policy.Identity(o.request), stamp)
+		own = stamped && stampOwner == o.receiver.Name
 		for _, m := range o.receiver.Markers {
 			own = own || strings.Contains(o.body, m)
 		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if stamp != "" {
+	if stamped {
 		r.stamps++
-		if verified {
+		if stampOwner != "" {
 			r.stampsVerified++
 		}
 	}
@@ -628,32 +625,23 @@ type stampVerifier struct {
 	policy fence.Policy
 }
 
-// foreign reports a stamp on o that was not made for its receiver, and
-// whose it was if it belongs to a configured identity.
-func (s *stampVerifier) foreign(o *observed, ids []Identity) (owner string, foreign bool) {
+// whose says whom the owner stamp on o was made for: its receiver (by
+// name, Anonymous included), another identity, or "" when no known
+// credentials verify it. stamped is false when o carries no stamp.
+func (s *stampVerifier) whose(o *observed, ids []Identity) (owner string, stamped bool) {
 	stamp := o.header.Get(s.header)
 	if stamp == "" {
 		return "", false
 	}
 	if fence.VerifyOwnerStamp(s.key, s.policy.Identity(o.request), stamp) {
-		return "", false
-	}
-	return cmp.Or(s.owner(stamp, nil, ids), "someone else"), true
-}
-
-// owner names the identity stamp was made for: the sender of request (if
-// not nil) as Anonymous or by name, or one of ids; "" if none.
-func (s *stampVerifier) owner(stamp string, request http.Header, ids []Identity) string {
-	if request != nil && request.Get("Cookie") == "" && request.Get("Authorization") == "" &&
-		fence.VerifyOwnerStamp(s.key, s.policy.Identity(request), stamp) {
-		return Anonymous
+		return o.receiverName(), true
 	}
 	for i := range ids {
 		if fence.VerifyOwnerStamp(s.key, s.policy.Identity(identityHeader(&ids[i])), stamp) {
-			return ids[i].Name
+			return ids[i].Name, true
 		}
 	}
-	return ""
+	return "", true
 }
 
 // identityHeader is the credentials part of a request as id: its headers
