@@ -1,6 +1,8 @@
 package caddymodule
 
 import (
+	"fmt"
+
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -15,21 +17,57 @@ func init() {
 }
 
 func parseCaddyfile(helper httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	if order, ok := helper.Option("order").([]string); ok {
+		if err := checkOrder(order); err != nil {
+			return nil, helper.Err(err.Error())
+		}
+	}
 	h := new(Handler)
 	err := h.UnmarshalCaddyfile(helper.Dispenser)
 	return h, err
 }
 
+// responseDirectives are Caddy's standard directives that write, wrap or
+// route responses. One ordered before cache_fence either answers requests
+// the fence never sees (handle, route, respond, reverse_proxy...) or wraps
+// the fence and changes its headers after it (header, encode...).
+var responseDirectives = map[string]bool{
+	"header": true, "copy_response_headers": true, "redir": true, "basic_auth": true, "forward_auth": true,
+	"encode": true, "push": true, "intercept": true, "templates": true, "invoke": true,
+	"handle": true, "handle_path": true, "route": true, "abort": true, "error": true,
+	"copy_response": true, "respond": true, "metrics": true, "reverse_proxy": true,
+	"php_fastcgi": true, "file_server": true, "acme_server": true,
+}
+
+// checkOrder refuses a directive order, set by the global order option,
+// that puts a response directive ahead of cache_fence: the usual plugin
+// line `order cache_fence before respond` does.
+func checkOrder(order []string) error {
+	for _, name := range order {
+		if name == "cache_fence" {
+			return nil
+		}
+		if responseDirectives[name] {
+			return fmt.Errorf("the order option puts cache_fence after %s, which writes, wraps or routes responses: "+
+				"the responses it handles would bypass the fence, or it would change the fenced headers after the fence. "+
+				"Remove `order cache_fence ...` (cache_fence orders itself before header) or write `order cache_fence before header`", name)
+		}
+	}
+	return nil
+}
+
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
 //
 //	cache_fence [<matcher>] {
-//	    mode            enforce|report
-//	    session_cookies <glob>...
-//	    ignore_cookies  <glob>...
-//	    private_paths   <path pattern>...
-//	    public_paths    <path pattern>...
-//	    tag_header      <header name>
-//	    owner_stamp     <key> [<header>]
+//	    mode               enforce|report
+//	    session_cookies    <glob>...
+//	    ignore_cookies     <glob>...
+//	    credential_headers <header name>...
+//	    credential_params  <parameter name>...
+//	    private_paths      <path pattern>...
+//	    public_paths       <path pattern>...
+//	    tag_header         <header name>
+//	    owner_stamp        <key> [<header>]
 //	    explain
 //	}
 //
@@ -68,16 +106,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			} else {
 				h.TagHeader = value
 			}
-		case "session_cookies", "ignore_cookies", "private_paths", "public_paths":
+		case "session_cookies", "ignore_cookies", "credential_headers", "credential_params", "private_paths", "public_paths":
 			values := d.RemainingArgs()
 			if len(values) == 0 {
 				return d.Errf("%s: needs at least one value", option)
 			}
 			list := map[string]*[]string{
-				"session_cookies": &h.SessionCookies,
-				"ignore_cookies":  &h.IgnoreCookies,
-				"private_paths":   &h.PrivatePaths,
-				"public_paths":    &h.PublicPaths,
+				"session_cookies":    &h.SessionCookies,
+				"ignore_cookies":     &h.IgnoreCookies,
+				"credential_headers": &h.CredentialHeaders,
+				"credential_params":  &h.CredentialParams,
+				"private_paths":      &h.PrivatePaths,
+				"public_paths":       &h.PublicPaths,
 			}[option]
 			*list = append(*list, values...)
 		case "owner_stamp":

@@ -21,18 +21,22 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			mode report
 			session_cookies sid sess_*
 			ignore_cookies _ga* consent
+			credential_headers X-Api-Key X-Tenant-Token
+			credential_params access_token sid
 			private_paths /account* /cart
 			public_paths /static/*
 			tag_header X-Cache-Fence-Tag
 			explain
 		}`, want: Handler{
-			Mode:           "report",
-			SessionCookies: []string{"sid", "sess_*"},
-			IgnoreCookies:  []string{"_ga*", "consent"},
-			PrivatePaths:   []string{"/account*", "/cart"},
-			PublicPaths:    []string{"/static/*"},
-			TagHeader:      "X-Cache-Fence-Tag",
-			Explain:        true,
+			Mode:              "report",
+			SessionCookies:    []string{"sid", "sess_*"},
+			IgnoreCookies:     []string{"_ga*", "consent"},
+			CredentialHeaders: []string{"X-Api-Key", "X-Tenant-Token"},
+			CredentialParams:  []string{"access_token", "sid"},
+			PrivatePaths:      []string{"/account*", "/cart"},
+			PublicPaths:       []string{"/static/*"},
+			TagHeader:         "X-Cache-Fence-Tag",
+			Explain:           true,
 		}},
 		{name: "owner stamp with default header", input: `cache_fence {
 			owner_stamp {env.CACHE_FENCE_KEY}
@@ -118,6 +122,18 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"explain with value", `cache_fence {
 			explain yes
 		}`, []string{"explain", `"yes"`}},
+		{"credential header that is not a name", `cache_fence {
+			credential_headers "X Key"
+		}`, []string{"credential_headers", `"X Key"`}},
+		{"credential headers without values", `cache_fence {
+			credential_headers
+		}`, []string{"credential_headers", "at least one"}},
+		{"credential param with a delimiter", `cache_fence {
+			credential_params a=b
+		}`, []string{"credential_params", `"a=b"`}},
+		{"public path with a placeholder", `cache_fence {
+			public_paths /{http.request.host}/*
+		}`, []string{"public_paths", "placeholder"}},
 		{"unknown option", `cache_fence {
 			fence_everything
 		}`, []string{`"fence_everything"`}},
@@ -150,7 +166,7 @@ func TestValidate(t *testing.T) {
 		{"bad glob", Handler{SessionCookies: []string{"a["}}, `session_cookies: bad cookie name pattern "a["`},
 		{"empty glob", Handler{IgnoreCookies: []string{""}}, "ignore_cookies: empty cookie name pattern"},
 		{"empty path", Handler{PublicPaths: []string{""}}, `public_paths: path pattern ""`},
-		{"placeholder path", Handler{PrivatePaths: []string{"{env.PRIVATE}"}}, ""},
+		{"placeholder path", Handler{PrivatePaths: []string{"/{env.PRIVATE}/*"}}, `private_paths: path pattern "/{env.PRIVATE}/*" holds a placeholder`},
 		{"malformed glob path", Handler{PublicPaths: []string{"/static/[a-"}}, `public_paths: path pattern "/static/[a-" is not a valid glob`},
 		{"prefix path with a bracket", Handler{PrivatePaths: []string{"/a[1]/*"}}, ""},
 		{"escaped path", Handler{PrivatePaths: []string{"/a%5B/*/x"}}, ""},
@@ -158,6 +174,8 @@ func TestValidate(t *testing.T) {
 		{"tag header Set-Cookie", Handler{TagHeader: "set-cookie"}, `tag_header: "set-cookie"`},
 		{"owner stamp without key", Handler{OwnerStamp: &OwnerStamp{}}, "owner_stamp: key is required"},
 		{"owner stamp header is the tag header", Handler{TagHeader: "X-T", OwnerStamp: &OwnerStamp{Key: "k", Header: "x-t"}}, "also the tag_header"},
+		{"credential header cookie", Handler{CredentialHeaders: []string{"Cookie"}}, "credential_headers: Cookie"},
+		{"no credential headers", Handler{CredentialHeaders: []string{}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.h.Validate()
@@ -168,5 +186,29 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("got error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// The order option can put cache_fence where responses bypass it; the
+// Caddyfile is refused with the fix.
+func TestCheckOrder(t *testing.T) {
+	for _, tc := range []struct {
+		order []string
+		want  string // "" for accepted
+	}{
+		{[]string{"map", "vars", "root", "cache_fence", "header", "respond"}, ""},
+		{[]string{"tracing", "rewrite", "uri", "try_files", "request_header", "cache_fence", "reverse_proxy"}, ""},
+		{[]string{"header", "cache_fence", "respond"}, "after header"},
+		{[]string{"map", "handle", "route", "cache_fence", "respond"}, "after handle"},
+		{[]string{"encode", "cache_fence"}, "after encode"},
+		{[]string{"reverse_proxy", "file_server", "cache_fence"}, "after reverse_proxy"},
+	} {
+		err := checkOrder(tc.order)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("checkOrder(%q) = %v, want nil", tc.order, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "order cache_fence before header")):
+			t.Errorf("checkOrder(%q) = %v, want an error naming %q and the fix", tc.order, err, tc.want)
+		}
 	}
 }

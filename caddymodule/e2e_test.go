@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +130,22 @@ func origin(t *testing.T) string {
 		w.Header()["Content-Type"] = nil
 		io.WriteString(w, "<!DOCTYPE html><html><body>account of alice</body></html>")
 	})
+	mux.HandleFunc("/upstream/vercel", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "private")
+		w.Header().Set("Vercel-CDN-Cache-Control", "max-age=3600")
+		io.WriteString(w, "for the browser only, said the origin")
+	})
+	mux.HandleFunc("/upstream/isr", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Cache-Control", "s-maxage=31536000, stale-while-revalidate")
+		io.WriteString(w, "a Next.js page")
+	})
+	mux.HandleFunc("/upstream/vary-cookie", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		w.Header().Set("Vary", "Cookie")
+		io.WriteString(w, "a Django page")
+	})
 	mux.HandleFunc("/upstream/hints", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</static/app.css>; rel=preload; as=style")
 		w.WriteHeader(http.StatusEarlyHints)
@@ -240,6 +258,19 @@ func TestEndToEndVerdicts(t *testing.T) {
 		{"path confusion", "GET", "/account.css", nil, 200, "private_path path_confusion"},
 		{"path confusion without content type", "GET", "/upstream/raw/x.css", nil, 200, "path_confusion"},
 		{"dot-dot path does not lift the cookie rule", "GET", "/static/..;/x.css", cookie("sid=abc"), 200, "session_cookie"},
+		{"api key", "GET", "/", http.Header{"X-Api-Key": {"k"}}, 200, "credential_header"},
+		{"identity-aware proxy assertion", "GET", "/", http.Header{"Cf-Access-Jwt-Assertion": {"eyJ"}}, 200, "credential_header"},
+		{"access token in the query", "GET", "/?access_token=t", nil, 200, "credential_param"},
+		{"session id as a path parameter", "GET", "/cart;jsessionid=ABC", nil, 200, "credential_param"},
+		{"python reads a space-separated session cookie", "GET", "/", cookie("_ga=1 sid=abc"), 200, "session_cookie"},
+		{"public path in another case does not lift", "GET", "/STATIC/app.css", cookie("sid=abc"), 200, "session_cookie"},
+		{"public path with doubled slashes does not lift", "GET", "//static/app.css", cookie("sid=abc"), 200, "session_cookie"},
+		{"private path in another case", "GET", "/ACCOUNT", nil, 200, "private_path"},
+		{"private path with a path parameter", "GET", "/account;x=1", nil, 200, "private_path"},
+		{"vendor targeted header under private", "GET", "/upstream/vercel", nil, 200, "targeted_override"},
+		{"bare stale-while-revalidate is valid", "GET", "/upstream/isr", nil, 200, ""},
+		{"vary cookie without a cookie", "GET", "/upstream/vary-cookie", nil, 200, ""},
+		{"vary cookie with a session cookie", "GET", "/upstream/vary-cookie", cookie("sid=abc"), 200, "session_cookie vary_credentials"},
 		{"unreachable upstream", "GET", "/dead", nil, 502, "error_response"},
 		{"handler error", "GET", "/boom", nil, 500, "error_response"},
 	} {
@@ -308,6 +339,9 @@ func TestEndToEndSharedUntouched(t *testing.T) {
 func TestEndToEndHandleErrors(t *testing.T) {
 	addr := testnet.FreeAddr(t)
 	startCaddy(t, siteCaddyfile(addr, `	cache_fence
+	handle /metrics {
+		metrics
+	}
 	handle /dead {
 		reverse_proxy 127.0.0.1:1
 	}
@@ -321,11 +355,111 @@ func TestEndToEndHandleErrors(t *testing.T) {
 		respond "error page {err.status_code}"
 	}`))
 	for path, status := range map[string]int{"/dead": 502, "/missing": 404} {
+		before := fencedCount(t, addr)
 		resp := do(t, "GET", "http://"+addr+path, nil)
 		if resp.StatusCode != status {
 			t.Errorf("%s: status %d, want %d", path, resp.StatusCode, status)
 		}
 		assertFenced(t, resp.Header)
+		// The fence around the failed route and the one in handle_errors
+		// both see the response; it is counted once.
+		if n := fencedCount(t, addr) - before; n != 1 {
+			t.Errorf("%s: counted %v times as fenced, want once", path, n)
+		}
+	}
+}
+
+// fencedCount reads the fenced-response counter from the site's /metrics.
+func fencedCount(t *testing.T, addr string) float64 {
+	t.Helper()
+	resp, err := client.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return metricValue(t, resp.Body, `caddy_http_cache_fence_responses_total{mode="enforce",verdict="fenced"}`)
+}
+
+// metricValue returns the value of the sample named exactly series in a
+// Prometheus text exposition, 0 when it is absent.
+func metricValue(t *testing.T, r io.Reader, series string) float64 {
+	t.Helper()
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if value, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				t.Fatalf("metric %s: %v", series, err)
+			}
+			return v
+		}
+	}
+	return 0
+}
+
+// The usual plugin line `order cache_fence before respond` puts handle,
+// route and header ahead of the fence; the Caddyfile is refused.
+func TestEndToEndOrderOptionRefused(t *testing.T) {
+	caddyfile := "{\n\torder cache_fence before respond" + siteCaddyfile(testnet.FreeAddr(t), `	cache_fence
+	respond "x"`)[1:]
+	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+	if err == nil || !strings.Contains(err.Error(), "order cache_fence before header") {
+		t.Fatalf("adapting %q: got %v, want a refusal that gives the fix", caddyfile, err)
+	}
+	// Ordering it ahead of header is accepted.
+	ok := strings.Replace(caddyfile, "before respond", "before header", 1)
+	if _, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(ok), nil); err != nil {
+		t.Fatalf("adapting with `order cache_fence before header`: %v", err)
+	}
+}
+
+// A handler outside the fence that overrides its headers after it (here a
+// deferred header op in an enclosing route) cannot be seen at load; the
+// fence reports it loudly at the first response and counts every one.
+func TestEndToEndOverrideReported(t *testing.T) {
+	addr := testnet.FreeAddr(t)
+	logFile := filepath.Join(t.TempDir(), "fence.log")
+	startCaddy(t, fmt.Sprintf(`{
+	admin off
+	auto_https off
+	log fence {
+		output file %s
+		include http.handlers.cache_fence
+	}
+}
+http://%s {
+	bind 127.0.0.1
+	handle /metrics {
+		metrics
+	}
+	route {
+		header >Cache-Control "public, max-age=600"
+		cache_fence
+		respond "page of alice"
+	}
+}
+`, logFile, addr))
+	for range 3 {
+		do(t, "GET", "http://"+addr+"/", http.Header{"Cookie": {"sid=alice"}})
+	}
+	resp, err := client.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if n := metricValue(t, resp.Body, `caddy_http_cache_fence_overridden_total{mode="enforce"}`); n != 3 {
+		t.Errorf("overridden_total = %v, want 3", n)
+	}
+	caddy.Stop() // flush the log
+	logged, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(logged), "a handler outside cache_fence changed the headers"); n != 1 {
+		t.Errorf("the override was logged %d times, want once (rate-limited):\n%s", n, logged)
+	}
+	if strings.Contains(string(logged), "alice") {
+		t.Errorf("the log holds the cookie value:\n%s", logged)
 	}
 }
 
@@ -517,7 +651,11 @@ func TestEndToEndOwnerStamp(t *testing.T) {
 	}
 	header Cache-Fence-Owner forged-by-origin
 	respond "page"`))
-	policy := &fence.Policy{IgnoreCookies: []string{"_ga*"}}
+	policy, err := fence.New(fence.Config{IgnoreCookies: []string{"_ga*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := &url.URL{Path: "/"}
 	for _, tc := range []struct {
 		name   string
 		header http.Header
@@ -527,10 +665,10 @@ func TestEndToEndOwnerStamp(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stamp := do(t, "GET", "http://"+addr+"/", tc.header).Header.Get("Cache-Fence-Owner")
-			if !fence.VerifyOwnerStamp([]byte(key), policy.Identity(tc.header), stamp) {
+			if !fence.VerifyOwnerStamp([]byte(key), policy.Identity(tc.header, root), stamp) {
 				t.Errorf("stamp %q does not verify for the requester", stamp)
 			}
-			other := policy.Identity(http.Header{"Cookie": {"sid=mallory"}})
+			other := policy.Identity(http.Header{"Cookie": {"sid=mallory"}}, root)
 			if fence.VerifyOwnerStamp([]byte(key), other, stamp) {
 				t.Errorf("stamp %q verifies for someone else", stamp)
 			}

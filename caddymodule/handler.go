@@ -7,12 +7,12 @@
 package caddymodule
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
-	"path"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -45,33 +45,49 @@ const (
 const ExplainHeader = "Cache-Fence"
 
 // Handler makes responses that are personalised, or might be, unstorable by
-// shared caches. A response is fenced when the request carried
-// Authorization or an identifying cookie, the response sets a cookie, the
-// path or the origin's tag says private, the response varies on
-// credentials, or anything about its caching headers is ambiguous. A fenced
-// response leaves with `Cache-Control: private, no-store`,
-// `Surrogate-Control: no-store` and the targeted cache headers of the main
-// CDNs set to no-store; every other response passes through untouched.
+// shared caches. A response is fenced when the request carried credentials
+// (Authorization, a credential header or URL parameter, an identifying
+// cookie), the response sets a cookie, the path or the origin's tag says
+// private, the response varies on the credentials sent, or anything about
+// its caching headers or its type is ambiguous. A fenced response leaves
+// with `Cache-Control: private, no-store`, `Surrogate-Control: no-store`
+// and every targeted cache header set to no-store; every other response
+// passes through untouched.
 type Handler struct {
 	// Mode is "enforce" (default: rewrite fenced responses) or "report"
 	// (rewrite nothing, log each response that would be fenced).
 	Mode string `json:"mode,omitempty"`
 
 	// SessionCookies are globs naming the request cookies that identify a
-	// user. Default: every cookie not matched by ignore_cookies.
+	// user, compared without regard to case. Default: every cookie not
+	// matched by ignore_cookies.
 	SessionCookies []string `json:"session_cookies,omitempty"`
 
 	// IgnoreCookies are globs naming request cookies that never identify a
 	// user, such as analytics or consent cookies.
 	IgnoreCookies []string `json:"ignore_cookies,omitempty"`
 
+	// CredentialHeaders are the request headers, besides Authorization,
+	// whose presence makes a response personal: API keys, tokens,
+	// identities asserted by a proxy. Default: fence.DefaultCredentialHeaders.
+	// In JSON, an empty list means none.
+	CredentialHeaders []string `json:"credential_headers,omitempty"`
+
+	// CredentialParams are the URL parameter names, in the query or as
+	// ";name=value" path parameters, that carry credentials. Default:
+	// fence.DefaultCredentialParams. In JSON, an empty list means none.
+	CredentialParams []string `json:"credential_params,omitempty"`
+
 	// PrivatePaths are path patterns, in the syntax of Caddy's path
-	// matcher, whose responses are always personalised.
+	// matcher, whose responses are always personalised. They match every
+	// form of the path that an origin may route the same way.
 	PrivatePaths []string `json:"private_paths,omitempty"`
 
-	// PublicPaths are path patterns whose responses never depend on request
-	// cookies. They lift the cookie rule only: Authorization, Set-Cookie and
-	// ambiguous caching headers are still fenced there.
+	// PublicPaths are path patterns whose static files never depend on
+	// request cookies. They match the path exactly as the client sent it,
+	// and lift the cookie rule only for a response that is plainly a
+	// static file: Authorization, Set-Cookie and ambiguous caching headers
+	// are still fenced there.
 	PublicPaths []string `json:"public_paths,omitempty"`
 
 	// TagHeader names a response header through which the origin tags the
@@ -89,14 +105,13 @@ type Handler struct {
 	// adds no stamp.
 	OwnerStamp *OwnerStamp `json:"owner_stamp,omitempty"`
 
-	policy       fence.Policy
-	stampKey     []byte
-	stampHeader  string
-	privatePaths caddyhttp.MatchPath
-	publicPaths  caddyhttp.MatchPath
-	report       bool
-	logger       *zap.Logger
-	counters     *counters
+	policy   *fence.Policy
+	report   bool
+	logger   *zap.Logger
+	counters *counters
+	// lastOverride is when an override was last logged (Unix nanoseconds),
+	// so that a misplaced handler logs once a minute, not per response.
+	lastOverride *atomic.Int64
 }
 
 // OwnerStamp configures the owner stamp.
@@ -111,10 +126,6 @@ type OwnerStamp struct {
 	Header string `json:"header,omitempty"`
 }
 
-// minStampKey is the shortest key accepted: an HMAC key much shorter than
-// the digest is guessable.
-const minStampKey = 16
-
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
@@ -126,43 +137,55 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision sets up the handler.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	var key []byte
+	if h.OwnerStamp != nil {
+		k := caddy.NewReplacer().ReplaceAll(h.OwnerStamp.Key, "")
+		if len(k) < fence.MinStampKey {
+			// Never echo the key, even a short one.
+			return fmt.Errorf("owner_stamp: key must be at least %d bytes once placeholders are replaced, got %d (is its environment variable set?)", fence.MinStampKey, len(k))
+		}
+		key = []byte(k)
+	}
 	if err := h.Validate(); err != nil {
 		return err
 	}
+	var err error
+	if h.policy, err = fence.New(h.config(key)); err != nil {
+		return err
+	}
 	h.report = h.Mode == ModeReport
-	h.policy = fence.Policy{
-		SessionCookies: h.SessionCookies,
-		IgnoreCookies:  h.IgnoreCookies,
-		TagHeader:      http.CanonicalHeaderKey(h.TagHeader),
-	}
-	if h.OwnerStamp != nil {
-		key := caddy.NewReplacer().ReplaceAll(h.OwnerStamp.Key, "")
-		if len(key) < minStampKey {
-			// Never echo the key, even a short one.
-			return fmt.Errorf("owner_stamp: key must be at least %d bytes once placeholders are replaced, got %d (is its environment variable set?)", minStampKey, len(key))
-		}
-		h.stampKey = []byte(key)
-		h.stampHeader = http.CanonicalHeaderKey(cmp.Or(h.OwnerStamp.Header, fence.DefaultStampHeader))
-	}
-	h.privatePaths = caddyhttp.MatchPath(append([]string(nil), h.PrivatePaths...))
-	h.publicPaths = caddyhttp.MatchPath(append([]string(nil), h.PublicPaths...))
-	for _, m := range []caddyhttp.MatchPath{h.privatePaths, h.publicPaths} {
-		if err := m.Provision(ctx); err != nil {
-			return fmt.Errorf("provisioning path matcher: %w", err)
-		}
-	}
+	h.lastOverride = new(atomic.Int64)
 	// A nil *Registry must not become a non-nil Registerer.
 	var registry prometheus.Registerer
 	if r := ctx.GetMetricsRegistry(); r != nil {
 		registry = r
 	}
-	var err error
 	h.counters, err = newCounters(registry, h.modeName())
 	if err != nil {
 		// Losing metrics must not lose the fence; say so and go on.
 		h.logger.Warn("cache_fence metrics disabled", zap.Error(err))
 	}
 	return nil
+}
+
+// config is the fence configuration of the handler, with the stamp key
+// once its placeholders are replaced (nil for none).
+func (h *Handler) config(stampKey []byte) fence.Config {
+	c := fence.Config{
+		SessionCookies:    h.SessionCookies,
+		IgnoreCookies:     h.IgnoreCookies,
+		CredentialHeaders: h.CredentialHeaders,
+		CredentialParams:  h.CredentialParams,
+		PrivatePaths:      h.PrivatePaths,
+		PublicPaths:       h.PublicPaths,
+		TagHeader:         h.TagHeader,
+		StampKey:          stampKey,
+		Report:            h.Mode == ModeReport,
+	}
+	if h.OwnerStamp != nil {
+		c.StampHeader = h.OwnerStamp.Header
+	}
+	return c
 }
 
 // Validate rejects a configuration that cannot work, naming the option and
@@ -173,58 +196,17 @@ func (h *Handler) Validate() error {
 	default:
 		return fmt.Errorf("mode: unknown mode %q (want %q or %q)", h.Mode, ModeEnforce, ModeReport)
 	}
-	policy := fence.Policy{SessionCookies: h.SessionCookies, IgnoreCookies: h.IgnoreCookies, TagHeader: h.TagHeader}
-	if err := policy.Validate(); err != nil {
-		return err
-	}
-	for _, list := range []struct {
-		option   string
-		patterns []string
-	}{{"private_paths", h.PrivatePaths}, {"public_paths", h.PublicPaths}} {
-		for _, p := range list.patterns {
-			if err := checkPathPattern(p); err != nil {
-				return fmt.Errorf("%s: path pattern %q %w", list.option, p, err)
-			}
-		}
-	}
+	var placeholderKey []byte
 	if h.OwnerStamp != nil {
 		if h.OwnerStamp.Key == "" {
 			return errors.New("owner_stamp: key is required")
 		}
-		if name := h.OwnerStamp.Header; name != "" {
-			if err := fence.CheckHeaderName(name); err != nil {
-				return fmt.Errorf("owner_stamp: header %q: %w", name, err)
-			}
-			if strings.EqualFold(name, h.TagHeader) {
-				return fmt.Errorf("owner_stamp: header %q is also the tag_header", name)
-			}
-		}
+		// The key is checked once its placeholders are replaced, in
+		// Provision; here a stand-in of the right length checks the rest.
+		placeholderKey = make([]byte, fence.MinStampKey)
 	}
-	return nil
-}
-
-// checkPathPattern rejects a pattern that Caddy's path matcher would
-// accept but never match: a malformed glob is silently false there, which
-// here would leave a private path unfenced.
-func checkPathPattern(p string) error {
-	if p == "" || (p[0] != '/' && p[0] != '*' && p[0] != '{') {
-		return errors.New("must start with /, * or a placeholder")
-	}
-	// Placeholders are filled in per request, and patterns with escape
-	// sequences use a matcher of their own.
-	if strings.ContainsAny(p, "{%") {
-		return nil
-	}
-	// A single leading or trailing * (or one at each end) is a plain
-	// suffix, prefix or substring match, which has no syntax to get wrong.
-	stars := strings.Count(p, "*")
-	if (stars == 1 && (p[0] == '*' || p[len(p)-1] == '*')) || (stars == 2 && p[0] == '*' && p[len(p)-1] == '*') {
-		return nil
-	}
-	if _, err := path.Match(p, ""); err != nil {
-		return errors.New("is not a valid glob (path.Match syntax)")
-	}
-	return nil
+	_, err := fence.New(h.config(placeholderKey))
+	return err
 }
 
 func (h *Handler) modeName() string {
@@ -234,6 +216,11 @@ func (h *Handler) modeName() string {
 	return ModeEnforce
 }
 
+// countedVar is the request variable that says a response was already
+// counted and logged by a cache_fence: the one around the route whose
+// error handle_errors now answers.
+const countedVar = "cache_fence.counted"
+
 // ServeHTTP fences the response of next.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	// Read the request before next runs: handlers further in may rewrite
@@ -241,10 +228,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	facts := h.readRequest(r)
 	if _, handlingError := r.Context().Value(caddyhttp.ErrorCtxKey).(error); handlingError {
 		// Inside handle_errors: whatever this route writes is an error page.
-		facts.failed = facts.failed.With(fence.ErrorResponse)
+		facts.known = facts.known.With(fence.ErrorResponse)
 	}
 	fw := fencewriter.New(w, func(status int, hdr http.Header) {
-		h.decide(r, facts, status, hdr)
+		h.decide(r, &facts, status, hdr)
 	})
 	err := next.ServeHTTP(fw, r)
 	if !fw.Committed() {
@@ -254,46 +241,57 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// map, so decide on it now.
 		status := http.StatusOK
 		if err != nil {
-			facts.failed = facts.failed.With(fence.ErrorResponse)
+			facts.known = facts.known.With(fence.ErrorResponse)
 			status = errorStatus(err)
 		}
-		h.decide(r, facts, status, w.Header())
+		h.decide(r, &facts, status, w.Header())
+		if err != nil {
+			caddyhttp.SetVar(r.Context(), countedVar, true)
+		}
+	} else if facts.verdict.Fenced() && !h.report {
+		h.checkOverride(r, facts.path, w.Header())
 	}
 	return err
 }
 
 // requestFacts is what the fence keeps of a request until its response.
 type requestFacts struct {
-	req      fence.Request
-	identity string        // for the owner stamp; only read when stamping
-	failed   fence.Reasons // reasons known before the response: errors
+	req     fence.Request
+	path    string        // as the client sent it, for logs
+	known   fence.Reasons // reasons known before the response: errors
+	verdict fence.Reasons // set by decide
 }
 
-// readRequest extracts the request facts. A panic there means the fence
-// could not decide, which fences the response.
+// readRequest extracts the request facts from the request as the client
+// sent it: its URL before any rewrite, and its headers as they are when
+// the fence runs. A panic there means the fence could not decide, which
+// fences the response.
 func (h *Handler) readRequest(r *http.Request) (facts requestFacts) {
 	defer func() {
 		if v := recover(); v != nil {
-			facts.failed = h.internalError("reading request", v)
+			facts.known = h.internalError("reading request", v)
 		}
 	}()
-	private := len(h.privatePaths) > 0 && h.privatePaths.Match(r)
-	public := len(h.publicPaths) > 0 && h.publicPaths.Match(r)
-	facts.req = h.policy.Request(r.Header, r.URL.Path, private, public)
-	if h.stampKey != nil {
-		facts.identity = h.policy.Identity(r.Header)
+	u := r.URL
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
+		u = orig.URL
 	}
+	facts.req = h.policy.Request(r.Header, u)
+	facts.path = u.Path
 	return facts
 }
 
-// classify runs the rules, turning a panic into a fenced verdict.
-func (h *Handler) classify(req fence.Request, status int, hdr http.Header) (rs fence.Reasons) {
+// apply runs the fence's decision, turning a panic into a fenced verdict.
+func (h *Handler) apply(facts *requestFacts, status int, hdr http.Header) (rs fence.Reasons) {
 	defer func() {
 		if v := recover(); v != nil {
 			rs = h.internalError("classifying response", v)
+			if !h.report {
+				fence.Rewrite(hdr)
+			}
 		}
 	}()
-	return h.policy.Classify(req, status, hdr)
+	return h.policy.Apply(&facts.req, facts.known, status, hdr)
 }
 
 func (h *Handler) internalError(during string, v any) fence.Reasons {
@@ -301,29 +299,44 @@ func (h *Handler) internalError(during string, v any) fence.Reasons {
 	return fence.Reasons(0).With(fence.InternalError)
 }
 
-// decide classifies the response whose headers are hdr, rewrites them, and
+// decide applies the fence to the response whose headers are hdr and
 // records the verdict. It runs once per response, before headers leave.
-func (h *Handler) decide(r *http.Request, facts requestFacts, status int, hdr http.Header) {
-	fence.Canonicalize(hdr)
-	rs := facts.failed | h.classify(facts.req, status, hdr)
-	if h.policy.TagHeader != "" {
-		delete(hdr, h.policy.TagHeader)
-	}
-	if rs.Fenced() && !h.report {
-		fence.Rewrite(hdr)
-	}
-	if h.stampKey != nil {
-		// Only the fence may stamp: drop whatever the origin sent.
-		delete(hdr, h.stampHeader)
-		if rs.Fenced() && !h.report {
-			hdr.Set(h.stampHeader, fence.OwnerStamp(h.stampKey, facts.identity))
-		}
-	}
+func (h *Handler) decide(r *http.Request, facts *requestFacts, status int, hdr http.Header) {
+	rs := h.apply(facts, status, hdr)
+	facts.verdict = rs
 	if h.Explain {
 		hdr.Set(ExplainHeader, h.explain(rs))
 	}
+	if facts.known.Has(fence.ErrorResponse) {
+		if counted, _ := caddyhttp.GetVar(r.Context(), countedVar).(bool); counted {
+			return // the fence around the failed route counted this response
+		}
+	}
 	h.counters.observe(rs)
-	h.log(r, facts.req.Path, status, rs)
+	h.log(r, facts.path, status, rs)
+}
+
+// checkOverride reports a fenced response whose caching headers a handler
+// outside the fence changed after the fence had set them: a deferred
+// `header` op in an enclosing route, say, or a cache_fence placed after
+// header by an order option. The response has left; the error says where
+// to move the fence.
+func (h *Handler) checkOverride(r *http.Request, path string, hdr http.Header) {
+	if cc := hdr["Cache-Control"]; len(cc) == 1 && cc[0] == "private, no-store" {
+		return
+	}
+	h.counters.overridden.Inc()
+	now := time.Now().UnixNano()
+	if last := h.lastOverride.Load(); now-last < int64(time.Minute) || !h.lastOverride.CompareAndSwap(last, now) {
+		return
+	}
+	h.logger.Error("a handler outside cache_fence changed the headers of a fenced response after the fence had set them; "+
+		"put cache_fence at the top level of the site block, outside every header directive, handle and route (and inside handle_errors)",
+		zap.String("method", r.Method),
+		zap.String("host", r.Host),
+		zap.String("path", path),
+		zap.Strings("cache_control", hdr["Cache-Control"]),
+	)
 }
 
 func (h *Handler) verdict(rs fence.Reasons) string {
@@ -342,7 +355,7 @@ func (h *Handler) explain(rs fence.Reasons) string {
 
 // log records the verdict. It names the request by method and the path the
 // client asked for (handlers further in may have rewritten it); cookie,
-// Set-Cookie and Authorization values never reach a log.
+// Set-Cookie, Authorization and credential values never reach a log.
 func (h *Handler) log(r *http.Request, path string, status int, rs fence.Reasons) {
 	level, msg := zapcore.DebugLevel, "response classified"
 	if rs.Fenced() && h.report {

@@ -25,6 +25,12 @@ var (
 		Name:      "cache_fence_reasons_total",
 		Help:      "Reasons for fencing a response; a response fenced for two reasons counts once under each.",
 	}, []string{"reason", "mode"})
+	overriddenTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "http",
+		Name:      "cache_fence_overridden_total",
+		Help:      "Fenced responses whose Cache-Control a handler outside cache_fence changed after the fence had set it: cache_fence is misplaced.",
+	}, []string{"mode"})
 )
 
 // counters holds the label combinations of one handler, resolved once at
@@ -32,6 +38,7 @@ var (
 type counters struct {
 	fenced, shared prometheus.Counter
 	reasons        []prometheus.Counter // indexed by fence.Reason
+	overridden     prometheus.Counter
 }
 
 // newCounters registers the collectors in registry, tolerating a previous
@@ -40,7 +47,7 @@ type counters struct {
 func newCounters(registry prometheus.Registerer, mode string) (*counters, error) {
 	var err error
 	if registry != nil {
-		for _, c := range []prometheus.Collector{responsesTotal, reasonsTotal} {
+		for _, c := range []prometheus.Collector{responsesTotal, reasonsTotal, overriddenTotal} {
 			var already prometheus.AlreadyRegisteredError
 			if e := registry.Register(c); e != nil && !errors.As(e, &already) {
 				err = fmt.Errorf("registering cache_fence metrics: %w", e)
@@ -48,8 +55,9 @@ func newCounters(registry prometheus.Registerer, mode string) (*counters, error)
 		}
 	}
 	cs := &counters{
-		fenced: responsesTotal.WithLabelValues("fenced", mode),
-		shared: responsesTotal.WithLabelValues("shared", mode),
+		fenced:     responsesTotal.WithLabelValues("fenced", mode),
+		shared:     responsesTotal.WithLabelValues("shared", mode),
+		overridden: overriddenTotal.WithLabelValues(mode),
 	}
 	for _, r := range fence.AllReasons() {
 		cs.reasons = append(cs.reasons, reasonsTotal.WithLabelValues(r.String(), mode))

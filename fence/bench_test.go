@@ -2,6 +2,7 @@ package fence
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 )
 
@@ -23,16 +24,37 @@ var benchCases = []struct {
 		http.Header{"Content-Type": {"text/html"}, "Set-Cookie": {"sid=abc; Path=/; HttpOnly"}, "Cache-Control": {"public, max-age=300"}}},
 	{"malformed_cache_control", http.Header{}, "/",
 		http.Header{"Content-Type": {"text/html"}, "Cache-Control": {"max-age=abc, public"}}},
+	{"targeted_override", http.Header{}, "/dashboard",
+		http.Header{"Content-Type": {"text/html"}, "Cache-Control": {"private"}, "Surrogate-Control": {"max-age=3600"}}},
+	{"nextjs_isr_shared", http.Header{"Cookie": {"_ga=GA1.2.3"}}, "/blog/post-1",
+		http.Header{"Content-Type": {"text/html; charset=utf-8"}, "Cache-Control": {"s-maxage=31536000, stale-while-revalidate"}, "Vary": {"RSC, Next-Router-State-Tree, Next-Router-Prefetch"}}},
+	{"public_path_asset_with_session", http.Header{"Cookie": {"_ga=GA1.2.3; sid=abcdef0123456789"}}, "/static/app.js",
+		http.Header{"Content-Type": {"text/javascript; charset=utf-8"}, "Cache-Control": {"public, max-age=31536000, immutable"}, "Last-Modified": {"Mon, 23 Nov 2026 12:00:00 GMT"}}},
+	{"private_path_upper_case", http.Header{}, "/Account/Orders",
+		http.Header{"Content-Type": {"text/html"}, "Cache-Control": {"no-cache"}}},
+}
+
+// benchConfig is a realistic configuration: analytics cookies ignored,
+// private and public paths, a tag header.
+var benchConfig = Config{
+	IgnoreCookies: []string{"_ga*", "_gid", "consent"},
+	TagHeader:     "X-Cache-Fence-Tag",
+	PrivatePaths:  []string{"/account*", "/orders/*"},
+	PublicPaths:   []string{"/static/*"},
 }
 
 func BenchmarkClassify(b *testing.B) {
-	p := &Policy{IgnoreCookies: []string{"_ga*", "_gid", "consent"}, TagHeader: "X-Cache-Fence-Tag"}
+	p := newPolicy(b, benchConfig)
 	for _, bc := range benchCases {
+		u, err := url.ParseRequestURI(bc.path)
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				req := p.Request(bc.req, bc.path, false, false)
-				_ = p.Classify(req, 200, bc.resp)
+				req := p.Request(bc.req, u)
+				_ = p.Classify(&req, 200, bc.resp)
 			}
 		})
 	}
@@ -79,18 +101,27 @@ func proxiedHeader() http.Header {
 	return h
 }
 
-// The allocation targets are part of the contract: classifying must not
-// allocate (once a Cache-Control value has been seen), and fencing
-// allocates only the rewritten header values.
+// The allocation targets are part of the contract: reading a request and
+// classifying must not allocate, whatever rule fires (the upper-case
+// private path aside: its route forms are built), and fencing allocates
+// only the rewritten header values.
 func TestAllocations(t *testing.T) {
-	p := &Policy{IgnoreCookies: []string{"_ga*", "_gid", "consent"}, TagHeader: "X-Cache-Fence-Tag"}
+	p := newPolicy(t, benchConfig)
 	for _, bc := range benchCases {
-		classify := func() {
-			_ = p.Classify(p.Request(bc.req, bc.path, false, false), 200, bc.resp)
+		u, err := url.ParseRequestURI(bc.path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		classify() // warm the Cache-Control memo
-		if n := testing.AllocsPerRun(100, classify); n != 0 {
-			t.Errorf("%s: %v allocations per classification, want 0", bc.name, n)
+		classify := func() {
+			req := p.Request(bc.req, u)
+			_ = p.Classify(&req, 200, bc.resp)
+		}
+		want := 0.0
+		if bc.name == "private_path_upper_case" {
+			want = testing.AllocsPerRun(1, func() { routeForms(u.EscapedPath()) })
+		}
+		if n := testing.AllocsPerRun(100, classify); n != want {
+			t.Errorf("%s: %v allocations per classification, want %v", bc.name, n, want)
 		}
 	}
 	h := http.Header{}

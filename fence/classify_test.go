@@ -1,8 +1,10 @@
 package fence
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"testing"
@@ -25,19 +27,44 @@ func show(rs Reasons) string {
 
 const tagName = "X-Cache-Fence-Tag"
 
-// tagPolicy is the default policy plus a tag header.
-var tagPolicy = Policy{TagHeader: tagName}
+// tagConfig is the default config plus a tag header.
+var tagConfig = Config{TagHeader: tagName}
 
 type classifyCase struct {
-	name    string
-	status  int // 200 when zero
-	policy  Policy
-	reqHdr  http.Header
-	path    string
+	name   string
+	status int // 200 when zero
+	config Config
+	reqHdr http.Header
+	// target is the request target as sent, path and query; "/" when
+	// empty.
+	target string
+	// private and public force the path facts, to test a rule apart from
+	// path matching; the config's path lists are matched as well.
 	private bool
 	public  bool
 	resp    http.Header
 	want    Reasons
+}
+
+// newPolicy builds the policy of a test config, failing the test if the
+// config is invalid.
+func newPolicy(t testing.TB, c Config) *Policy {
+	t.Helper()
+	p, err := New(c)
+	if err != nil {
+		t.Fatalf("test config does not validate: %v", err)
+	}
+	return p
+}
+
+// requestTo builds the request facts for a target as a server parses it.
+func requestTo(t testing.TB, p *Policy, h http.Header, target string) Request {
+	t.Helper()
+	u, err := url.ParseRequestURI(cmp.Or(target, "/"))
+	if err != nil {
+		t.Fatalf("bad test target %q: %v", target, err)
+	}
+	return p.Request(h, u)
 }
 
 // runClassify builds the Request through Policy.Request, as the Caddy
@@ -46,22 +73,14 @@ func runClassify(t *testing.T, cases []classifyCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.policy.Validate(); err != nil {
-				t.Fatalf("test policy does not validate: %v", err)
-			}
-			urlPath := tc.path
-			if urlPath == "" {
-				urlPath = "/"
-			}
-			req := tc.policy.Request(tc.reqHdr, urlPath, tc.private, tc.public)
-			status := tc.status
-			if status == 0 {
-				status = http.StatusOK
-			}
-			got := tc.policy.Classify(req, status, tc.resp)
+			p := newPolicy(t, tc.config)
+			req := requestTo(t, p, tc.reqHdr, tc.target)
+			req.PrivatePath = req.PrivatePath || tc.private
+			req.PublicPath = req.PublicPath || tc.public
+			got := p.Classify(&req, cmp.Or(tc.status, http.StatusOK), tc.resp)
 			if got != tc.want {
-				t.Errorf("Classify(path=%q private=%v public=%v, request %v, response %v)\n got: %s\nwant: %s",
-					urlPath, tc.private, tc.public, tc.reqHdr, tc.resp, show(got), show(tc.want))
+				t.Errorf("Classify(target=%q private=%v public=%v, request %v, response %v)\n got: %s\nwant: %s",
+					tc.target, req.PrivatePath, req.PublicPath, tc.reqHdr, tc.resp, show(got), show(tc.want))
 			}
 		})
 	}
@@ -70,6 +89,7 @@ func runClassify(t *testing.T, cases []classifyCase) {
 var (
 	sessionCookie = http.Header{"Cookie": {"sid=abc123"}}
 	htmlResponse  = http.Header{"Content-Type": {"text/html; charset=utf-8"}}
+	cssFile       = http.Header{"Content-Type": {"text/css"}}
 )
 
 // TestClassifyPersonalisation covers rules 1-5 one at a time, each with the
@@ -103,7 +123,7 @@ func TestClassifyPersonalisation(t *testing.T) {
 		{
 			name:   "authorization on a static path",
 			reqHdr: http.Header{"Authorization": {"Basic dTpw"}},
-			path:   "/static/app.js",
+			target: "/static/app.js",
 			resp:   http.Header{"Content-Type": {"application/javascript"}},
 			want:   reasons(Authorization),
 		},
@@ -122,19 +142,19 @@ func TestClassifyPersonalisation(t *testing.T) {
 		},
 		{
 			name:   "ignored cookie does not identify",
-			policy: Policy{IgnoreCookies: []string{"_ga*"}},
+			config: Config{IgnoreCookies: []string{"_ga*"}},
 			reqHdr: http.Header{"Cookie": {"_ga=GA1.2.3"}},
 			want:   0,
 		},
 		{
 			name:   "session cookie glob matches",
-			policy: Policy{SessionCookies: []string{"sess*"}},
+			config: Config{SessionCookies: []string{"sess*"}},
 			reqHdr: http.Header{"Cookie": {"theme=dark; sessionid=abc"}},
 			want:   reasons(SessionCookie),
 		},
 		{
 			name:   "session cookie glob does not match",
-			policy: Policy{SessionCookies: []string{"sess*"}},
+			config: Config{SessionCookies: []string{"sess*"}},
 			reqHdr: http.Header{"Cookie": {"theme=dark; _ga=1"}},
 			want:   0,
 		},
@@ -182,25 +202,25 @@ func TestClassifyPersonalisation(t *testing.T) {
 		},
 		{
 			name:   "private tag",
-			policy: tagPolicy,
+			config: tagConfig,
 			resp:   http.Header{tagName: {"private"}},
 			want:   reasons(PrivateTag),
 		},
 		{
 			name:   "private tag is trimmed and case-insensitive",
-			policy: tagPolicy,
+			config: tagConfig,
 			resp:   http.Header{tagName: {"  PriVate\t"}},
 			want:   reasons(PrivateTag),
 		},
 		{
 			name:   "tag header name is canonicalised",
-			policy: Policy{TagHeader: strings.ToLower(tagName)},
+			config: Config{TagHeader: strings.ToLower(tagName)},
 			resp:   http.Header{tagName: {"private"}},
 			want:   reasons(PrivateTag),
 		},
 		{
 			name:   "public tag without cookies is shared",
-			policy: tagPolicy,
+			config: tagConfig,
 			resp:   http.Header{tagName: {"public"}},
 			want:   0,
 		},
@@ -212,26 +232,52 @@ func TestClassifyPersonalisation(t *testing.T) {
 			want: 0,
 		},
 
-		// Rule 5: Vary on credentials.
+		// Rule 5: Vary on credentials the request carried.
 		{
-			name: "vary cookie",
+			name:   "vary cookie with a session cookie",
+			reqHdr: sessionCookie,
+			resp:   http.Header{"Vary": {"Cookie"}},
+			want:   reasons(SessionCookie, VaryCredentials),
+		},
+		{
+			// Django and Drupal send Vary: Cookie on anonymous pages: a
+			// cache keys them on the absent cookie, so they hold no one's
+			// data.
+			name: "vary cookie without a cookie",
 			resp: http.Header{"Vary": {"Cookie"}},
-			want: reasons(VaryCredentials),
+			want: 0,
 		},
 		{
-			name: "vary authorization, lower case",
-			resp: http.Header{"Vary": {"authorization"}},
-			want: reasons(VaryCredentials),
+			name:   "vary cookie with only ignored cookies",
+			config: Config{IgnoreCookies: []string{"_ga*"}},
+			reqHdr: http.Header{"Cookie": {"_ga=GA1.2.3"}},
+			resp:   http.Header{"Vary": {"Accept-Encoding, Cookie"}},
+			want:   0,
 		},
 		{
-			name: "vary cookie after another member",
-			resp: http.Header{"Vary": {"Accept-Encoding, Cookie"}},
-			want: reasons(VaryCredentials),
+			name:   "vary authorization, lower case",
+			reqHdr: http.Header{"Authorization": {"Bearer x"}},
+			resp:   http.Header{"Vary": {"authorization"}},
+			want:   reasons(Authorization, VaryCredentials),
 		},
 		{
-			name: "vary cookie on a second line",
-			resp: http.Header{"Vary": {"Accept-Encoding", "Origin,COOKIE"}},
-			want: reasons(VaryCredentials),
+			name: "vary authorization without authorization",
+			resp: http.Header{"Vary": {"Authorization"}},
+			want: 0,
+		},
+		{
+			name:   "vary cookie after another member",
+			config: tagConfig,
+			reqHdr: sessionCookie,
+			resp:   http.Header{"Vary": {"Accept-Encoding, Cookie"}, tagName: {"public"}},
+			want:   reasons(VaryCredentials),
+		},
+		{
+			name:   "vary cookie on a second line",
+			config: tagConfig,
+			reqHdr: sessionCookie,
+			resp:   http.Header{"Vary": {"Accept-Encoding", "Origin,COOKIE"}, tagName: {"public"}},
+			want:   reasons(VaryCredentials),
 		},
 		{
 			name: "vary on unrelated fields",
@@ -240,9 +286,11 @@ func TestClassifyPersonalisation(t *testing.T) {
 		},
 		{
 			// Member matching is exact, not substring.
-			name: "vary on a field that merely contains cookie",
-			resp: http.Header{"Vary": {"X-Cookie-Consent, Cookies"}},
-			want: 0,
+			name:   "vary on a field that merely contains cookie",
+			config: tagConfig,
+			reqHdr: sessionCookie,
+			resp:   http.Header{"Vary": {"X-Cookie-Consent, Cookies"}, tagName: {"public"}},
+			want:   0,
 		},
 	})
 }
@@ -265,6 +313,16 @@ func TestClassifyAmbiguous(t *testing.T) {
 			want: 0,
 		},
 		{name: "cache-control empty value", resp: cc(""), want: 0},
+		{
+			// What Next.js and Vercel send on every static and ISR page:
+			// the RFC 9111 grammar accepts a bare directive.
+			name: "bare stale-while-revalidate", resp: cc("s-maxage=31536000, stale-while-revalidate"), want: 0,
+		},
+		{name: "bare stale-if-error", resp: cc("max-age=60, stale-if-error"), want: 0},
+		{name: "quoted max-age", resp: cc(`max-age="60"`), want: 0},
+		{name: "unknown extension directive with a quoted value", resp: cc(`public, max-age=60, x-ext="a, b"`), want: 0},
+		{name: "empty list members", resp: cc(", public,, max-age=60 ,"), want: 0},
+		{name: "no-store with an argument is still no-store", resp: cc("no-store=1"), want: 0},
 
 		// Conflicts.
 		{name: "max-age repeated", resp: cc("max-age=60, max-age=0"), want: reasons(CacheControlConflict)},
@@ -272,13 +330,11 @@ func TestClassifyAmbiguous(t *testing.T) {
 		{name: "max-age repeated without spaces", resp: cc("max-age=60,max-age=0"), want: reasons(CacheControlConflict)},
 		{name: "no-store repeated", resp: cc("no-store, no-store"), want: reasons(CacheControlConflict)},
 		{
-			// cacheobject splits unquoted values at whitespace as well as
-			// commas, so it reads two max-age directives here (MaxAge ends
-			// up 0). Caches that split only at commas read max-age=60. The
-			// repeat must be reported whatever separates the directives.
+			// Some parsers split at whitespace and read two max-ages,
+			// others read max-age=60: not a list the grammar accepts.
 			name: "max-age repeated, separated by a space",
 			resp: cc("max-age=60 max-age=0"),
-			want: reasons(CacheControlConflict),
+			want: reasons(CacheControlInvalid),
 		},
 		{name: "public with private", resp: cc("public, private"), want: reasons(CacheControlConflict)},
 		{name: "public with private, upper case", resp: cc("Public, PRIVATE"), want: reasons(CacheControlConflict)},
@@ -297,7 +353,11 @@ func TestClassifyAmbiguous(t *testing.T) {
 		{name: "max-age not a number", resp: cc("max-age=abc"), want: reasons(CacheControlInvalid)},
 		{name: "max-age negative", resp: cc("max-age=-1"), want: reasons(CacheControlInvalid)},
 		{name: "max-age without a value", resp: cc("public, max-age"), want: reasons(CacheControlInvalid)},
-		{name: "no-store with an argument", resp: cc("no-store=1"), want: reasons(CacheControlInvalid)},
+		{name: "s-maxage without a value", resp: cc("s-maxage"), want: reasons(CacheControlInvalid)},
+		{name: "stale-while-revalidate with a bad value", resp: cc("max-age=1, stale-while-revalidate=soon"), want: reasons(CacheControlInvalid)},
+		{name: "a parameter on a directive", resp: cc("max-age=60;x"), want: reasons(CacheControlInvalid)},
+		{name: "a value that is not a token", resp: cc("max-age=6/0"), want: reasons(CacheControlInvalid)},
+		{name: "a name that is not a token", resp: cc("public, (max-age)=60"), want: reasons(CacheControlInvalid)},
 		{name: "unterminated quote", resp: cc(`private="Set-Cookie`), want: reasons(CacheControlInvalid)},
 		{
 			name: "invalid second line is both invalid and a conflict",
@@ -315,29 +375,29 @@ func TestClassifyAmbiguous(t *testing.T) {
 		// Vary: *.
 		{name: "vary star", resp: http.Header{"Vary": {"*"}}, want: reasons(VaryStar)},
 		{name: "vary star among other members", resp: http.Header{"Vary": {"Accept-Encoding, *"}}, want: reasons(VaryStar)},
-		{name: "vary star and cookie", resp: http.Header{"Vary": {"Cookie", " * "}}, want: reasons(VaryCredentials, VaryStar)},
+		{name: "vary star and cookie", reqHdr: sessionCookie, resp: http.Header{"Vary": {"Cookie", " * "}}, want: reasons(SessionCookie, VaryCredentials, VaryStar)},
 
 		// Tag.
-		{name: "tag maybe", policy: tagPolicy, resp: http.Header{tagName: {"maybe"}}, want: reasons(TagInvalid)},
-		{name: "tag empty", policy: tagPolicy, resp: http.Header{tagName: {""}}, want: reasons(TagInvalid)},
-		{name: "tag blank", policy: tagPolicy, resp: http.Header{tagName: {"   "}}, want: reasons(TagInvalid)},
+		{name: "tag maybe", config: tagConfig, resp: http.Header{tagName: {"maybe"}}, want: reasons(TagInvalid)},
+		{name: "tag empty", config: tagConfig, resp: http.Header{tagName: {""}}, want: reasons(TagInvalid)},
+		{name: "tag blank", config: tagConfig, resp: http.Header{tagName: {"   "}}, want: reasons(TagInvalid)},
 		{
 			// Both lines are reported: the private line alone would fence,
 			// and the disagreement is its own reason.
 			name:   "tag private and public lines",
-			policy: tagPolicy,
+			config: tagConfig,
 			resp:   http.Header{tagName: {"private", "public"}},
 			want:   reasons(PrivateTag, TagInvalid),
 		},
 		{
 			name:   "tag private and public in one line",
-			policy: tagPolicy,
+			config: tagConfig,
 			resp:   http.Header{tagName: {"private, public"}},
 			want:   reasons(TagInvalid),
 		},
 		{
 			name:   "tag public repeated is still public",
-			policy: tagPolicy,
+			config: tagConfig,
 			reqHdr: sessionCookie,
 			resp:   http.Header{tagName: {"public", "PUBLIC"}},
 			want:   0,
@@ -345,7 +405,7 @@ func TestClassifyAmbiguous(t *testing.T) {
 		{
 			// An invalid line voids the public line: the cookie rule applies.
 			name:   "tag public with an invalid line does not lift cookies",
-			policy: tagPolicy,
+			config: tagConfig,
 			reqHdr: sessionCookie,
 			resp:   http.Header{tagName: {"public", "maybe"}},
 			want:   reasons(SessionCookie, TagInvalid),
@@ -353,43 +413,71 @@ func TestClassifyAmbiguous(t *testing.T) {
 	})
 }
 
-// TestClassifyPathConfusion covers the web cache deception rule: a path a
-// CDN would cache by extension, answered with a page or an API document.
+// TestClassifyPathConfusion covers the web cache deception rule: a path or
+// query a CDN would cache by extension, answered with anything but a file
+// of that type.
 func TestClassifyPathConfusion(t *testing.T) {
-	ct := func(v string) http.Header { return http.Header{"Content-Type": {v}} }
+	ct := func(v ...string) http.Header { return http.Header{"Content-Type": v} }
 	runClassify(t, []classifyCase{
-		{name: "css path with html", path: "/account/x.css", resp: ct("text/html"), want: reasons(PathConfusion)},
-		{name: "css path with html and charset", path: "/account/x.css", resp: ct("text/html; charset=utf-8"), want: reasons(PathConfusion)},
+		{name: "css path with html", target: "/account/x.css", resp: ct("text/html"), want: reasons(PathConfusion)},
+		{name: "css path with html and charset", target: "/account/x.css", resp: ct("text/html; charset=utf-8"), want: reasons(PathConfusion)},
 		{
 			// Servers that cut the path at ';' (Tomcat, Spring path
 			// parameters) serve /account; the CDN sees a .css file.
-			name: "semicolon path parameter", path: "/account;x.css", resp: ct("text/html"), want: reasons(PathConfusion),
+			name: "semicolon path parameter", target: "/account;x.css", resp: ct("text/html"), want: reasons(PathConfusion),
 		},
-		{name: "extension upper case", path: "/a.CSS", resp: ct("text/html"), want: reasons(PathConfusion)},
-		{name: "content type upper case", path: "/account/x.css", resp: ct("TEXT/HTML"), want: reasons(PathConfusion)},
-		{name: "png with json", path: "/profile/avatar.png", resp: ct("application/json"), want: reasons(PathConfusion)},
-		{name: "woff2 with xhtml", path: "/account/font.woff2", resp: ct("application/xhtml+xml"), want: reasons(PathConfusion)},
-		{name: "js with problem json", path: "/account/x.js", resp: ct("application/problem+json"), want: reasons(PathConfusion)},
-		{name: "mjs with html", path: "/account/x.mjs", resp: ct("text/html"), want: reasons(PathConfusion)},
-		{name: "source map with json", path: "/account/x.map", resp: ct("application/json"), want: reasons(PathConfusion)},
-		{name: "dot-only name", path: "/account/.css", resp: ct("text/html"), want: reasons(PathConfusion)},
+		{name: "encoded slash", target: "/account%2Fx.css", resp: ct("text/html"), want: reasons(PathConfusion)},
+		{
+			// VCL such as req.url ~ "\.css$" matches the query too.
+			name: "extension at the end of the query", target: "/account?x.css", resp: ct("text/html"), want: reasons(PathConfusion),
+		},
+		{name: "extension upper case", target: "/a.CSS", resp: ct("text/html"), want: reasons(PathConfusion)},
+		{name: "content type upper case", target: "/account/x.css", resp: ct("TEXT/HTML"), want: reasons(PathConfusion)},
+		{name: "png with json", target: "/profile/avatar.png", resp: ct("application/json"), want: reasons(PathConfusion)},
+		{name: "woff2 with xhtml", target: "/account/font.woff2", resp: ct("application/xhtml+xml"), want: reasons(PathConfusion)},
+		{name: "js with problem json", target: "/account/x.js", resp: ct("application/problem+json"), want: reasons(PathConfusion)},
+		{name: "mjs with html", target: "/account/x.mjs", resp: ct("text/html"), want: reasons(PathConfusion)},
+		{name: "dot-only name", target: "/account/.css", resp: ct("text/html"), want: reasons(PathConfusion)},
 
-		{name: "javascript served as javascript", path: "/app.js", resp: ct("application/javascript"), want: 0},
-		{name: "css served as css", path: "/style.css", resp: ct("text/css"), want: 0},
-		{name: "image served as image", path: "/logo.png", resp: ct("image/png"), want: 0},
+		// The deny-list of HTML and JSON missed these: every type a file
+		// server would not send for the extension is suspect.
+		{name: "css with plain text", target: "/account/x.css", resp: ct("text/plain"), want: reasons(PathConfusion)},
+		{name: "css with xml", target: "/account/x.css", resp: ct("application/xml"), want: reasons(PathConfusion)},
+		{name: "png with csv", target: "/account/x.png", resp: ct("text/csv"), want: reasons(PathConfusion)},
+		{name: "png with svg", target: "/account/x.png", resp: ct("image/svg+xml"), want: reasons(PathConfusion)},
+		{name: "js with plain text", target: "/account/x.js", resp: ct("text/plain"), want: reasons(PathConfusion)},
+		{name: "css with a bare +json", target: "/account/x.css", resp: ct("+json"), want: reasons(PathConfusion)},
+		{name: "two content type lines", target: "/static/app.css", resp: ct("text/css", "text/html"), want: reasons(PathConfusion)},
+		{name: "an empty content type", target: "/static/app.css", resp: ct(""), want: reasons(PathConfusion)},
+		{name: "a content type of parameters only", target: "/static/app.css", resp: ct("; charset=utf-8"), want: reasons(PathConfusion)},
+
+		{name: "javascript served as javascript", target: "/app.js", resp: ct("application/javascript"), want: 0},
+		{name: "javascript served as text/javascript", target: "/app.mjs", resp: ct("text/javascript; charset=utf-8"), want: 0},
+		{name: "css served as css", target: "/style.css", resp: ct("text/css"), want: 0},
+		{name: "image served as image", target: "/logo.png", resp: ct("image/png"), want: 0},
+		{name: "jpeg served as webp by an image optimiser", target: "/photo.jpg", resp: ct("image/webp"), want: 0},
+		{name: "svg served as svg", target: "/logo.svg", resp: ct("image/svg+xml"), want: 0},
+		{name: "csv served as csv", target: "/export.csv", resp: ct("text/csv"), want: 0},
+		{name: "font served as octet-stream", target: "/f.woff2", resp: ct("application/octet-stream"), want: 0},
+		{name: "font served as S3's binary/octet-stream", target: "/f.woff2", resp: ct("binary/octet-stream"), want: 0},
+		{
+			// Over-fencing: source maps are JSON, as file servers send
+			// them.
+			name: "source map served as json", target: "/static/app.js.map", resp: ct("application/json"), want: 0,
+		},
 		{
 			// json is not a static extension: an API answer at .json is
 			// what the path says it is.
-			name: "json path with json", path: "/api/x.json", resp: ct("application/json"), want: 0,
+			name: "json path with json", target: "/api/x.json", resp: ct("application/json"), want: 0,
 		},
-		{name: "json path with problem json", path: "/api/x.json", resp: ct("application/problem+json"), want: 0},
-		{name: "html path with html", path: "/index.html", resp: ct("text/html"), want: 0},
-		{name: "no extension", path: "/account", resp: ct("text/html"), want: 0},
-		{name: "dot in a directory only", path: "/v1.2/account", resp: ct("text/html"), want: 0},
-		{name: "trailing slash", path: "/account/x.css/", resp: ct("text/html"), want: 0},
-		{name: "extension must match exactly", path: "/account/x.cssx", resp: ct("text/html"), want: 0},
-		{name: "bare +json is not a media type", path: "/account/x.css", resp: ct("+json"), want: 0},
-		{name: "plain text is not dynamic", path: "/account/x.css", resp: ct("text/plain"), want: 0},
+		{name: "json path with problem json", target: "/api/x.json", resp: ct("application/problem+json"), want: 0},
+		{name: "html path with html", target: "/index.html", resp: ct("text/html"), want: 0},
+		{name: "no extension", target: "/account", resp: ct("text/html"), want: 0},
+		{name: "dot in a directory only", target: "/v1.2/account", resp: ct("text/html"), want: 0},
+		{name: "trailing slash", target: "/account/x.css/", resp: ct("text/html"), want: 0},
+		{name: "extension must match exactly", target: "/account/x.cssx", resp: ct("text/html"), want: 0},
+		{name: "a version number in the query", target: "/page?v=1.2.3", resp: ct("text/html"), want: 0},
+		{name: "redirect without a body type", target: "/old.css", status: http.StatusMovedPermanently, resp: http.Header{}, want: 0},
 	})
 }
 
@@ -411,31 +499,69 @@ func TestClassifyPublicLiftsOnlySessionCookie(t *testing.T) {
 	}
 	auth := http.Header{"Authorization": {"Bearer abc"}}
 	runClassify(t, []classifyCase{
-		{name: "cookie on public path", policy: tagPolicy, reqHdr: sessionCookie, public: true, resp: htmlResponse, want: 0},
-		{name: "cookie with public tag", policy: tagPolicy, reqHdr: sessionCookie, resp: pub, want: 0},
-		{name: "cookie with public tag, spaced and upper case", policy: tagPolicy, reqHdr: sessionCookie, resp: http.Header{tagName: {" PUBLIC "}}, want: 0},
-		{name: "malformed cookie on public path", reqHdr: http.Header{"Cookie": {"garbage"}}, public: true, want: 0},
+		{name: "cookie on public path", config: tagConfig, reqHdr: sessionCookie, public: true, resp: cssFile, want: 0},
+		{name: "cookie with public tag", config: tagConfig, reqHdr: sessionCookie, resp: pub, want: 0},
+		{name: "cookie with public tag, spaced and upper case", config: tagConfig, reqHdr: sessionCookie, resp: http.Header{tagName: {" PUBLIC "}}, want: 0},
+		{name: "malformed cookie on public path", reqHdr: http.Header{"Cookie": {"garbage"}}, public: true, resp: cssFile, want: 0},
 
-		{name: "authorization on public path", policy: tagPolicy, reqHdr: withCookie(auth), public: true, want: reasons(Authorization)},
-		{name: "authorization with public tag", policy: tagPolicy, reqHdr: withCookie(auth), resp: pub, want: reasons(Authorization)},
-		{name: "set-cookie on public path", policy: tagPolicy, reqHdr: sessionCookie, public: true, resp: http.Header{"Set-Cookie": {"a=b"}}, want: reasons(SetCookie)},
-		{name: "set-cookie with public tag", policy: tagPolicy, reqHdr: sessionCookie, resp: merge(pub, http.Header{"Set-Cookie": {"a=b"}}), want: reasons(SetCookie)},
+		{name: "authorization on public path", config: tagConfig, reqHdr: withCookie(auth), public: true, resp: cssFile, want: reasons(Authorization)},
+		{name: "authorization with public tag", config: tagConfig, reqHdr: withCookie(auth), resp: pub, want: reasons(Authorization)},
+		{name: "set-cookie on public path", config: tagConfig, reqHdr: sessionCookie, public: true, resp: merge(cssFile, http.Header{"Set-Cookie": {"a=b"}}), want: reasons(SetCookie)},
+		{name: "set-cookie with public tag", config: tagConfig, reqHdr: sessionCookie, resp: merge(pub, http.Header{"Set-Cookie": {"a=b"}}), want: reasons(SetCookie)},
 		{
 			// A path in both lists stays private: public only speaks for
 			// cookies.
-			name: "private path that is also public", policy: tagPolicy, reqHdr: sessionCookie, private: true, public: true, want: reasons(PrivatePath),
+			name: "private path that is also public", config: tagConfig, reqHdr: sessionCookie, private: true, public: true, resp: cssFile, want: reasons(PrivatePath),
 		},
-		{name: "private path with public tag", policy: tagPolicy, reqHdr: sessionCookie, private: true, resp: pub, want: reasons(PrivatePath)},
-		{name: "private tag on public path", policy: tagPolicy, reqHdr: sessionCookie, public: true, resp: http.Header{tagName: {"private"}}, want: reasons(PrivateTag)},
-		{name: "vary cookie on public path", policy: tagPolicy, reqHdr: sessionCookie, public: true, resp: http.Header{"Vary": {"Cookie"}}, want: reasons(VaryCredentials)},
-		{name: "vary cookie with public tag", policy: tagPolicy, reqHdr: sessionCookie, resp: merge(pub, http.Header{"Vary": {"Cookie"}}), want: reasons(VaryCredentials)},
-		{name: "vary star on public path", policy: tagPolicy, public: true, resp: http.Header{"Vary": {"*"}}, want: reasons(VaryStar)},
-		{name: "cache-control conflict on public path", policy: tagPolicy, reqHdr: sessionCookie, public: true, resp: http.Header{"Cache-Control": {"public, private"}}, want: reasons(CacheControlConflict)},
-		{name: "cache-control invalid with public tag", policy: tagPolicy, reqHdr: sessionCookie, resp: merge(pub, http.Header{"Cache-Control": {"max-age=abc"}}), want: reasons(CacheControlInvalid)},
-		{name: "cache-control qualified with public tag", policy: tagPolicy, reqHdr: sessionCookie, resp: merge(pub, http.Header{"Cache-Control": {`private="Set-Cookie"`}}), want: reasons(CacheControlQualified)},
-		{name: "path confusion on public path", policy: tagPolicy, reqHdr: sessionCookie, public: true, path: "/account/x.css", resp: htmlResponse, want: reasons(PathConfusion)},
-		{name: "path confusion with public tag", policy: tagPolicy, reqHdr: sessionCookie, path: "/account/x.css", resp: merge(pub, htmlResponse), want: reasons(PathConfusion)},
-		{name: "invalid tag on public path", policy: tagPolicy, reqHdr: sessionCookie, public: true, resp: http.Header{tagName: {"maybe"}}, want: reasons(TagInvalid)},
+		{name: "private path with public tag", config: tagConfig, reqHdr: sessionCookie, private: true, resp: pub, want: reasons(PrivatePath)},
+		{name: "private tag on public path", config: tagConfig, reqHdr: sessionCookie, public: true, resp: merge(cssFile, http.Header{tagName: {"private"}}), want: reasons(PrivateTag)},
+		{name: "vary cookie on public path", config: tagConfig, reqHdr: sessionCookie, public: true, resp: merge(cssFile, http.Header{"Vary": {"Cookie"}}), want: reasons(VaryCredentials)},
+		{name: "vary cookie with public tag", config: tagConfig, reqHdr: sessionCookie, resp: merge(pub, http.Header{"Vary": {"Cookie"}}), want: reasons(VaryCredentials)},
+		{name: "vary star on public path", config: tagConfig, public: true, resp: merge(cssFile, http.Header{"Vary": {"*"}}), want: reasons(VaryStar)},
+		{name: "cache-control conflict on public path", config: tagConfig, reqHdr: sessionCookie, public: true, resp: merge(cssFile, http.Header{"Cache-Control": {"public, private"}}), want: reasons(CacheControlConflict)},
+		{name: "cache-control invalid with public tag", config: tagConfig, reqHdr: sessionCookie, resp: merge(pub, http.Header{"Cache-Control": {"max-age=abc"}}), want: reasons(CacheControlInvalid)},
+		{name: "cache-control qualified with public tag", config: tagConfig, reqHdr: sessionCookie, resp: merge(pub, http.Header{"Cache-Control": {`private="Set-Cookie"`}}), want: reasons(CacheControlQualified)},
+		{name: "path confusion with public tag", config: tagConfig, reqHdr: sessionCookie, target: "/account/x.css", resp: merge(pub, htmlResponse), want: reasons(PathConfusion)},
+		{name: "invalid tag on public path", config: tagConfig, reqHdr: sessionCookie, public: true, resp: merge(cssFile, http.Header{tagName: {"maybe"}}), want: reasons(TagInvalid)},
+		{name: "credential header on public path", reqHdr: withCookie(http.Header{"X-Api-Key": {"k"}}), public: true, resp: cssFile, want: reasons(CredentialHeader)},
+		{name: "credential parameter on public path", reqHdr: sessionCookie, target: "/static/app.css?access_token=t", public: true, resp: cssFile, want: reasons(CredentialParam)},
+	})
+}
+
+// TestClassifyPublicPathNeedsAPlainFile: a public path lifts the cookie rule
+// only for a response that is plainly a static file as a file server sends
+// it. Anything an application could have rendered for one user keeps the
+// rule.
+func TestClassifyPublicPathNeedsAPlainFile(t *testing.T) {
+	public := Config{PublicPaths: []string{"/static/*", "*.js"}}
+	file := func(contentType string, extra ...string) http.Header {
+		h := http.Header{"Content-Type": {contentType}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			h.Add(extra[i], extra[i+1])
+		}
+		return h
+	}
+	lastModified := "Mon, 23 Nov 2026 12:00:00 GMT"
+	runClassify(t, []classifyCase{
+		{name: "stylesheet", config: public, reqHdr: sessionCookie, target: "/static/app.css", resp: file("text/css"), want: 0},
+		{name: "image", config: public, reqHdr: sessionCookie, target: "/static/logo.png", resp: file("image/png"), want: 0},
+		{name: "font without an extension", config: public, reqHdr: sessionCookie, target: "/static/font", resp: file("font/woff2"), want: 0},
+		{name: "script from a file server", config: public, reqHdr: sessionCookie, target: "/static/app.js", resp: file("text/javascript", "Last-Modified", lastModified), want: 0},
+		{name: "script from Go's http.FileServer with embed (Accept-Ranges only)", config: public, reqHdr: sessionCookie, target: "/static/app.js", resp: file("text/javascript", "Accept-Ranges", "bytes"), want: 0},
+		{name: "json file from a file server", config: public, reqHdr: sessionCookie, target: "/static/data.json", resp: file("application/json", "Last-Modified", lastModified), want: 0},
+		{name: "not modified", config: public, reqHdr: sessionCookie, target: "/static/app.js", status: http.StatusNotModified, resp: http.Header{}, want: 0},
+
+		{
+			// JSONP: the script is rendered per user by an endpoint that
+			// happens to match *.js.
+			name: "script from a dynamic endpoint", config: public, reqHdr: sessionCookie, target: "/api/user.js?callback=f",
+			resp: file("application/javascript"), want: reasons(SessionCookie),
+		},
+		{name: "page under a public path", config: public, reqHdr: sessionCookie, target: "/static/help", resp: file("text/html; charset=utf-8"), want: reasons(SessionCookie)},
+		{name: "plain text under a public path", config: public, reqHdr: sessionCookie, target: "/static/notes", resp: file("text/plain"), want: reasons(SessionCookie)},
+		{name: "type that does not match the extension", config: public, reqHdr: sessionCookie, target: "/static/data.json", resp: file("text/html", "Last-Modified", lastModified), want: reasons(SessionCookie)},
+		{name: "no content type", config: public, reqHdr: sessionCookie, target: "/static/font", resp: http.Header{}, want: reasons(SessionCookie)},
+		{name: "two content types", config: public, reqHdr: sessionCookie, target: "/static/font", resp: file("font/woff2", "Content-Type", "text/html"), want: reasons(SessionCookie)},
 	})
 }
 
@@ -454,14 +580,14 @@ func TestClassifyIncident2017(t *testing.T) {
 		"Expires":       {"Thu, 01 Jan 1970 00:00:00 GMT"},
 		"Content-Type":  {"text/html"},
 	}
-	analytics := Policy{IgnoreCookies: []string{"_ga*", "_gid"}}
+	analytics := Config{IgnoreCookies: []string{"_ga*", "_gid"}}
 	runClassify(t, []classifyCase{
-		{name: "no-cache with session cookie", path: "/account", reqHdr: http.Header{"Cookie": {"sessionid=8f1c"}}, resp: incident, want: reasons(SessionCookie)},
-		{name: "no-cache without cookies", path: "/account", resp: incident, want: 0},
-		{name: "no-cache with analytics cookies only", policy: analytics, path: "/account", reqHdr: http.Header{"Cookie": {"_ga=GA1.2.3; _gid=GA1.2.4"}}, resp: incident, want: 0},
-		{name: "no-cache with analytics and session cookies", policy: analytics, path: "/account", reqHdr: http.Header{"Cookie": {"_ga=GA1.2.3; sessionid=8f1c"}}, resp: incident, want: reasons(SessionCookie)},
-		{name: "max-age=0 with session cookie", path: "/account", reqHdr: http.Header{"Cookie": {"sessionid=8f1c"}}, resp: maxAgeZero, want: reasons(SessionCookie)},
-		{name: "max-age=0 without cookies", path: "/account", resp: maxAgeZero, want: 0},
+		{name: "no-cache with session cookie", target: "/account", reqHdr: http.Header{"Cookie": {"sessionid=8f1c"}}, resp: incident, want: reasons(SessionCookie)},
+		{name: "no-cache without cookies", target: "/account", resp: incident, want: 0},
+		{name: "no-cache with analytics cookies only", config: analytics, target: "/account", reqHdr: http.Header{"Cookie": {"_ga=GA1.2.3; _gid=GA1.2.4"}}, resp: incident, want: 0},
+		{name: "no-cache with analytics and session cookies", config: analytics, target: "/account", reqHdr: http.Header{"Cookie": {"_ga=GA1.2.3; sessionid=8f1c"}}, resp: incident, want: reasons(SessionCookie)},
+		{name: "max-age=0 with session cookie", target: "/account", reqHdr: http.Header{"Cookie": {"sessionid=8f1c"}}, resp: maxAgeZero, want: reasons(SessionCookie)},
+		{name: "max-age=0 without cookies", target: "/account", resp: maxAgeZero, want: 0},
 	})
 }
 
@@ -470,9 +596,9 @@ func TestClassifyIncident2017(t *testing.T) {
 func TestClassifyReportsEveryReason(t *testing.T) {
 	runClassify(t, []classifyCase{{
 		name:    "everything at once",
-		policy:  tagPolicy,
+		config:  tagConfig,
 		reqHdr:  http.Header{"Authorization": {"Bearer x"}, "Cookie": {"sid=1"}},
-		path:    "/account/x.css",
+		target:  "/account/x.css",
 		private: true,
 		resp: http.Header{
 			"Set-Cookie":    {"sid=2"},
@@ -487,123 +613,75 @@ func TestClassifyReportsEveryReason(t *testing.T) {
 	}})
 }
 
-// TestPolicyRequest checks the request facts, mostly the cookie scan.
-func TestPolicyRequest(t *testing.T) {
-	ignoring := Policy{IgnoreCookies: []string{"_ga*", "_gid", "consent"}}
-	sessions := Policy{SessionCookies: []string{"sess*", "PHPSESSID"}}
-	for _, tc := range []struct {
-		name   string
-		policy Policy
-		cookie []string // Cookie lines; nil means no Cookie header
-		want   bool
-	}{
-		{name: "no cookie header", policy: ignoring, cookie: nil, want: false},
-		{name: "empty cookie header", policy: ignoring, cookie: []string{""}, want: false},
-		{name: "only separators", policy: ignoring, cookie: []string{" ; ;;  "}, want: false},
-		{name: "only ignored cookies", policy: ignoring, cookie: []string{"_ga=GA1.2.3; _gid=GA1.2.4; consent=yes"}, want: false},
-		{name: "ignored cookies with spaces and a trailing separator", policy: ignoring, cookie: []string{"  _ga = 1 ;   _gid=2  ; "}, want: false},
-		{name: "ignored cookie with an empty value", policy: ignoring, cookie: []string{"_ga="}, want: false},
-		{name: "one unknown cookie among ignored ones", policy: ignoring, cookie: []string{"_ga=1; theme=dark; _gid=2"}, want: true},
-		{
-			// HTTP/2 clients may split Cookie into several fields.
-			name: "unknown cookie on a second line", policy: ignoring, cookie: []string{"_ga=1", "sid=2"}, want: true,
-		},
-		{
-			// A pair without '=' has no name to compare, so it is
-			// identifying: fail closed.
-			name: "malformed pair", policy: ignoring, cookie: []string{"_ga=1; garbage"}, want: true,
-		},
-		{name: "empty cookie name", policy: ignoring, cookie: []string{"=value"}, want: true},
-		{name: "zero policy: any cookie identifies", policy: Policy{}, cookie: []string{"_ga=1"}, want: true},
-
-		{name: "session glob matches", policy: sessions, cookie: []string{"_ga=1; sessionid=abc"}, want: true},
-		{name: "session exact name matches", policy: sessions, cookie: []string{"PHPSESSID=abc"}, want: true},
-		{name: "session names are case-sensitive", policy: sessions, cookie: []string{"phpsessid=abc"}, want: false},
-		{name: "no session cookie among several pairs", policy: sessions, cookie: []string{"_ga=1; theme=dark;  lang=en "}, want: false},
-		{name: "malformed pair identifies even with session globs", policy: sessions, cookie: []string{"theme=dark; sessionid"}, want: true},
-		{
-			// SessionCookies, when set, is the whole rule: IgnoreCookies is
-			// not consulted, so a name in both still identifies.
-			name:   "session globs win over ignore globs",
-			policy: Policy{SessionCookies: []string{"sess*"}, IgnoreCookies: []string{"sess_analytics"}},
-			cookie: []string{"sess_analytics=1"},
-			want:   true,
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := http.Header{}
-			if tc.cookie != nil {
-				h["Cookie"] = tc.cookie
-			}
-			got := tc.policy.Request(h, "/p", false, false)
-			if got.IdentifyingCookie != tc.want {
-				t.Errorf("Request(Cookie %q).IdentifyingCookie = %v, want %v", tc.cookie, got.IdentifyingCookie, tc.want)
-			}
-		})
-	}
-
-	t.Run("fields are copied", func(t *testing.T) {
-		h := http.Header{"Authorization": {""}}
-		got := (&Policy{}).Request(h, "/a/b.css", true, true)
-		want := Request{Path: "/a/b.css", Authorization: true, PrivatePath: true, PublicPath: true}
-		if got != want {
-			t.Errorf("Request() = %+v, want %+v", got, want)
-		}
-		got = (&Policy{}).Request(http.Header{}, "/", false, false)
-		if got != (Request{Path: "/"}) {
-			t.Errorf("Request(no headers) = %+v, want only the path", got)
-		}
-	})
-}
-
-// TestPolicyValidate checks that each bad option is rejected with a message
+// TestPolicyNew checks that each bad option is rejected with a message
 // naming the option and the value.
-func TestPolicyValidate(t *testing.T) {
+func TestPolicyNew(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		policy  Policy
+		config  Config
 		wantErr []string // substrings of the error; nil means valid
 		badGlob bool     // the error wraps path.ErrBadPattern
 	}{
-		{name: "zero policy", policy: Policy{}},
-		{name: "full valid policy", policy: Policy{
-			SessionCookies: []string{"sess*", "PHPSESSID", "auth_[a-z]*"},
-			IgnoreCookies:  []string{"_ga*", `\*odd`},
-			TagHeader:      tagName,
+		{name: "zero config", config: Config{}},
+		{name: "full valid config", config: Config{
+			SessionCookies:    []string{"sess*", "PHPSESSID", "auth_[a-z]*"},
+			IgnoreCookies:     []string{"_ga*", `\*odd`},
+			CredentialHeaders: []string{"X-Api-Key", "authorization"},
+			CredentialParams:  []string{"access_token", "SID"},
+			PrivatePaths:      []string{"/account*", "*.private", "/a/*/b", "/exact"},
+			PublicPaths:       []string{"/static/*", "*"},
+			TagHeader:         tagName,
+			StampKey:          []byte("0123456789abcdef"),
 		}},
-		{name: "lower-case tag header", policy: Policy{TagHeader: "x-route-tag"}},
+		{name: "lower-case tag header", config: Config{TagHeader: "x-route-tag"}},
+		{name: "no credential headers at all", config: Config{CredentialHeaders: []string{}}},
 
-		{name: "bad session glob", policy: Policy{SessionCookies: []string{"sess*", "["}}, wantErr: []string{"session_cookies", `"["`}, badGlob: true},
-		{name: "bad ignore glob", policy: Policy{IgnoreCookies: []string{"_ga["}}, wantErr: []string{"ignore_cookies", `"_ga["`}, badGlob: true},
-		{name: "trailing backslash glob", policy: Policy{IgnoreCookies: []string{`a\`}}, wantErr: []string{"ignore_cookies", `"a\\"`}, badGlob: true},
-		{name: "empty session pattern", policy: Policy{SessionCookies: []string{""}}, wantErr: []string{"session_cookies", "empty"}},
-		{name: "empty ignore pattern", policy: Policy{IgnoreCookies: []string{"_ga*", ""}}, wantErr: []string{"ignore_cookies", "empty"}},
-		{name: "tag header with a space", policy: Policy{TagHeader: "X Tag"}, wantErr: []string{"tag_header", `"X Tag"`}},
-		{name: "tag header with a colon", policy: Policy{TagHeader: "X-Tag:"}, wantErr: []string{"tag_header", `"X-Tag:"`}},
-		{name: "tag header cache-control", policy: Policy{TagHeader: "Cache-Control"}, wantErr: []string{"tag_header", `"Cache-Control"`}},
-		{name: "tag header cache-control lower case", policy: Policy{TagHeader: "cache-control"}, wantErr: []string{"tag_header", `"cache-control"`}},
-		{name: "tag header set-cookie", policy: Policy{TagHeader: "Set-Cookie"}, wantErr: []string{"tag_header", `"Set-Cookie"`}},
-		{name: "tag header cdn-cache-control", policy: Policy{TagHeader: "CDN-Cache-Control"}, wantErr: []string{"tag_header"}},
-		{name: "tag header vary", policy: Policy{TagHeader: "Vary"}, wantErr: []string{"tag_header"}},
+		{name: "bad session glob", config: Config{SessionCookies: []string{"sess*", "["}}, wantErr: []string{"session_cookies", `"["`}, badGlob: true},
+		{name: "bad ignore glob", config: Config{IgnoreCookies: []string{"_ga["}}, wantErr: []string{"ignore_cookies", `"_ga["`}, badGlob: true},
+		{name: "trailing backslash glob", config: Config{IgnoreCookies: []string{`a\`}}, wantErr: []string{"ignore_cookies", `"a\\"`}, badGlob: true},
+		{name: "empty session pattern", config: Config{SessionCookies: []string{""}}, wantErr: []string{"session_cookies", "empty"}},
+		{name: "empty ignore pattern", config: Config{IgnoreCookies: []string{"_ga*", ""}}, wantErr: []string{"ignore_cookies", "empty"}},
+		{name: "credential header with a space", config: Config{CredentialHeaders: []string{"X Key"}}, wantErr: []string{"credential_headers", `"X Key"`}},
+		{name: "credential header cookie", config: Config{CredentialHeaders: []string{"cookie"}}, wantErr: []string{"credential_headers", "session_cookies"}},
+		{name: "empty credential param", config: Config{CredentialParams: []string{""}}, wantErr: []string{"credential_params", `""`}},
+		{name: "credential param with a delimiter", config: Config{CredentialParams: []string{"a=b"}}, wantErr: []string{"credential_params", `"a=b"`}},
+		{name: "credential param too long", config: Config{CredentialParams: []string{strings.Repeat("a", 65)}}, wantErr: []string{"credential_params"}},
+		{name: "private path without a slash", config: Config{PrivatePaths: []string{"account"}}, wantErr: []string{"private_paths", `"account"`, "must start with"}},
+		{name: "private path with a bad glob", config: Config{PrivatePaths: []string{"/a/*/[x"}}, wantErr: []string{"private_paths", `"/a/*/[x"`, "glob"}},
+		{name: "public path with a placeholder", config: Config{PublicPaths: []string{"/{http.request.host}/*"}}, wantErr: []string{"public_paths", "placeholder"}},
+		{name: "tag header with a space", config: Config{TagHeader: "X Tag"}, wantErr: []string{"tag_header", `"X Tag"`}},
+		{name: "tag header with a colon", config: Config{TagHeader: "X-Tag:"}, wantErr: []string{"tag_header", `"X-Tag:"`}},
+		{name: "tag header cache-control", config: Config{TagHeader: "Cache-Control"}, wantErr: []string{"tag_header", `"Cache-Control"`}},
+		{name: "tag header cache-control lower case", config: Config{TagHeader: "cache-control"}, wantErr: []string{"tag_header", `"cache-control"`}},
+		{name: "tag header set-cookie", config: Config{TagHeader: "Set-Cookie"}, wantErr: []string{"tag_header", `"Set-Cookie"`}},
+		{name: "tag header cdn-cache-control", config: Config{TagHeader: "CDN-Cache-Control"}, wantErr: []string{"tag_header"}},
+		{name: "tag header of the vendor family", config: Config{TagHeader: "Vercel-CDN-Cache-Control"}, wantErr: []string{"tag_header"}},
+		{name: "tag header vary", config: Config{TagHeader: "Vary"}, wantErr: []string{"tag_header"}},
+		{name: "short stamp key", config: Config{StampKey: []byte("short")}, wantErr: []string{"owner_stamp", "16 bytes"}},
+		{name: "stamp header that is the tag header", config: Config{StampKey: []byte("0123456789abcdef"), StampHeader: "x-tag", TagHeader: "X-Tag"}, wantErr: []string{"owner_stamp", "tag_header"}},
+		{name: "stamp header with caching semantics", config: Config{StampKey: []byte("0123456789abcdef"), StampHeader: "Surrogate-Control"}, wantErr: []string{"owner_stamp", "Surrogate-Control"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.policy.Validate()
+			_, err := New(tc.config)
 			if tc.wantErr == nil {
 				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
+					t.Fatalf("New() = %v, want nil", err)
 				}
 				return
 			}
 			if err == nil {
-				t.Fatalf("Validate() = nil, want an error containing %q", tc.wantErr)
+				t.Fatalf("New() = nil, want an error containing %q", tc.wantErr)
 			}
 			for _, s := range tc.wantErr {
 				if !strings.Contains(err.Error(), s) {
-					t.Errorf("Validate() = %q, want it to contain %q", err, s)
+					t.Errorf("New() = %q, want it to contain %q", err, s)
 				}
 			}
 			if tc.badGlob && !errors.Is(err, path.ErrBadPattern) {
-				t.Errorf("Validate() = %v, want it to wrap path.ErrBadPattern", err)
+				t.Errorf("New() = %v, want it to wrap path.ErrBadPattern", err)
+			}
+			if strings.Contains(err.Error(), "0123456789abcdef") || strings.Contains(err.Error(), "short") {
+				t.Errorf("New() = %q: the error echoes the stamp key", err)
 			}
 		})
 	}
@@ -612,32 +690,22 @@ func TestPolicyValidate(t *testing.T) {
 // Inputs that origins and caches read differently from a naive parser; the
 // fence must take the reading that fences.
 func TestClassifyParserDifferentials(t *testing.T) {
-	ignoreGA := Policy{IgnoreCookies: []string{"_ga*"}}
-	sidOnly := Policy{SessionCookies: []string{"sid"}}
-	css := http.Header{"Content-Type": {"text/css"}}
+	public := Config{PublicPaths: []string{"/static/*"}}
 	runClassify(t, []classifyCase{
 		{name: "no content type on a static-looking path is sniffed as a page",
-			path: "/account/x.css", resp: http.Header{}, want: reasons(PathConfusion)},
+			target: "/account/x.css", resp: http.Header{}, want: reasons(PathConfusion)},
 		{name: "no content type on a 304 has no body to sniff",
-			path: "/static/app.css", status: http.StatusNotModified, resp: http.Header{}, want: 0},
+			target: "/static/app.css", status: http.StatusNotModified, resp: http.Header{}, want: 0},
 		{name: "no content type on a 204",
-			path: "/static/app.css", status: http.StatusNoContent, resp: http.Header{}, want: 0},
-		{name: "an explicitly empty content type is not sniffed",
-			path: "/static/app.css", resp: http.Header{"Content-Type": nil}, want: 0},
-		{name: "dot-dot segment does not lift the cookie rule",
-			path: "/static/..;/account", public: true, reqHdr: sessionCookie, resp: css, want: reasons(SessionCookie)},
-		{name: "path parameter does not lift the cookie rule",
-			path: "/static/app.css;jsessionid=1", public: true, reqHdr: sessionCookie, resp: css, want: reasons(SessionCookie)},
-		{name: "backslash does not lift the cookie rule",
-			path: "/static\\..\\account", public: true, reqHdr: sessionCookie, resp: css, want: reasons(SessionCookie)},
-		{name: "a plain public path lifts it",
-			path: "/static/app.css", public: true, reqHdr: sessionCookie, resp: css, want: 0},
-		{name: "comma-separated cookies (Rack splits on commas)", policy: ignoreGA,
-			reqHdr: http.Header{"Cookie": {"_ga=1, sid=abc"}}, resp: htmlResponse, want: reasons(SessionCookie)},
-		{name: "percent-encoded session cookie name (PHP and Rack decode it)", policy: sidOnly,
-			reqHdr: http.Header{"Cookie": {"%73id=abc"}}, resp: htmlResponse, want: reasons(SessionCookie)},
-		{name: "ignored cookies only, comma-separated", policy: ignoreGA,
-			reqHdr: http.Header{"Cookie": {"_ga=1, _gat=2"}}, resp: htmlResponse, want: 0},
+			target: "/static/app.css", status: http.StatusNoContent, resp: http.Header{}, want: 0},
+		{name: "dot-dot segment does not lift the cookie rule", config: public,
+			target: "/static/..;/account", reqHdr: sessionCookie, resp: cssFile, want: reasons(SessionCookie)},
+		{name: "path parameter does not lift the cookie rule", config: public,
+			target: "/static/app.css;v=1", reqHdr: sessionCookie, resp: cssFile, want: reasons(SessionCookie)},
+		{name: "backslash does not lift the cookie rule", config: public,
+			target: `/static\..\account`, reqHdr: sessionCookie, resp: cssFile, want: reasons(SessionCookie)},
+		{name: "a plain public path lifts it", config: public,
+			target: "/static/app.css", reqHdr: sessionCookie, resp: cssFile, want: 0},
 	})
 }
 
@@ -656,16 +724,36 @@ func TestClassifyTargetedOverride(t *testing.T) {
 			resp: resp("Cache-Control", "private", "Surrogate-Control", "max-age=3600"), want: reasons(TargetedOverride)},
 		{name: "private with Surrogate-Control content=ESI (Varnish skips Cache-Control)",
 			resp: resp("Cache-Control", "private", "Surrogate-Control", `content="ESI/1.0"`), want: reasons(TargetedOverride)},
+		{name: "private with Surrogate-Control content naming no-store (a value, not a directive)",
+			resp: resp("Cache-Control", "private", "Surrogate-Control", `content="no-store"`), want: reasons(TargetedOverride)},
+		{name: "private with Surrogate-Control no-store for one device only",
+			resp: resp("Cache-Control", "private", "Surrogate-Control", "no-store;other-device, max-age=60"), want: reasons(TargetedOverride)},
+		{name: "private with Surrogate-Control no-store-remote",
+			resp: resp("Cache-Control", "private", "Surrogate-Control", "no-store-remote"), want: reasons(TargetedOverride)},
 		{name: "no-store with X-Accel-Expires (nginx stores it)",
 			resp: resp("Cache-Control", "no-store", "X-Accel-Expires", "3600"), want: reasons(TargetedOverride)},
+		{name: "private with X-Accel-Expires @epoch",
+			resp: resp("Cache-Control", "private", "X-Accel-Expires", "@1893456000"), want: reasons(TargetedOverride)},
 		{name: "private with CDN-Cache-Control max-age",
 			resp: resp("Cache-Control", "private", "CDN-Cache-Control", "max-age=600"), want: reasons(TargetedOverride)},
+		{name: "private with CDN-Cache-Control no-store=?0 (a false boolean)",
+			resp: resp("Cache-Control", "private", "CDN-Cache-Control", "no-store=?0"), want: reasons(TargetedOverride)},
+		{name: "private with an invalid CDN-Cache-Control",
+			resp: resp("Cache-Control", "private", "CDN-Cache-Control", "No-Store"), want: reasons(TargetedOverride)},
+		{name: "private with Vercel-CDN-Cache-Control max-age (Vercel reads it first)",
+			resp: resp("Cache-Control", "private", "Vercel-CDN-Cache-Control", "max-age=3600"), want: reasons(TargetedOverride)},
+		{name: "private with Netlify-CDN-Cache-Control",
+			resp: resp("Cache-Control", "no-store", "Netlify-CDN-Cache-Control", "public, s-maxage=3600, durable"), want: reasons(TargetedOverride)},
 		{name: "private with Akamai !no-store",
 			resp: resp("Cache-Control", "private", "Edge-Control", "!no-store, max-age=1h"), want: reasons(TargetedOverride)},
 		{name: "private with Edge-Control bypass-cache agrees",
 			resp: resp("Cache-Control", "private", "Edge-Control", "bypass-cache"), want: 0},
 		{name: "private with Surrogate-Control no-store agrees",
 			resp: resp("Cache-Control", "private", "Surrogate-Control", "no-store"), want: 0},
+		{name: "private with CDN-Cache-Control private agrees",
+			resp: resp("Cache-Control", "private", "CDN-Cache-Control", "private"), want: 0},
+		{name: "private with Vercel-CDN-Cache-Control no-store agrees",
+			resp: resp("Cache-Control", "private", "Vercel-CDN-Cache-Control", "no-store"), want: 0},
 		{name: "public with Surrogate-Control max-age agrees",
 			resp: resp("Cache-Control", "public, max-age=60", "Surrogate-Control", "max-age=3600"), want: 0},
 		{name: "no Cache-Control, X-Accel-Expires 0",

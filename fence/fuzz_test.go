@@ -2,24 +2,68 @@ package fence
 
 import (
 	"net/http"
+	"net/url"
+	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/pquerna/cachecontrol/cacheobject"
 )
 
-// fuzzPolicy is fixed so that the oracle below knows the configuration.
-var fuzzPolicy = Policy{IgnoreCookies: []string{"_ga*", "consent"}, TagHeader: tagName}
+// fuzzConfig is fixed so that the oracle below knows the configuration.
+var fuzzConfig = Config{
+	IgnoreCookies: []string{"_ga*", "consent"},
+	TagHeader:     tagName,
+	PrivatePaths:  []string{"/account*"},
+	PublicPaths:   []string{"/static/*"},
+}
 
-// FuzzClassify runs the rules on arbitrary headers and checks them against
-// a small oracle written here, independently of the package's helpers, for
-// the triggers that need no judgement. Multi-line headers are given as
-// lines joined by "\n"; an empty string means the header is absent.
+// RFC 9111 §5.2 grammar, written as a regular expression independently of
+// the package's tokenizer: a comma-separated list (empty members allowed)
+// of token [ "=" ( token / quoted-string ) ].
+var (
+	tokenRE        = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+	quotedRE       = `"(?:[^"\\]|\\.)*"`
+	ccMemberRE     = tokenRE + `(?:=(?:` + tokenRE + `|` + quotedRE + `))?`
+	ccGrammar      = regexp.MustCompile(`^[ \t]*(?:` + ccMemberRE + `)?(?:[ \t]*,[ \t]*(?:` + ccMemberRE + `)?)*[ \t]*$`)
+	ccMember       = regexp.MustCompile(`(` + tokenRE + `)(?:=(` + tokenRE + `|` + quotedRE + `))?`)
+	deltaSecondsRE = regexp.MustCompile(`^"?[0-9]+"?$`)
+)
+
+// ccValid is the oracle's reading of one Cache-Control line: the grammar
+// holds, and the directives whose arguments caches read (max-age,
+// s-maxage, stale-while-revalidate, stale-if-error) have valid ones.
+func ccValid(line string) bool {
+	if !ccGrammar.MatchString(line) {
+		return false
+	}
+	for _, m := range ccMember.FindAllStringSubmatch(line, -1) {
+		name, hasValue := strings.ToLower(m[1]), strings.Contains(m[0], "=")
+		switch name {
+		case "max-age", "s-maxage":
+			if !deltaSecondsRE.MatchString(m[2]) {
+				return false
+			}
+		case "stale-while-revalidate", "stale-if-error":
+			if hasValue && !deltaSecondsRE.MatchString(m[2]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// FuzzClassify runs the rules on arbitrary requests and responses and
+// checks them against an oracle written here with the standard library,
+// independently of the package's helpers, for the triggers that need no
+// judgement. Multi-line headers are given as lines joined by "\n"; an
+// empty string means the header is absent. reqHeader and targeted are one
+// "Name: value" line each.
 //
-// The seeds in testdata/fuzz/FuzzClassify cover each rule; the f.Add seeds
-// below repeat the most important ones so that `go test` alone runs them.
+// The seeds in testdata/fuzz/FuzzClassify cover each rule and each class of
+// issue 9; the f.Add seeds below repeat the most important ones so that
+// `go test` alone runs them.
 func FuzzClassify(f *testing.F) {
 	type seed struct {
 		auth                        bool
@@ -27,37 +71,64 @@ func FuzzClassify(f *testing.F) {
 		tagged                      bool
 		tag                         string
 		private, public             bool
-		path, contentType           string
+		target, contentType         string
+		reqHeader, targeted         string
 	}
 	for _, s := range []seed{
-		{path: "/"},
-		{auth: true, path: "/"},
-		{cookie: "sid=1; _ga=2", path: "/account", contentType: "text/html"},
-		{cookie: "_ga=1; consent=yes", cc: "no-cache", path: "/"},
-		{setCookie: "sid=1", public: true, path: "/"},
-		{private: true, path: "/me"},
-		{tagged: true, tag: "maybe", cookie: "sid=1", path: "/"},
-		{tagged: true, tag: " Public ", cookie: "sid=1", path: "/"},
-		{cc: "public, max-age=60\nmax-age=0", path: "/"},
-		{cc: "max-age=60, max-age=0", path: "/"},
-		{cc: `private="Set-Cookie"`, path: "/"},
-		{cc: "max-age=abc", path: "/"},
-		{vary: "Accept-Encoding, Cookie", path: "/"},
-		{vary: "*", path: "/"},
-		{path: "/account;x.css", contentType: "text/html"},
-		{path: "/api/x.json", contentType: "application/problem+json"},
+		{target: "/"},
+		{auth: true, target: "/"},
+		{cookie: "sid=1; _ga=2", target: "/account", contentType: "text/html"},
+		{cookie: "_ga=1; consent=yes", cc: "no-cache", target: "/"},
+		{cookie: "_ga=1 sid=2", target: "/"},
+		{setCookie: "sid=1", public: true, target: "/"},
+		{private: true, target: "/me"},
+		{cookie: "sid=1", target: "/Account;x=1"},
+		{cookie: "sid=1", target: "/STATIC/app.css", contentType: "text/css"},
+		{cookie: "sid=1", target: "//static/app.css", contentType: "text/css"},
+		{tagged: true, tag: "maybe", cookie: "sid=1", target: "/"},
+		{tagged: true, tag: " Public ", cookie: "sid=1", target: "/"},
+		{cc: "public, max-age=60\nmax-age=0", target: "/"},
+		{cc: "s-maxage=1, stale-while-revalidate", target: "/"},
+		{cc: `private="Set-Cookie"`, target: "/"},
+		{cc: "max-age=abc", target: "/"},
+		{vary: "Accept-Encoding, Cookie", target: "/"},
+		{vary: "*", target: "/"},
+		{target: "/account;x.css", contentType: "text/html"},
+		{target: "/account/x.css", contentType: "text/plain"},
+		{target: "/app.js.map", contentType: "application/json"},
+		{target: "/?access_token=abc"},
+		{target: "/cart;jsessionid=abc"},
+		{reqHeader: "X-Api-Key: k", target: "/"},
+		{cc: "private", targeted: "Vercel-CDN-Cache-Control: max-age=60", target: "/"},
+		{cc: "private", targeted: "Surrogate-Control: no-store;other-device", target: "/"},
 	} {
-		f.Add(s.auth, s.cookie, s.setCookie, s.cc, s.vary, s.tagged, s.tag, s.private, s.public, s.path, s.contentType)
+		f.Add(s.auth, s.cookie, s.setCookie, s.cc, s.vary, s.tagged, s.tag, s.private, s.public, s.target, s.contentType, s.reqHeader, s.targeted)
+	}
+	p, err := New(fuzzConfig)
+	if err != nil {
+		f.Fatal(err)
 	}
 
 	f.Fuzz(func(t *testing.T, auth bool, cookie, setCookie, cc, vary string, tagged bool, tag string,
-		private, public bool, urlPath, contentType string) {
+		private, public bool, target, contentType, reqHeader, targeted string) {
+		u, err := url.ParseRequestURI(target)
+		if err != nil || !strings.HasPrefix(target, "/") {
+			return // not a request a server would hand over
+		}
 		reqHdr := http.Header{}
 		if auth {
 			reqHdr["Authorization"] = []string{""}
 		}
 		if cookie != "" {
 			reqHdr["Cookie"] = strings.Split(cookie, "\n")
+		}
+		reqName, reqValue, _ := strings.Cut(reqHeader, ":")
+		switch http.CanonicalHeaderKey(reqName) {
+		case "Cookie", "Authorization":
+			return // those have parameters of their own
+		}
+		if reqName != "" {
+			reqHdr[http.CanonicalHeaderKey(reqName)] = []string{reqValue}
 		}
 		resp := http.Header{}
 		if setCookie != "" {
@@ -78,10 +149,21 @@ func FuzzClassify(f *testing.F) {
 		if contentType != "" {
 			resp["Content-Type"] = []string{contentType}
 		}
+		targetedName, targetedValue, _ := strings.Cut(targeted, ":")
+		targetedName = http.CanonicalHeaderKey(strings.TrimSpace(targetedName))
+		if !strings.HasSuffix(targetedName, "-Cache-Control") && targetedName != "Surrogate-Control" &&
+			targetedName != "Edge-Control" && targetedName != "X-Accel-Expires" {
+			targetedName = "" // only targeted headers; the others have parameters of their own
+		}
+		if targetedName != "" {
+			resp[targetedName] = []string{strings.TrimSpace(targetedValue)}
+		}
 		respBefore := resp.Clone()
 
-		req := fuzzPolicy.Request(reqHdr, urlPath, private, public)
-		rs := fuzzPolicy.Classify(req, 200, resp)
+		req := p.Request(reqHdr, u)
+		req.PrivatePath = req.PrivatePath || private
+		req.PublicPath = req.PublicPath || public
+		rs := p.Classify(&req, 200, resp)
 
 		// Classify is pure: it must not touch the headers it reads.
 		if !headersEqual(resp, respBefore) {
@@ -98,30 +180,53 @@ func FuzzClassify(f *testing.F) {
 		if auth {
 			musts = append(musts, must{"Authorization present", Authorization})
 		}
+		if slices.Contains(DefaultCredentialHeaders, http.CanonicalHeaderKey(reqName)) {
+			musts = append(musts, must{"credential header " + reqName, CredentialHeader})
+		}
+		if q, err := url.ParseQuery(u.RawQuery); err == nil && q.Has("access_token") {
+			musts = append(musts, must{"access_token in the query", CredentialParam})
+		}
+		if strings.Contains(strings.ToLower(u.Path), ";jsessionid=") {
+			musts = append(musts, must{";jsessionid= in the path", CredentialParam})
+		}
 		if setCookie != "" {
 			musts = append(musts, must{"Set-Cookie present", SetCookie})
 		}
 		if private {
 			musts = append(musts, must{"private path", PrivatePath})
 		}
+		// The private path, as the standard library reads the path: decoded
+		// once, cleaned, lower case, path parameters dropped.
+		if routed := strings.ToLower(path.Clean(u.Path)); strings.HasPrefix(routed, "/account") ||
+			strings.HasPrefix(strings.Split(routed, ";")[0], "/account") {
+			musts = append(musts, must{"a form of /account* (" + routed + ")", PrivatePath})
+		}
 		if len(ccLines) > 1 {
 			musts = append(musts, must{"several Cache-Control lines", CacheControlConflict})
 		}
+		ccAllValid := true
 		for _, line := range ccLines {
-			if _, err := cacheobject.ParseResponseCacheControl(line); err != nil {
-				musts = append(musts, must{"Cache-Control " + strconv.Quote(line) + " rejected by cacheobject", CacheControlInvalid})
+			if !ccValid(line) {
+				ccAllValid = false
+				musts = append(musts, must{"Cache-Control " + strconv.Quote(line) + " breaks the RFC 9111 grammar or a directive's argument", CacheControlInvalid})
 			}
+		}
+		// Where the grammar accepts a value, the fence must not call it
+		// invalid.
+		if ccAllValid && rs.Has(CacheControlInvalid) {
+			t.Errorf("Cache-Control %q is valid RFC 9111, but the fence says %s", ccLines, show(rs))
 		}
 		for _, line := range varyLines {
 			for _, m := range strings.Split(line, ",") {
-				m = strings.TrimSpace(m)
-				switch {
-				case m == "*":
+				if strings.TrimSpace(m) == "*" {
 					musts = append(musts, must{"Vary: *", VaryStar})
-				case strings.EqualFold(m, "cookie"), strings.EqualFold(m, "authorization"):
-					musts = append(musts, must{"Vary names " + m, VaryCredentials})
 				}
 			}
+		}
+		// A Vary on credentials the request did not carry says nothing
+		// about this response.
+		if cookie == "" && !auth && rs.Has(VaryCredentials) {
+			t.Errorf("Vary %q on a request without cookies or Authorization gives %s", varyLines, show(rs))
 		}
 		if tagged {
 			v := strings.TrimSpace(tag)
@@ -133,6 +238,13 @@ func FuzzClassify(f *testing.F) {
 				musts = append(musts, must{"tag " + strconv.Quote(tag) + " is neither private nor public", TagInvalid})
 			}
 		}
+		// A session cookie first in the header, on a path that does not
+		// start with /static/ exactly as sent, and without a public tag,
+		// must stay fenced.
+		if strings.HasPrefix(strings.TrimLeft(cookie, " "), "sid=") && !public && !tagged &&
+			!strings.HasPrefix(u.EscapedPath(), "/static/") {
+			musts = append(musts, must{"session cookie off the public path", SessionCookie})
+		}
 		for _, m := range musts {
 			if !rs.Has(m.reason) {
 				t.Errorf("%s: want %s in the reasons, got %s", m.why, m.reason, show(rs))
@@ -143,23 +255,22 @@ func FuzzClassify(f *testing.F) {
 		// ambiguous, so nothing to fence whatever the path. (Without a
 		// Content-Type, a static-looking path is ambiguous: net/http would
 		// sniff the body as HTML; so the trivial case has a neutral type.)
-		if len(musts) == 0 && cookie == "" && !private && !public && !tagged && cc == "" && vary == "" && contentType == "" {
+		if len(musts) == 0 && cookie == "" && reqName == "" && !private && !public && !tagged && cc == "" &&
+			vary == "" && contentType == "" && targetedName == "" && !req.CredentialParam && !req.PrivatePath {
 			typed := resp.Clone()
 			typed.Set("Content-Type", "application/octet-stream")
-			if rs := fuzzPolicy.Classify(req, 200, typed); rs != 0 {
-				t.Errorf("request and response carry nothing to fence (path %q), got %s", urlPath, show(rs))
+			if rs := p.Classify(&req, 200, typed); rs != 0 {
+				t.Errorf("request and response carry nothing to fence (target %q), got %s", target, show(rs))
 			}
 		}
 
 		// A public path lifts the cookie rule and nothing else.
-		other := fuzzPolicy.Request(reqHdr, urlPath, private, !public)
-		rsOther := fuzzPolicy.Classify(other, 200, resp)
+		other := req
+		other.PublicPath = !req.PublicPath
+		rsOther := p.Classify(&other, 200, resp)
 		if rs&^reasons(SessionCookie) != rsOther&^reasons(SessionCookie) {
 			t.Errorf("public=%v gives %s but public=%v gives %s: only session_cookie may differ",
-				public, show(rs), !public, show(rsOther))
-		}
-		if public && rs.Has(SessionCookie) {
-			t.Errorf("public path still reports session_cookie: %s", show(rs))
+				req.PublicPath, show(rs), other.PublicPath, show(rsOther))
 		}
 
 		// The reason names and verdict must agree with the set.
@@ -178,6 +289,14 @@ func FuzzClassify(f *testing.F) {
 		}
 		if sc := resp["Surrogate-Control"]; len(sc) != 1 || sc[0] != "no-store" {
 			t.Errorf("after Rewrite, Surrogate-Control = %q, want exactly [no-store]", sc)
+		}
+		if strings.HasSuffix(targetedName, "-Cdn-Cache-Control") {
+			if v := resp[targetedName]; len(v) != 1 || v[0] != "no-store" {
+				t.Errorf("after Rewrite, %s = %q, want exactly [no-store]", targetedName, v)
+			}
+		}
+		if problems := StorageProblems(resp); len(problems) > 0 {
+			t.Errorf("after Rewrite, the fence's own judgement finds %q", problems)
 		}
 		if !slices.Equal(resp["Set-Cookie"], setCookieBefore) {
 			t.Errorf("Rewrite changed Set-Cookie from %q to %q", setCookieBefore, resp["Set-Cookie"])

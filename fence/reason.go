@@ -2,10 +2,8 @@
 // cache, and rewrites the headers of one that may not.
 //
 // Everything here is a function of request and response headers only: no
-// I/O, no logging, no Caddy. (Judgements of Cache-Control values are
-// memoised in a bounded table, which changes speed, never results.) A plain
-// net/http server can use it as well as the Caddy module in this
-// repository.
+// I/O, no logging, no Caddy. A plain net/http server can use it (package
+// fencehttp does) as well as the Caddy module in this repository.
 package fence
 
 import "strings"
@@ -19,7 +17,16 @@ type Reason uint8
 const (
 	// Authorization: the request carried an Authorization header.
 	Authorization Reason = iota
-	// SessionCookie: the request carried a cookie that identifies a user.
+	// CredentialHeader: the request carried a configured credential
+	// header: an API key, a token, an identity asserted by a proxy.
+	CredentialHeader
+	// CredentialParam: the URL carries a credential: an access_token in
+	// the query, a ;jsessionid= path parameter, an ASP.NET cookieless
+	// session.
+	CredentialParam
+	// SessionCookie: the request carried a cookie that identifies a user,
+	// and neither a public tag nor a public path serving a plainly static
+	// file lifted the rule.
 	SessionCookie
 	// SetCookie: the response sets a cookie.
 	SetCookie
@@ -27,7 +34,8 @@ const (
 	PrivatePath
 	// PrivateTag: the origin tagged the route private.
 	PrivateTag
-	// VaryCredentials: the response varies on Cookie or Authorization.
+	// VaryCredentials: the response varies on Cookie or Authorization, and
+	// the request carried them.
 	VaryCredentials
 	// CacheControlInvalid: the response's Cache-Control cannot be parsed.
 	CacheControlInvalid
@@ -40,13 +48,15 @@ const (
 	// VaryStar: Vary: *, which some caches store and others do not.
 	VaryStar
 	// TargetedOverride: Cache-Control says private or no-store while a
-	// targeted header (Surrogate-Control, CDN-Cache-Control, Edge-Control,
-	// X-Accel-Expires...) lets the caches that read it store the response.
+	// targeted header (Surrogate-Control, a CDN-Cache-Control of RFC 9213,
+	// Edge-Control, X-Accel-Expires) lets the caches that read it store the
+	// response.
 	TargetedOverride
 	// TagInvalid: the origin's tag header says neither private nor public.
 	TagInvalid
-	// PathConfusion: the path looks like a static file but the response is
-	// HTML or JSON (web cache deception).
+	// PathConfusion: the path (or the end of the query) names a file type
+	// that CDNs cache by default, and the response is not plainly a file of
+	// that type (web cache deception).
 	PathConfusion
 	// ErrorResponse: the handler chain returned an error; Caddy writes the
 	// error page.
@@ -59,6 +69,8 @@ const (
 
 var reasonNames = [numReasons]string{
 	Authorization:         "authorization",
+	CredentialHeader:      "credential_header",
+	CredentialParam:       "credential_param",
 	SessionCookie:         "session_cookie",
 	SetCookie:             "set_cookie",
 	PrivatePath:           "private_path",

@@ -71,6 +71,21 @@ func TestRewrite(t *testing.T) {
 		}
 	})
 
+	t.Run("every vendor's targeted field", func(t *testing.T) {
+		h := http.Header{
+			"Vercel-Cdn-Cache-Control":  {"max-age=3600"},
+			"Netlify-Cdn-Cache-Control": {"public, s-maxage=60", "durable"},
+			"Cache-Control":             {"private"},
+		}
+		Rewrite(h)
+		checkRewritten(t, h)
+		for _, name := range []string{"Vercel-Cdn-Cache-Control", "Netlify-Cdn-Cache-Control"} {
+			if got := h[name]; !slices.Equal(got, []string{"no-store"}) {
+				t.Errorf("%s after Rewrite = %q, want [no-store]", name, got)
+			}
+		}
+	})
+
 	t.Run("idempotent", func(t *testing.T) {
 		h := http.Header{"Cache-Control": {"public"}}
 		Rewrite(h)
@@ -84,7 +99,7 @@ func TestRewrite(t *testing.T) {
 		// fence).
 		h := http.Header{"Cache-Control": {"public", "max-age=abc"}}
 		Rewrite(h)
-		if rs := (&Policy{}).Classify(Request{Path: "/"}, 200, h); rs != 0 {
+		if rs := newPolicy(t, Config{}).Classify(&Request{Path: "/"}, 200, h); rs != 0 {
 			t.Errorf("Classify(rewritten headers) = %s, want shared", show(rs))
 		}
 	})
@@ -141,7 +156,7 @@ func TestCanonicalize(t *testing.T) {
 			t.Errorf("non-canonical key %q left", k)
 		}
 	}
-	if rs := (&Policy{}).Classify(Request{Path: "/"}, 200, h); !rs.Has(SetCookie) {
+	if rs := newPolicy(t, Config{}).Classify(&Request{Path: "/"}, 200, h); !rs.Has(SetCookie) {
 		t.Errorf("after Canonicalize, Set-Cookie is not seen: %s", rs)
 	}
 }
@@ -232,7 +247,7 @@ func TestReasons(t *testing.T) {
 		// Every name the rules emit must be in the list, and the list is
 		// the one the metrics document.
 		for _, want := range []string{
-			"authorization", "session_cookie", "set_cookie", "private_path", "private_tag",
+			"authorization", "credential_header", "credential_param", "session_cookie", "set_cookie", "private_path", "private_tag",
 			"vary_credentials", "cache_control_invalid", "cache_control_conflict",
 			"cache_control_qualified", "vary_star", "targeted_override", "tag_invalid",
 			"path_confusion", "error_response", "internal_error",
@@ -241,8 +256,8 @@ func TestReasons(t *testing.T) {
 				t.Errorf("AllReasons() lacks %q", want)
 			}
 		}
-		if len(all) != 15 {
-			t.Errorf("len(AllReasons()) = %d, want 15", len(all))
+		if len(all) != 17 {
+			t.Errorf("len(AllReasons()) = %d, want 17", len(all))
 		}
 		// A Reasons is a uint32 bit set; every reason must fit.
 		if len(all) > 32 {

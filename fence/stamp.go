@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -18,26 +19,46 @@ const DefaultStampHeader = "Cache-Fence-Owner"
 const stampVersion = "v1."
 
 // Identity returns the credentials a request carries, in a canonical form:
-// the Authorization value, then the identifying cookies (as the policy
-// decides) sorted by name. It is secret material: only ever hash it.
-func (p *Policy) Identity(h http.Header) string {
-	var pairs []string
+// the Authorization values, the identifying cookies (as the policy decides)
+// sorted, then the credential headers sorted by name and the credential URL
+// parameters sorted. It is secret material: only ever hash it.
+func (p *Policy) Identity(h http.Header, u *url.URL) string {
+	var cookies, headers, params []string
 	for name, pair := range cookiePairs(h["Cookie"]) {
 		if p.identifies(name) {
-			pairs = append(pairs, pair)
+			cookies = append(cookies, pair)
 		}
 	}
-	slices.Sort(pairs)
+	for name, values := range h {
+		if p.credentialHeaders[name] {
+			for _, v := range values {
+				headers = append(headers, name+": "+v)
+			}
+		}
+	}
+	for name, param := range urlParams(u.EscapedPath(), u.Path, u.RawQuery) {
+		if p.isCredentialParam(name) {
+			params = append(params, param)
+		}
+	}
 	var b strings.Builder
-	for _, v := range h["Authorization"] {
-		b.WriteString("authorization\x00")
+	field := func(kind, v string) {
+		b.WriteString(kind)
+		b.WriteByte(0)
 		b.WriteString(v)
 		b.WriteByte(0)
 	}
-	for _, pair := range pairs {
-		b.WriteString("cookie\x00")
-		b.WriteString(pair)
-		b.WriteByte(0)
+	for _, v := range h["Authorization"] {
+		field("authorization", v)
+	}
+	for _, list := range []struct {
+		kind   string
+		values []string
+	}{{"cookie", cookies}, {"header", headers}, {"param", params}} {
+		slices.Sort(list.values)
+		for _, v := range list.values {
+			field(list.kind, v)
+		}
 	}
 	return b.String()
 }

@@ -2,19 +2,21 @@ package fence
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
 
 func TestIdentity(t *testing.T) {
-	p := &Policy{IgnoreCookies: []string{"_ga*"}}
+	p := newPolicy(t, Config{IgnoreCookies: []string{"_ga*"}})
+	root := &url.URL{Path: "/"}
 	same := []http.Header{
 		{"Cookie": {"sid=abc; theme=dark"}},
 		{"Cookie": {"theme=dark; _ga=GA1.2; sid=abc"}}, // order and ignored cookies do not matter
 		{"Cookie": {"theme=dark", "sid=abc"}},          // nor how the pairs are split over lines
 	}
 	for i, h := range same {
-		if got, want := p.Identity(h), p.Identity(same[0]); got != want {
+		if got, want := p.Identity(h, root), p.Identity(same[0], root); got != want {
 			t.Errorf("case %d: identity differs from case 0", i)
 		}
 	}
@@ -24,22 +26,37 @@ func TestIdentity(t *testing.T) {
 		{"Cookie": {"sid=abc"}},
 		{"Cookie": {"sid=abc; theme=dark"}, "Authorization": {"Bearer t"}},
 		{"Authorization": {""}},
+		{"X-Api-Key": {"k1"}},
+		{"X-Api-Key": {"k2"}},
 	}
-	seen := map[string]int{p.Identity(same[0]): -1}
+	seen := map[string]int{p.Identity(same[0], root): -1}
 	for i, h := range different {
-		id := p.Identity(h)
+		id := p.Identity(h, root)
 		if j, dup := seen[id]; dup {
 			t.Errorf("case %d has the same identity as case %d", i, j)
 		}
 		seen[id] = i
 	}
+	// Credentials in the URL are part of the identity too.
+	for i, target := range []string{"/?access_token=a", "/?access_token=b", "/cart;jsessionid=A"} {
+		u, err := url.ParseRequestURI(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := p.Identity(http.Header{}, u)
+		if j, dup := seen[id]; dup {
+			t.Errorf("URL %q has the same identity as case %d", target, j)
+		}
+		seen[id] = 100 + i
+	}
 }
 
 func TestOwnerStamp(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
-	p := &Policy{}
-	alice := p.Identity(http.Header{"Cookie": {"sid=alice"}})
-	bob := p.Identity(http.Header{"Cookie": {"sid=bob"}})
+	p := newPolicy(t, Config{})
+	root := &url.URL{Path: "/"}
+	alice := p.Identity(http.Header{"Cookie": {"sid=alice"}}, root)
+	bob := p.Identity(http.Header{"Cookie": {"sid=bob"}}, root)
 	stamp := OwnerStamp(key, alice)
 	if !strings.HasPrefix(stamp, "v1.") || strings.Contains(stamp, "alice") {
 		t.Errorf("stamp %q: want a v1 digest that does not reveal the identity", stamp)

@@ -66,10 +66,23 @@ type OwnerStamp struct {
 	Key string `json:"key"`
 	// Header names the stamp header. Default Cache-Fence-Owner.
 	Header string `json:"header,omitempty"`
-	// SessionCookies and IgnoreCookies mirror cache_fence's options, so
-	// that the probe computes identities as the fence does.
-	SessionCookies []string `json:"session_cookies,omitempty"`
-	IgnoreCookies  []string `json:"ignore_cookies,omitempty"`
+	// SessionCookies, IgnoreCookies, CredentialHeaders and
+	// CredentialParams mirror cache_fence's options, so that the probe
+	// computes identities as the fence does.
+	SessionCookies    []string `json:"session_cookies,omitempty"`
+	IgnoreCookies     []string `json:"ignore_cookies,omitempty"`
+	CredentialHeaders []string `json:"credential_headers,omitempty"`
+	CredentialParams  []string `json:"credential_params,omitempty"`
+}
+
+// policy is the fence policy that computes identities as the fence does.
+func (s *OwnerStamp) policy() (*fence.Policy, error) {
+	return fence.New(fence.Config{
+		SessionCookies:    s.SessionCookies,
+		IgnoreCookies:     s.IgnoreCookies,
+		CredentialHeaders: s.CredentialHeaders,
+		CredentialParams:  s.CredentialParams,
+	})
 }
 
 // Duration is a time.Duration written as a string ("10s") in JSON.
@@ -275,8 +288,7 @@ func (c *Config) Validate() error {
 				return fmt.Errorf("owner_stamp: header %q: %w", name, err)
 			}
 		}
-		p := fence.Policy{SessionCookies: c.OwnerStamp.SessionCookies, IgnoreCookies: c.OwnerStamp.IgnoreCookies}
-		if err := p.Validate(); err != nil {
+		if _, err := c.OwnerStamp.policy(); err != nil {
 			return fmt.Errorf("owner_stamp: %w", err)
 		}
 	}

@@ -120,10 +120,12 @@ func New(cfg *Config) *Prober {
 		},
 	}
 	if cfg.OwnerStamp != nil {
+		// Validate checked the policy.
+		policy, _ := cfg.OwnerStamp.policy()
 		p.stamp = &stampVerifier{
 			key:    []byte(cfg.OwnerStamp.Key),
 			header: http.CanonicalHeaderKey(cmp.Or(cfg.OwnerStamp.Header, fence.DefaultStampHeader)),
-			policy: fence.Policy{SessionCookies: cfg.OwnerStamp.SessionCookies, IgnoreCookies: cfg.OwnerStamp.IgnoreCookies},
+			policy: policy,
 		}
 	}
 	return p
@@ -622,7 +624,7 @@ func unreusable(h http.Header) []string {
 type stampVerifier struct {
 	key    []byte
 	header string
-	policy fence.Policy
+	policy *fence.Policy
 }
 
 // whose says whom the owner stamp on o was made for: its receiver (by
@@ -633,11 +635,15 @@ func (s *stampVerifier) whose(o *observed, ids []Identity) (owner string, stampe
 	if stamp == "" {
 		return "", false
 	}
-	if fence.VerifyOwnerStamp(s.key, s.policy.Identity(o.request), stamp) {
+	u, err := url.Parse(o.url)
+	if err != nil {
+		return "", true
+	}
+	if fence.VerifyOwnerStamp(s.key, s.policy.Identity(o.request, u), stamp) {
 		return o.receiverName(), true
 	}
 	for i := range ids {
-		if fence.VerifyOwnerStamp(s.key, s.policy.Identity(identityHeader(&ids[i])), stamp) {
+		if fence.VerifyOwnerStamp(s.key, s.policy.Identity(identityHeader(&ids[i]), u), stamp) {
 			return ids[i].Name, true
 		}
 	}

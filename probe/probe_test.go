@@ -109,7 +109,11 @@ func (s *testSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			body = "account of " + emails[who]
 		}
 		if s.stampKey != nil {
-			h.Set("Cache-Fence-Owner", fence.OwnerStamp(s.stampKey, (&fence.Policy{}).Identity(r.Header)))
+			policy, err := fence.New(fence.Config{})
+			if err != nil {
+				panic(err)
+			}
+			h.Set("Cache-Fence-Owner", fence.OwnerStamp(s.stampKey, policy.Identity(r.Header, r.URL)))
 		}
 	default:
 		http.NotFound(w, r)

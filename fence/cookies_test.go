@@ -1,0 +1,175 @@
+package fence
+
+import (
+	"net/http"
+	"testing"
+)
+
+// TestCookiesAsFrameworksReadThem: a cookie the fence reads as ignored or
+// absent must not be one that some framework reads as a session cookie.
+// Each case is what a framework's own parser does, from its source (cited)
+// and, where marked [run], checked by running the parser (PHP 8.2,
+// CPython 3.11, Django 3.2, Rack 2.2, Go 1.26).
+func TestCookiesAsFrameworksReadThem(t *testing.T) {
+	sessions := Config{SessionCookies: []string{"sessionid", "sess_id", "PHPSESSID", "ASP.NET_SessionId"}}
+	ignoring := Config{IgnoreCookies: []string{"_ga*", "consent", "theme"}}
+	for _, tc := range []struct {
+		name   string
+		config Config
+		cookie string
+		want   bool
+	}{
+		// Separators. Python's http.cookies ends a pair at whitespace
+		// (cpython Lib/http/cookies.py _CookiePattern: `\s*(\s+|;|$)`)
+		// [run: "a=1 b=2" gives a and b]; ASP.NET Core splits on ";" and
+		// "," (dotnet/aspnetcore src/Http/Shared/CookieHeaderParserShared.cs
+		// GetNextNonEmptyOrWhitespaceIndex); Tomcat's LegacyCookieProcessor
+		// and Rack before 2.2.3 (parse_query(header, ';,')) too.
+		{"python: space-separated pair", sessions, "_ga=1 sessionid=2", true},
+		{"python: tab-separated pair", ignoring, "_ga=1\tsid=2", true},
+		{"aspnet core: comma-separated pair", sessions, "_ga=1, sessionid=2", true},
+		{"aspnet core: comma without space", ignoring, "theme=dark,sid=2", true},
+		{"a space inside a value is not a pair", ignoring, "consent=yes please", false},
+
+		// Names PHP rewrites (php-src main/php_variables.c
+		// php_register_variable_ex: ' ' and '.' become '_', '[' starts an
+		// array key or becomes '_'; leading white space is dropped)
+		// [run: sess.id, "sess id", "sess[id" all read as sess_id].
+		{"php: dot", sessions, "sess.id=1", true},
+		{"php: inner space", sessions, "sess id=1", true},
+		{"php: open bracket", sessions, "sess[id=1", true},
+		{"php: array key", sessions, "PHPSESSID[x]=1", true},
+		{"php: leading tab", sessions, "_ga=1;\tPHPSESSID=1", true},
+		{"php: trailing space becomes _", Config{SessionCookies: []string{"sid_"}}, "sid =1", true},
+		{"php: ASP.NET_SessionId read under its mangled name", Config{SessionCookies: []string{"ASP_NET_SessionId"}}, "ASP.NET_SessionId=1", true},
+
+		// Python's str.strip in Django (django/http/cookie.py parse_cookie
+		// key.strip()) and Werkzeug >= 2.3 removes Unicode white space
+		// from a Latin-1 header [run: "\xa0sessionid", "\x85sessionid",
+		// "\x1csessionid" all read as sessionid].
+		{"django: no-break space", sessions, "\xa0sessionid=1", true},
+		{"django: next line", sessions, "\x85sessionid=1", true},
+		{"django: file separator", sessions, "\x1csessionid=1", true},
+		{"django: trailing no-break space", sessions, "sessionid\xa0=1", true},
+
+		// Percent-decoded names: PHP before the CVE-2020-7070 fix and Rack
+		// before 2.2.3 decoded cookie names.
+		{"old php and rack: encoded name", sessions, "%73essionid=1", true},
+		{"old php and rack: plus as space", Config{SessionCookies: []string{"sess id"}}, "sess+id=1", true},
+
+		// ASP.NET Core skips an invalid pair one character at a time and
+		// finds a valid one inside it (CookieHeaderParserShared.TryParseValues:
+		// "Skip the invalid values and keep trying. index++").
+		{"aspnet core: resynchronises after an invalid character", sessions, "a@sessionid=1", true},
+		{"aspnet core: in ignore mode", ignoring, "_ga@sid=1", true},
+
+		// ASP.NET (System.Web HttpCookieCollection, OrdinalIgnoreCase) and
+		// ASP.NET Core (RequestCookieCollection, OrdinalIgnoreCase) look
+		// names up without regard to case; Jetty's session lookup too
+		// (AbstractSessionManager equalsIgnoreCase).
+		{"aspnet: case folded", sessions, "asp.net_sessionid=1", true},
+		{"aspnet: upper case", sessions, "SESSIONID=1", true},
+
+		// A pair without '=' has no name to compare: it identifies.
+		{"no equals sign", ignoring, "_ga=1; garbage", true},
+		{"empty name", ignoring, "=value", true},
+		{"blank name", ignoring, " =value", true},
+
+		// What stays shared.
+		{"ignored cookies only", ignoring, "_ga=GA1.2.3; _ga_x=1, consent=yes", false},
+		{"ignored cookies with spaces and a trailing separator", ignoring, "  _ga = 1 ;   consent=2  ; ", false},
+		{"ignore globs are exact: case matters", ignoring, "_GA=1", true},
+		{"no session cookie among several pairs", sessions, "_ga=1; theme=dark;  lang=en ", false},
+		{"a value that looks like a pair is not one", sessions, "prefs=sessionid=1", false},
+		{"base64 padding in a value", ignoring, "consent=eyJhIjoxfQ==", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPolicy(t, tc.config)
+			req := requestTo(t, p, http.Header{"Cookie": {tc.cookie}}, "/")
+			if req.IdentifyingCookie != tc.want {
+				t.Errorf("Cookie %q: IdentifyingCookie = %v, want %v (forms of each name: %q)", tc.cookie, req.IdentifyingCookie, tc.want, namesOf(tc.cookie))
+			}
+			if !req.Cookie {
+				t.Errorf("Cookie %q: Cookie = false", tc.cookie)
+			}
+		})
+	}
+}
+
+func namesOf(cookie string) [][5]string {
+	var forms [][5]string
+	for name := range cookiePairs([]string{cookie}) {
+		forms = append(forms, cookieNameForms(name))
+	}
+	return forms
+}
+
+func TestCookieLines(t *testing.T) {
+	ignoring := newPolicy(t, Config{IgnoreCookies: []string{"_ga*"}})
+	for _, tc := range []struct {
+		name                string
+		lines               []string
+		cookie, identifying bool
+	}{
+		{"no cookie header", nil, false, false},
+		{"empty cookie header", []string{""}, false, false},
+		{"only separators", []string{" ; ;;  "}, false, false},
+		// HTTP/2 clients may split Cookie into several fields.
+		{"unknown cookie on a second line", []string{"_ga=1", "sid=2"}, true, true},
+		{"ignored cookies on two lines", []string{"_ga=1", "_gat=2"}, true, false},
+	} {
+		h := http.Header{}
+		if tc.lines != nil {
+			h["Cookie"] = tc.lines
+		}
+		req := requestTo(t, ignoring, h, "/")
+		if req.Cookie != tc.cookie || req.IdentifyingCookie != tc.identifying {
+			t.Errorf("%s: Cookie=%v IdentifyingCookie=%v, want %v %v", tc.name, req.Cookie, req.IdentifyingCookie, tc.cookie, tc.identifying)
+		}
+	}
+}
+
+func TestCredentialsInRequests(t *testing.T) {
+	p := newPolicy(t, Config{})
+	for _, tc := range []struct {
+		target          string
+		header          http.Header
+		byHeader, byURL bool
+	}{
+		{"/", http.Header{"X-Api-Key": {"k"}}, true, false},
+		{"/", http.Header{"Cf-Access-Jwt-Assertion": {"eyJ"}}, true, false},
+		{"/", http.Header{"X-Forwarded-Client-Cert": {"By=...;Hash=..."}}, true, false},
+		{"/", http.Header{"X-Request-Id": {"1"}, "Accept": {"*/*"}}, false, false},
+		{"/api/me?access_token=t", nil, false, true},
+		{"/api/me?ACCESS_TOKEN=t", nil, false, true},
+		{"/api/me?access%5Ftoken=t", nil, false, true},
+		{"/api/me?access.token=t", nil, false, true},                   // PHP reads it as access_token
+		{"/api/me?access_token[]=t", nil, false, true},                 // PHP array
+		{"/api/me?x=1;access_token=t", nil, false, true},               // ";" separates in Rack 2
+		{"/api/me?x=1&apikey=k", nil, false, true},                     // Kong
+		{"/api/me?subscription-key=k", nil, false, true},               // Azure API Management
+		{"/cart;jsessionid=ABC", nil, false, true},                     // servlet URL rewriting
+		{"/cart;JSESSIONID=ABC/x", nil, false, true},                   //
+		{"/cart%3Bjsessionid=ABC", nil, false, true},                   // decoded path
+		{"/cart?PHPSESSID=abc", nil, false, true},                      // PHP use_trans_sid
+		{"/(S(lit3py55t21z5v55vlm25s55))/page.aspx", nil, false, true}, // ASP.NET cookieless
+		{"/reset?token=abc", nil, false, true},
+		{"/search?q=token", nil, false, false},
+		{"/items?tokens=3", nil, false, false},
+		{"/items;v=2", nil, false, false},
+		{"/", nil, false, false},
+	} {
+		req := requestTo(t, p, tc.header, tc.target)
+		if req.CredentialHeader != tc.byHeader || req.CredentialParam != tc.byURL {
+			t.Errorf("%q %v: CredentialHeader=%v CredentialParam=%v, want %v %v", tc.target, tc.header, req.CredentialHeader, req.CredentialParam, tc.byHeader, tc.byURL)
+		}
+	}
+	// A configured list replaces the defaults.
+	custom := newPolicy(t, Config{CredentialHeaders: []string{"X-Tenant-Token"}, CredentialParams: []string{"sig"}})
+	if req := requestTo(t, custom, http.Header{"X-Api-Key": {"k"}}, "/?access_token=t"); req.CredentialHeader || req.CredentialParam {
+		t.Errorf("defaults still apply under a configured list: %+v", req)
+	}
+	if req := requestTo(t, custom, http.Header{"X-Tenant-Token": {"k"}}, "/?SIG=1"); !req.CredentialHeader || !req.CredentialParam {
+		t.Errorf("configured names not seen: %+v", req)
+	}
+}

@@ -1,0 +1,255 @@
+package fence
+
+import (
+	"iter"
+	"strings"
+)
+
+// directive is one member of a comma-separated directive list, the shape
+// shared by Cache-Control (RFC 9111 §5.2), the targeted fields of RFC 9213
+// (Structured Field Dictionaries) and Surrogate-Control (W3C Edge
+// Architecture). All strings point into the header value: reading a list
+// allocates nothing.
+type directive struct {
+	name string
+	// value is the text after "=", quotes included; "" when there is none.
+	value    string
+	hasValue bool
+	// params is the member's parameters from the first ";" on: Structured
+	// Field parameters, or Surrogate-Control's device targeting.
+	params string
+}
+
+// isUnqualified reports a directive with no value and no parameters.
+func (d directive) isUnqualified() bool { return !d.hasValue && d.params == "" }
+
+// quoted reports whether the value is a quoted-string.
+func (d directive) quoted() bool { return strings.HasPrefix(d.value, `"`) }
+
+// unquoted returns the value without its quotes (escapes are left as they
+// are: the values the rules compare never contain any).
+func (d directive) unquoted() string {
+	if d.quoted() && len(d.value) >= 2 {
+		return d.value[1 : len(d.value)-1]
+	}
+	return d.value
+}
+
+// directives yields the members of a directive list split over any number
+// of header lines, in order. The second value is false for a member that
+// breaks the list syntax; iteration goes on after it, from the next comma.
+// Empty members (",,") are skipped, as RFC 9110 §5.6.1 allows.
+func directives(lines []string) iter.Seq2[directive, bool] {
+	return func(yield func(directive, bool) bool) {
+		for _, line := range lines {
+			for rest := line; ; {
+				rest = trimOWS(rest)
+				for strings.HasPrefix(rest, ",") {
+					rest = trimOWS(rest[1:])
+				}
+				if rest == "" {
+					break
+				}
+				var d directive
+				var ok bool
+				d, rest, ok = nextDirective(rest)
+				if !yield(d, ok) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// nextDirective reads one member from s, which starts at its name, and
+// returns the text after its comma.
+func nextDirective(s string) (d directive, rest string, ok bool) {
+	i := 0
+	for i < len(s) && isTokenChar(s[i]) {
+		i++
+	}
+	d.name, s = s[:i], s[i:]
+	ok = d.name != ""
+	if strings.HasPrefix(s, "=") {
+		d.hasValue = true
+		var valid bool
+		d.value, s, valid = readValue(s[1:])
+		ok = ok && valid
+	}
+	s = trimOWS(s)
+	if strings.HasPrefix(s, ";") {
+		end := skipToComma(s)
+		d.params, s = s[:end], s[end:]
+	}
+	s = trimOWS(s)
+	if s != "" && s[0] != ',' {
+		// Something other than a comma follows: "max-age=60 max-age=0".
+		// Caches disagree on what that means, so the member is broken.
+		ok = false
+		s = s[skipToComma(s):]
+	}
+	return d, s, ok
+}
+
+// readValue reads a quoted-string, or a run of visible characters up to a
+// delimiter (a token, or a Structured Field bare item such as ?0 or
+// :base64:). An empty or unterminated value is invalid.
+func readValue(s string) (value, rest string, ok bool) {
+	if strings.HasPrefix(s, `"`) {
+		for i := 1; i < len(s); i++ {
+			switch s[i] {
+			case '\\':
+				i++
+			case '"':
+				return s[:i+1], s[i+1:], true
+			}
+		}
+		return s, "", false
+	}
+	i := 0
+	for i < len(s) && s[i] > ' ' && s[i] < 0x7f && !strings.ContainsRune(`,;"`, rune(s[i])) {
+		i++
+	}
+	return s[:i], s[i:], i > 0
+}
+
+// skipToComma returns the index of the next comma outside a quoted-string,
+// or len(s).
+func skipToComma(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ',':
+			return i
+		case '"':
+			for i++; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+		}
+	}
+	return len(s)
+}
+
+// trimOWS trims optional white space (RFC 9110 §5.6.3): spaces and tabs.
+func trimOWS(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// isToken reports whether s is a non-empty RFC 9110 token.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isTokenChar reports whether c may appear in an RFC 9110 token.
+func isTokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// isDeltaSeconds reports an RFC 9111 §1.2.2 delta-seconds value: digits,
+// possibly quoted (recipients accept both forms, §5.2).
+func isDeltaSeconds(d directive) bool {
+	v := d.unquoted()
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return v != ""
+}
+
+// cacheControl is what the rules need to know of a response's
+// Cache-Control, read in one pass.
+type cacheControl struct {
+	present bool
+	lines   int
+	// invalid: the list syntax is broken, a member carries parameters, or
+	// a directive the rules rely on has an argument caches read
+	// differently (max-age=abc, a bare s-maxage).
+	invalid bool
+	// repeated: a directive name occurs twice (RFC 9111 §4.2.1 lets a
+	// cache pick either).
+	repeated bool
+	public   bool
+	// private and noCache are the unqualified forms; privateQualified and
+	// noCacheQualified the forms with a field list, which still let a
+	// shared cache store the body.
+	private, privateQualified bool
+	noCache, noCacheQualified bool
+	noStore                   bool
+}
+
+// conflict reports directives that contradict each other or repeat, or a
+// value split over several lines: VCL such as
+// `beresp.http.Cache-Control ~ "private"` sees only the first line.
+func (cc cacheControl) conflict() bool {
+	return cc.lines > 1 || cc.repeated || (cc.public && (cc.private || cc.privateQualified || cc.noStore))
+}
+
+// keepsSharedCachesOut reports an unqualified private or a no-store: every
+// RFC 9111 shared cache refuses to store the response.
+func (cc cacheControl) keepsSharedCachesOut() bool { return cc.private || cc.noStore }
+
+// maxDirectives bounds the names compared for repeats; a longer
+// Cache-Control is absurd and counted as repeating.
+const maxDirectives = 16
+
+// readCacheControl reads Cache-Control lines. Where the RFC 9111 grammar
+// (token [ "=" ( token / quoted-string ) ]) accepts a member, it is valid,
+// bare stale-while-revalidate included; unknown directives are ignored, as
+// caches must (§5.2.3).
+func readCacheControl(lines []string) cacheControl {
+	cc := cacheControl{present: len(lines) > 0, lines: len(lines)}
+	var seen [maxDirectives]string
+	n := 0
+	for d, ok := range directives(lines) {
+		if !ok || d.params != "" || (d.hasValue && !d.quoted() && !isToken(d.value)) {
+			cc.invalid = true
+			continue
+		}
+		for _, s := range seen[:n] {
+			cc.repeated = cc.repeated || strings.EqualFold(s, d.name)
+		}
+		if n == maxDirectives {
+			cc.repeated = true
+		} else {
+			seen[n] = d.name
+			n++
+		}
+		switch name := d.name; {
+		case strings.EqualFold(name, "public"):
+			cc.public = true
+		case strings.EqualFold(name, "private"):
+			cc.private = cc.private || !d.hasValue
+			cc.privateQualified = cc.privateQualified || d.hasValue
+		case strings.EqualFold(name, "no-cache"):
+			cc.noCache = cc.noCache || !d.hasValue
+			cc.noCacheQualified = cc.noCacheQualified || d.hasValue
+		case strings.EqualFold(name, "no-store"):
+			// An argument is meaningless here; every cache that reads
+			// the name (nginx and Varnish by substring) refuses to store.
+			cc.noStore = true
+		case strings.EqualFold(name, "max-age"), strings.EqualFold(name, "s-maxage"):
+			cc.invalid = cc.invalid || !isDeltaSeconds(d)
+		case strings.EqualFold(name, "stale-while-revalidate"), strings.EqualFold(name, "stale-if-error"):
+			// Next.js and Vercel send these bare on every ISR page.
+			cc.invalid = cc.invalid || (d.hasValue && !isDeltaSeconds(d))
+		}
+	}
+	return cc
+}

@@ -1,0 +1,188 @@
+package fence
+
+import (
+	"iter"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Request holds what the rules need to know about a request. Build it with
+// Policy.Request before the handler chain runs: handlers further in may
+// rewrite the request, but the cache in front saw what the client sent.
+type Request struct {
+	// RawPath is the path as the client sent it, escapes included; Path is
+	// it decoded; RawQuery is the query as sent.
+	RawPath, Path, RawQuery string
+	// Authorization: the request had an Authorization header, any value.
+	Authorization bool
+	// CredentialHeader: the request had a configured credential header.
+	CredentialHeader bool
+	// CredentialParam: the URL carries a credential parameter or an
+	// ASP.NET cookieless session.
+	CredentialParam bool
+	// Cookie: the request had a Cookie header with any content.
+	Cookie bool
+	// IdentifyingCookie: a cookie identifies a user, as some framework
+	// reads it.
+	IdentifyingCookie bool
+	// PrivatePath: some form of the path matches a private path.
+	PrivatePath bool
+	// PublicPath: the path as sent matches a public path exactly.
+	PublicPath bool
+
+	// identity is the credentials, for the owner stamp; set only when the
+	// policy stamps.
+	identity string
+}
+
+// Request extracts the facts the rules need from a request's headers and
+// URL. For a request received by a server, u is its URL as parsed from the
+// request line (not one rewritten by a handler since).
+func (p *Policy) Request(h http.Header, u *url.URL) Request {
+	req := Request{RawPath: u.EscapedPath(), Path: u.Path, RawQuery: u.RawQuery}
+	_, req.Authorization = h["Authorization"]
+	for name := range h {
+		req.CredentialHeader = req.CredentialHeader || p.credentialHeaders[name]
+	}
+	for name := range urlParams(req.RawPath, req.Path, req.RawQuery) {
+		if p.isCredentialParam(name) {
+			req.CredentialParam = true
+			break
+		}
+	}
+	req.CredentialParam = req.CredentialParam || hasCookielessSegment(req.Path)
+	for name := range cookiePairs(h["Cookie"]) {
+		req.Cookie = true
+		if p.identifies(name) {
+			req.IdentifyingCookie = true
+			break
+		}
+	}
+	req.PrivatePath = matchLenient(p.privatePaths, req.RawPath)
+	req.PublicPath = matchStrict(p.publicPaths, req.RawPath)
+	if p.stampKey != nil {
+		req.identity = p.Identity(h, u)
+	}
+	return req
+}
+
+// Classify returns the reasons to fence the response to req whose status
+// and headers are status and resp. The empty set means the response may be
+// shared.
+//
+// A public tag, or a public path answered with a plainly static file, only
+// lifts the cookie rule: it never overrides credentials, Set-Cookie or an
+// ambiguity.
+func (p *Policy) Classify(req *Request, status int, resp http.Header) Reasons {
+	var rs Reasons
+	if req.Authorization {
+		rs = rs.With(Authorization)
+	}
+	if req.CredentialHeader {
+		rs = rs.With(CredentialHeader)
+	}
+	if req.CredentialParam {
+		rs = rs.With(CredentialParam)
+	}
+	if len(resp["Set-Cookie"]) > 0 || announcesSetCookie(resp["Trailer"]) {
+		rs = rs.With(SetCookie)
+	}
+	if req.PrivatePath {
+		rs = rs.With(PrivatePath)
+	}
+	tagPrivate, tagPublic, tagInvalid := p.tag(resp)
+	if tagPrivate {
+		rs = rs.With(PrivateTag)
+	}
+	if tagInvalid {
+		rs = rs.With(TagInvalid)
+	}
+	if req.IdentifyingCookie && !tagPublic && !(req.PublicPath && plainlyStatic(req, status, resp)) {
+		rs = rs.With(SessionCookie)
+	}
+	rs |= varyReasons(resp["Vary"], req)
+	cc := readCacheControl(resp["Cache-Control"])
+	if cc.invalid {
+		rs = rs.With(CacheControlInvalid)
+	}
+	if cc.conflict() {
+		rs = rs.With(CacheControlConflict)
+	}
+	if cc.privateQualified || cc.noCacheQualified {
+		rs = rs.With(CacheControlQualified)
+	}
+	if cc.keepsSharedCachesOut() && storingTargeted(resp) {
+		rs = rs.With(TargetedOverride)
+	}
+	if pathConfused(req, status, resp) {
+		rs = rs.With(PathConfusion)
+	}
+	return rs
+}
+
+// tag reads the origin's route tag. Several lines that disagree, an empty
+// value, or any word but private/public make the tag invalid.
+func (p *Policy) tag(resp http.Header) (private, public, invalid bool) {
+	if p.tagHeader == "" {
+		return false, false, false
+	}
+	for _, v := range resp[p.tagHeader] {
+		switch v = strings.TrimSpace(v); {
+		case strings.EqualFold(v, "private"):
+			private = true
+		case strings.EqualFold(v, "public"):
+			public = true
+		default:
+			invalid = true
+		}
+	}
+	if private && public {
+		invalid = true
+	}
+	return private, public && !invalid, invalid
+}
+
+// listMembers yields the trimmed members of a comma-separated header field
+// split over any number of lines (RFC 9110 §5.6.1), without allocating.
+func listMembers(lines []string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, line := range lines {
+			for line != "" {
+				var member string
+				member, line, _ = strings.Cut(line, ",")
+				if member = trimOWS(member); member != "" && !yield(member) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func announcesSetCookie(trailers []string) bool {
+	for name := range listMembers(trailers) {
+		if strings.EqualFold(name, "Set-Cookie") {
+			return true
+		}
+	}
+	return false
+}
+
+// varyReasons: Vary: * is stored by some caches and refused by others.
+// Vary on Cookie or Authorization says the response depends on them, which
+// matters only when the request carried them: Django and Drupal send
+// Vary: Cookie on every anonymous page, and a cache that keys on the
+// absent Cookie stores only the anonymous page.
+func varyReasons(lines []string, req *Request) Reasons {
+	var rs Reasons
+	for field := range listMembers(lines) {
+		switch {
+		case field == "*":
+			rs = rs.With(VaryStar)
+		case strings.EqualFold(field, "Cookie") && req.IdentifyingCookie,
+			strings.EqualFold(field, "Authorization") && req.Authorization:
+			rs = rs.With(VaryCredentials)
+		}
+	}
+	return rs
+}

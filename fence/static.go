@@ -1,0 +1,199 @@
+package fence
+
+import (
+	"net/http"
+	"strings"
+)
+
+// fileType is what file servers send for a file extension.
+type fileType struct {
+	// types are the media types a file server sends for the extension, in
+	// lower case. "image/*" accepts any image but SVG, which is XML that
+	// can be generated per user; likewise "audio/*", "video/*", "font/*".
+	types []string
+	// cachedByDefault: CDNs cache the extension whatever the origin says
+	// (Cloudflare's default cached extensions,
+	// developers.cloudflare.com/cache/concepts/default-cache-behavior/,
+	// plus mjs and map), so a page answered at such a path is web cache
+	// deception.
+	cachedByDefault bool
+}
+
+var (
+	javascript = []string{"text/javascript", "application/javascript", "application/x-javascript", "application/ecmascript", "text/ecmascript"}
+	anyImage   = []string{"image/*"}
+	anyAudio   = []string{"audio/*", "video/*"}
+	anyVideo   = []string{"video/*", "audio/*"}
+	anyFont    = []string{"font/*", "application/font-woff", "application/font-woff2", "application/x-font-woff",
+		"application/x-font-ttf", "application/x-font-otf", "application/font-sfnt", "application/vnd.ms-fontobject"}
+)
+
+// fileTypes maps lower-case extensions to what file servers send, after
+// the types of Go's mime package, nginx's mime.types and Apache's.
+var fileTypes = map[string]fileType{
+	// Cloudflare's default cached extensions.
+	"7z": {[]string{"application/x-7z-compressed"}, true}, "apk": {[]string{"application/vnd.android.package-archive"}, true},
+	"avi": {anyVideo, true}, "avif": {anyImage, true}, "bin": {nil, true}, "bmp": {anyImage, true},
+	"bz2":   {[]string{"application/x-bzip2", "application/x-bzip"}, true},
+	"class": {[]string{"application/java-vm", "application/java", "application/x-java-class"}, true},
+	"css":   {[]string{"text/css"}, true}, "csv": {[]string{"text/csv", "application/csv", "text/comma-separated-values", "application/vnd.ms-excel"}, true},
+	"doc":  {[]string{"application/msword"}, true},
+	"docx": {[]string{"application/vnd.openxmlformats-officedocument.wordprocessingml.document"}, true},
+	"dmg":  {[]string{"application/x-apple-diskimage"}, true}, "ejs": {nil, true},
+	"eot": {anyFont, true}, "eps": {[]string{"application/postscript"}, true},
+	"exe":  {[]string{"application/x-msdownload", "application/vnd.microsoft.portable-executable", "application/x-msdos-program", "application/x-dosexec"}, true},
+	"flac": {anyAudio, true}, "gif": {anyImage, true}, "gz": {[]string{"application/gzip", "application/x-gzip"}, true},
+	"ico": {anyImage, true}, "iso": {[]string{"application/x-iso9660-image"}, true},
+	"jar":  {[]string{"application/java-archive", "application/x-java-archive"}, true},
+	"jpeg": {anyImage, true}, "jpg": {anyImage, true}, "js": {javascript, true},
+	"mid": {anyAudio, true}, "midi": {anyAudio, true}, "mkv": {anyVideo, true}, "mp3": {anyAudio, true},
+	"mp4": {anyVideo, true}, "ogg": {append([]string{"application/ogg"}, anyAudio...), true},
+	"otf": {anyFont, true}, "pdf": {[]string{"application/pdf"}, true}, "pict": {anyImage, true},
+	"pls": {[]string{"audio/x-scpls", "audio/scpls", "application/pls+xml"}, true}, "png": {anyImage, true},
+	"ppt":  {[]string{"application/vnd.ms-powerpoint"}, true},
+	"pptx": {[]string{"application/vnd.openxmlformats-officedocument.presentationml.presentation"}, true},
+	"ps":   {[]string{"application/postscript"}, true},
+	"rar":  {[]string{"application/vnd.rar", "application/x-rar-compressed", "application/x-rar"}, true},
+	"svg":  {[]string{"image/svg+xml"}, true}, "svgz": {[]string{"image/svg+xml"}, true},
+	"swf": {[]string{"application/x-shockwave-flash"}, true}, "tar": {[]string{"application/x-tar"}, true},
+	"tif": {anyImage, true}, "tiff": {anyImage, true}, "ttf": {anyFont, true},
+	"webm": {anyVideo, true}, "webp": {anyImage, true}, "woff": {anyFont, true}, "woff2": {anyFont, true},
+	"xls":  {[]string{"application/vnd.ms-excel"}, true},
+	"xlsx": {[]string{"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}, true},
+	"zip":  {[]string{"application/zip", "application/x-zip-compressed"}, true},
+	"zst":  {[]string{"application/zstd"}, true},
+	// Build output that CDNs are commonly told to cache: ES modules and
+	// source maps (JSON, as file servers send them).
+	"mjs": {javascript, true}, "map": {[]string{"application/json"}, true},
+	// Files that public_paths may hold, not cached by default.
+	"html": {[]string{"text/html"}, false}, "htm": {[]string{"text/html"}, false},
+	"json": {[]string{"application/json"}, false}, "xml": {[]string{"application/xml", "text/xml"}, false},
+	"txt": {[]string{"text/plain"}, false}, "wasm": {[]string{"application/wasm"}, false},
+	"webmanifest": {[]string{"application/manifest+json"}, false},
+}
+
+// maxExtension bounds the extensions looked up; none in the table is longer.
+const maxExtension = 16
+
+// lookupExtension returns the file type of the extension of the last
+// segment of p, folding case without allocating.
+func lookupExtension(p string) (fileType, bool) {
+	seg := p[strings.LastIndexByte(p, '/')+1:]
+	dot := strings.LastIndexByte(seg, '.')
+	if dot < 0 || len(seg)-dot-1 > maxExtension {
+		return fileType{}, false
+	}
+	var buf [maxExtension]byte
+	ext := buf[:0]
+	for i := dot + 1; i < len(seg); i++ {
+		c := seg[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		ext = append(ext, c)
+	}
+	ft, ok := fileTypes[string(ext)]
+	return ft, ok
+}
+
+// accepts reports whether a file server sends mediaType (lower case, no
+// parameters) for files of this type. application/octet-stream (and S3's
+// binary/octet-stream) is what servers send for any file they cannot name.
+func (ft fileType) accepts(mediaType string) bool {
+	if mediaType == "application/octet-stream" || mediaType == "binary/octet-stream" {
+		return true
+	}
+	for _, t := range ft.types {
+		if family, ok := strings.CutSuffix(t, "*"); ok {
+			if strings.HasPrefix(mediaType, family) && mediaType != "image/svg+xml" {
+				return true
+			}
+		} else if mediaType == t {
+			return true
+		}
+	}
+	return false
+}
+
+// singleMediaType returns the media type of the only Content-Type line,
+// in lower case and without parameters. ok is false for no line, several
+// lines, or an empty value: a file server sends exactly one.
+func singleMediaType(resp http.Header) (mediaType string, ok bool) {
+	lines := resp["Content-Type"]
+	if len(lines) != 1 {
+		return "", false
+	}
+	mt, _, _ := strings.Cut(lines[0], ";")
+	if mt = trimOWS(mt); mt == "" {
+		return "", false
+	}
+	if strings.ContainsFunc(mt, func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
+		mt = strings.ToLower(mt) // rare: servers send types in lower case
+	}
+	return mt, true
+}
+
+// dynamicCapable reports media types that applications generate per
+// request as readily as file servers send them: pages, text, CSV, JSON,
+// XML and SVG, JavaScript (JSONP). Stylesheets, images, fonts, media and
+// archives are files.
+func dynamicCapable(mediaType string) bool {
+	return mediaType != "text/css" && (strings.HasPrefix(mediaType, "text/") ||
+		strings.Contains(mediaType, "json") || strings.Contains(mediaType, "xml") || strings.Contains(mediaType, "script"))
+}
+
+// hasBody reports whether a response with this status carries content
+// whose type matters.
+func hasBody(status int) bool {
+	return status != http.StatusNoContent && status != http.StatusNotModified && (status < 100 || status > 199)
+}
+
+// pathConfused reports a request whose path or query a cache would take for
+// a static file of a type the response is not, which is how web cache
+// deception gets a page stored (/account/x.css, /account;x.css,
+// /account%2Fx.css, /account?x.css, or a .css answered as text/plain). A
+// 2xx with no Content-Type at all counts: net/http sniffs the body after
+// the fence has decided, and a page sniffs as text/html.
+func pathConfused(req *Request, status int, resp http.Header) bool {
+	for _, view := range [...]string{req.RawPath, req.Path, req.RawQuery} {
+		ft, ok := lookupExtension(view)
+		if !ok || !ft.cachedByDefault || !hasBody(status) {
+			continue
+		}
+		if _, present := resp["Content-Type"]; !present {
+			if status >= 200 && status <= 299 {
+				return true
+			}
+			continue
+		}
+		if mt, ok := singleMediaType(resp); !ok || !ft.accepts(mt) {
+			return true
+		}
+	}
+	return false
+}
+
+// plainlyStatic reports a response that is plainly a static file as a
+// file server sends it: one Content-Type, matching the path's extension
+// when the extension is known, and, for types an application could as well
+// have generated for one user (a JSONP script, a JSON document, a page),
+// the Last-Modified or Accept-Ranges that file servers add. A public path
+// lifts the cookie rule only for such a response. A response without a
+// body (304, 204) brings no content of its own: a 304 only refreshes what
+// the cache stored, which was judged when it was stored.
+func plainlyStatic(req *Request, status int, resp http.Header) bool {
+	if !hasBody(status) {
+		return true
+	}
+	mt, ok := singleMediaType(resp)
+	if !ok {
+		return false
+	}
+	if ft, known := lookupExtension(req.RawPath); known && !ft.accepts(mt) {
+		return false
+	}
+	if !dynamicCapable(mt) {
+		return true
+	}
+	return len(resp["Last-Modified"]) > 0 || strings.Contains(strings.Join(resp["Accept-Ranges"], ","), "bytes")
+}
