@@ -38,6 +38,20 @@
 //   - collapsing_nginx: the same with nginx's proxy_cache_lock
 //     (testdata/nginx_microcache.conf).
 //
+// TestHardening replays, for each class of input that once let a personal
+// page out as cacheable (issue 9), two visitors through real Varnish and
+// nginx (testdata/varnish_hardening.vcl, nginx_hardening.conf), without
+// and with the fence: a public path in another case or with doubled
+// slashes, an API key header, an access_token in the query, a
+// ;jsessionid= path parameter, a session cookie as Python's SimpleCookie
+// and PHP read it (real php -S and python3 origins), a stylesheet URL
+// answered with a personal text page, a JSONP script, and a
+// Vercel-CDN-Cache-Control that outranks "private". Without the fence the
+// second visitor must get the first one's page; with it, their own. Pages
+// the old rules fenced for nothing (a bare stale-while-revalidate,
+// Vary: Cookie without a cookie, a source map served as JSON, a script on
+// a public path) must be stored and served.
+//
 // TestMixedLoad sends a few thousand requests from 16 concurrent clients
 // (60 users, 20 anonymous visitors, 29 URLs: personal pages, public pages,
 // static assets) through Varnish and through nginx, both with the fence,
@@ -59,8 +73,8 @@
 //
 // # Running
 //
-// The suite needs varnishd, varnishstat and nginx; it fails (never skips)
-// without them. Everything:
+// The suite needs varnishd, varnishstat, nginx, php and python3; it fails
+// (never skips) without them. Everything:
 //
 //	go test ./integration/ -v
 //
@@ -70,6 +84,7 @@
 //	go test ./integration/ -v -run 'TestScenarios/collapsing$/without_fence'
 //	go test ./integration/ -v -run 'TestMixedLoad/nginx'
 //	go test ./integration/ -v -run 'TestProbe/forced_ttl'
+//	go test ./integration/ -v -run 'TestHardening/varnish/with_fence/cookies'
 //
 // Each test logs what every visitor got; with -v, a summary of leaks and
 // hit ratios is printed at the end of the run.

@@ -74,8 +74,9 @@ func printSummary() {
 
 // ---- binaries ----
 
-// installHint is the one way to get the caches the suite runs.
-const installHint = "install them with: apt-get update && apt-get install -y varnish nginx"
+// installHint is the one way to get the programs the suite runs: the
+// caches, and PHP for the framework origin of the hardening tests.
+const installHint = "install them with: apt-get update && apt-get install -y varnish nginx php-cli"
 
 // tool finds an installed program, also in /usr/sbin, which is not on
 // every PATH. A missing tool fails the test: the suite never skips.
@@ -89,7 +90,7 @@ func tool(t *testing.T, name string) string {
 			return p
 		}
 	}
-	t.Fatalf("%s not found: the integration tests need varnishd, varnishstat and nginx; %s", name, installHint)
+	t.Fatalf("%s not found: the integration tests need varnishd, varnishstat, nginx, php and python3; %s", name, installHint)
 	return ""
 }
 
@@ -278,6 +279,10 @@ type config struct {
 	BackendPort int    // where it forwards to on 127.0.0.1
 	Prefix      string // a private working directory (nginx)
 	StampKey    string // cache_fence owner_stamp key; "" for none
+	// For testdata/hardening.Caddyfile: whether the router fences, and
+	// the framework origins it routes to.
+	Fenced              bool
+	PHPPort, PythonPort int
 }
 
 // render executes the templates files (the first one is executed; the

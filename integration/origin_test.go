@@ -99,9 +99,12 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", "public, max-age=300")
 		h.Set("X-Cache-Fence-Tag", "public")
 	case strings.HasPrefix(p, "/static/"):
-		owner = "public"
-		h.Set("Content-Type", cmp.Or(mime.TypeByExtension(path.Ext(p)), "application/octet-stream"))
+		// Served as a file server serves files: type by extension,
+		// Last-Modified, Accept-Ranges.
 		h.Set("Cache-Control", "public, max-age=86400, immutable")
+		h.Del("Content-Type")
+		serveFile(w, r, fmt.Sprintf("owner=public\npath=%s\n", p))
+		return
 	case p == "/healthz":
 		owner = "public"
 		h.Set("Cache-Control", "no-store")
@@ -110,6 +113,19 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintf(w, "owner=%s\npath=%s\n", owner, p)
+}
+
+// fileTime is the modification time of every file the test origins serve.
+var fileTime = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+// serveFile answers with body as net/http's file server answers for a file
+// at the request's path: Content-Type from the extension, Last-Modified,
+// Accept-Ranges, conditional requests.
+func serveFile(w http.ResponseWriter, r *http.Request, body string) {
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", cmp.Or(mime.TypeByExtension(path.Ext(r.URL.Path)), "application/octet-stream"))
+	}
+	http.ServeContent(w, r, path.Base(r.URL.Path), fileTime, strings.NewReader(body))
 }
 
 // writeInOrder sends a 200 response whose header lines come in the given
@@ -182,18 +198,28 @@ var ownerRE = regexp.MustCompile(`owner=([A-Za-z0-9_-]+)`)
 // get fetches path from the cache as v. Everyone carries an analytics
 // cookie, as real visitors do; only the session cookie identifies.
 func (v visitor) get(ctx context.Context, c *cache, path string) (response, error) {
+	h := http.Header{}
+	cookie := "_ga=GA1.2." + v.name
+	switch {
+	case v.user != "" && v.bearer:
+		h.Set("Authorization", "Bearer "+v.user)
+	case v.user != "":
+		cookie += "; session=" + v.user
+	}
+	h.Set("Cookie", cookie)
+	return fetch(ctx, c, path, h)
+}
+
+// fetch sends GET path to the cache with exactly the headers h and reduces
+// the answer to a response.
+func fetch(ctx context.Context, c *cache, path string, h http.Header) (response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url+path, nil)
 	if err != nil {
 		return response{}, err
 	}
-	cookie := "_ga=GA1.2." + v.name
-	switch {
-	case v.user != "" && v.bearer:
-		req.Header.Set("Authorization", "Bearer "+v.user)
-	case v.user != "":
-		cookie += "; session=" + v.user
+	for k, vs := range h {
+		req.Header[k] = vs
 	}
-	req.Header.Set("Cookie", cookie)
 	resp, err := client.Do(req)
 	if err != nil {
 		return response{}, err
