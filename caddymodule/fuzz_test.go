@@ -11,8 +11,9 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/pquerna/cachecontrol/cacheobject"
 	"go.uber.org/zap"
+
+	"github.com/cachefence/cachefence/internal/rfcgrammar"
 )
 
 // How the fuzzed next handler commits its response.
@@ -91,13 +92,15 @@ func FuzzHandler(f *testing.F) {
 
 		mustFence := auth || setCookie != "" || len(ccLines) > 1 || commit%numCommits == commitError
 		for _, line := range ccLines {
-			if _, err := cacheobject.ParseResponseCacheControl(line); err != nil {
+			if !rfcgrammar.CacheControlValid(line) {
 				mustFence = true
 			}
 		}
+		// A session cookie that is first in the header identifies.
+		sessionFirst := strings.HasPrefix(strings.TrimLeft(cookie, " "), "sid=")
 		for _, member := range strings.Split(vary, ",") {
 			member = strings.TrimSpace(member)
-			if member == "*" || strings.EqualFold(member, "cookie") || strings.EqualFold(member, "authorization") {
+			if member == "*" || (strings.EqualFold(member, "cookie") && sessionFirst) {
 				mustFence = true
 			}
 		}

@@ -4,11 +4,12 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cachefence/cachefence/internal/rfcgrammar"
 )
 
 // fuzzConfig is fixed so that the oracle below knows the configuration.
@@ -17,41 +18,6 @@ var fuzzConfig = Config{
 	TagHeader:     tagName,
 	PrivatePaths:  []string{"/account*"},
 	PublicPaths:   []string{"/static/*"},
-}
-
-// RFC 9111 §5.2 grammar, written as a regular expression independently of
-// the package's tokenizer: a comma-separated list (empty members allowed)
-// of token [ "=" ( token / quoted-string ) ].
-var (
-	tokenRE        = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-	quotedRE       = `"(?:[^"\\]|\\.)*"`
-	ccMemberRE     = tokenRE + `(?:=(?:` + tokenRE + `|` + quotedRE + `))?`
-	ccGrammar      = regexp.MustCompile(`^[ \t]*(?:` + ccMemberRE + `)?(?:[ \t]*,[ \t]*(?:` + ccMemberRE + `)?)*[ \t]*$`)
-	ccMember       = regexp.MustCompile(`(` + tokenRE + `)(?:=(` + tokenRE + `|` + quotedRE + `))?`)
-	deltaSecondsRE = regexp.MustCompile(`^"?[0-9]+"?$`)
-)
-
-// ccValid is the oracle's reading of one Cache-Control line: the grammar
-// holds, and the directives whose arguments caches read (max-age,
-// s-maxage, stale-while-revalidate, stale-if-error) have valid ones.
-func ccValid(line string) bool {
-	if !ccGrammar.MatchString(line) {
-		return false
-	}
-	for _, m := range ccMember.FindAllStringSubmatch(line, -1) {
-		name, hasValue := strings.ToLower(m[1]), strings.Contains(m[0], "=")
-		switch name {
-		case "max-age", "s-maxage":
-			if !deltaSecondsRE.MatchString(m[2]) {
-				return false
-			}
-		case "stale-while-revalidate", "stale-if-error":
-			if hasValue && !deltaSecondsRE.MatchString(m[2]) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // FuzzClassify runs the rules on arbitrary requests and responses and
@@ -206,7 +172,7 @@ func FuzzClassify(f *testing.F) {
 		}
 		ccAllValid := true
 		for _, line := range ccLines {
-			if !ccValid(line) {
+			if !rfcgrammar.CacheControlValid(line) {
 				ccAllValid = false
 				musts = append(musts, must{"Cache-Control " + strconv.Quote(line) + " breaks the RFC 9111 grammar or a directive's argument", CacheControlInvalid})
 			}
