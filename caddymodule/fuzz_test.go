@@ -41,6 +41,13 @@ func FuzzHandler(f *testing.F) {
 	f.Add(false, "", "", "max-age=1\nprivate", "", "", "/", "", uint8(commitNothing))
 	f.Add(false, "", "", "max-age=x", "Accept-Encoding, Cookie", "", "/", "", uint8(commitError))
 	f.Add(false, "_ga=1", "", "private=\"x\"", "*", "maybe", "/a.css", "application/json", uint8(commitWrite))
+	// Issue 9's classes.
+	f.Add(false, "sid=1", "", "public, max-age=60", "", "", "/STATIC/app.css", "text/css", uint8(commitWrite))
+	f.Add(false, "_ga=1 sid=2", "", "max-age=60", "", "", "/", "text/html", uint8(commitWrite))
+	f.Add(false, "s.id=2", "", "max-age=60", "", "", "/", "text/html", uint8(commitWrite))
+	f.Add(false, "", "", "max-age=60", "", "", "/cart;jsessionid=ABC", "text/html", uint8(commitWriteHeader))
+	f.Add(false, "sid=1", "", "no-cache", "", "", "/account/x.css", "text/plain", uint8(commitReadFrom))
+	f.Add(false, "", "", "s-maxage=1, stale-while-revalidate", "Cookie", "", "/blog/1", "text/html", uint8(commitWrite))
 	h := &Handler{IgnoreCookies: []string{"_ga*"}, PrivatePaths: []string{"/account*"}, PublicPaths: []string{"/static/*"}, TagHeader: "X-Tag"}
 	if err := h.Provision(caddy.Context{Context: context.Background()}); err != nil {
 		f.Fatal(err)
