@@ -27,6 +27,3 @@ func (p *Policy) Apply(req *Request, known Reasons, status int, h http.Header) R
 	}
 	return rs
 }
-
-// Reports reports whether the policy only reports: Apply rewrites nothing.
-func (p *Policy) Reports() bool { return p.report }
