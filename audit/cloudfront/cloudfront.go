@@ -1,0 +1,332 @@
+// Package cloudfront turns CloudFront distribution configurations and the
+// cache and origin request policies beside them into the audit's model.
+// It reads the AWS CLI's JSON (get-distribution-config, get-distribution,
+// get-cache-policy, list-cache-policies and their origin request policy
+// twins), and the same structures as Terraform writes them.
+package cloudfront
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cachefence/cachefence/audit"
+	"github.com/cachefence/cachefence/audit/tree"
+)
+
+// Managed cache policies, by ID only: names and comments in real
+// configurations disagree about them. Source: the AWS developer guide,
+// using-managed-cache-policies.html.
+var managedCachePolicies = map[string]managedCachePolicy{
+	"658327ea-f89d-4fab-a63d-7e88639e58f6": {"CachingOptimized", 1, 31536000, "none", false},
+	"b2884449-e4de-46a7-ac36-70bc7f1ddd6d": {"CachingOptimizedForUncompressedObjects", 1, 31536000, "none", false},
+	"4135ea2d-6df8-44a3-9df3-4b5a84be39ad": {"CachingDisabled", 0, 0, "none", false},
+	"08627262-05a9-4f76-9ded-b50ca2e3a84f": {"Elemental-MediaPackage", 0, 31536000, "none", false},
+	"2e54312d-136d-493c-8eb9-b001f22f67d2": {"Amplify", 2, 600, "all", true},
+}
+
+type managedCachePolicy struct {
+	name          string
+	minTTL        int64
+	maxTTL        int64
+	cookies       string
+	authorization bool
+}
+
+// Managed origin request policies that forward every viewer cookie.
+// AllViewer's ID is in AWS's list; AllViewerExceptHostHeader's is the one
+// real configurations use.
+var managedForwardAll = map[string]string{
+	"216adef6-5c7f-47e4-b989-5492eafa07d3": "AllViewer",
+	"b689b0a8-53d0-40ab-baf2-68738e2966ac": "AllViewerExceptHostHeader",
+}
+
+// Kind is the name of this format for --kind.
+const Kind = "cloudfront"
+
+// Detect says whether a JSON document is CloudFront JSON.
+func Detect(root *tree.Node) bool {
+	for _, key := range []string{"DistributionConfig", "Distribution", "CachePolicy", "CachePolicyList",
+		"CachePolicyConfig", "OriginRequestPolicy", "OriginRequestPolicyList", "OriginRequestPolicyConfig"} {
+		if root.Get(key) != nil {
+			return true
+		}
+	}
+	return root.Get("DefaultCacheBehavior") != nil && root.Get("Origins") != nil
+}
+
+// Distribution is one distribution's configuration: the DistributionConfig
+// object, or a Terraform aws_cloudfront_distribution body.
+type Distribution struct {
+	File string
+	Name string
+	Body *tree.Node
+}
+
+// Policy is a cache or origin request policy's configuration under the ID
+// that behaviors name it by: the AWS ID, or a Terraform address.
+type Policy struct {
+	File string
+	ID   string
+	Body *tree.Node
+}
+
+// Policies are the cache and origin request policies that were given.
+type Policies struct {
+	Cache, OriginRequest map[string]Policy
+}
+
+// Read reads CloudFront JSON files: distributions are joined with the
+// policies of every file.
+func Read(files []audit.File) *audit.Config {
+	cfg := &audit.Config{}
+	pols := Policies{Cache: map[string]Policy{}, OriginRequest: map[string]Policy{}}
+	var dists []Distribution
+	for _, f := range files {
+		root := tree.Read(cfg, f)
+		if root == nil {
+			continue
+		}
+		found := false
+		if d := root.Get("Distribution", "DistributionConfig"); d != nil {
+			dists, found = append(dists, Distribution{f.Path, "distribution " + root.Get("Distribution", "Id").Str(), d}), true
+		} else if d := root.Get("DistributionConfig"); d != nil {
+			dists, found = append(dists, Distribution{f.Path, "distribution", d}), true
+		} else if root.Get("DefaultCacheBehavior") != nil {
+			dists, found = append(dists, Distribution{f.Path, "distribution", root}), true
+		}
+		for _, p := range policiesIn(root) {
+			found = true
+			if p.id == "" {
+				cfg.Skip(f.Path, p.body.Line, "a %s without its Id, which behaviors name it by: export it with get-%s", p.kind, kebab(p.kind))
+				continue
+			}
+			if p.kind == "CachePolicy" {
+				pols.Cache[p.id] = Policy{f.Path, p.id, p.body}
+			} else {
+				pols.OriginRequest[p.id] = Policy{f.Path, p.id, p.body}
+			}
+		}
+		if !found {
+			cfg.Skip(f.Path, 0, "JSON with no distribution or policy in it")
+		}
+	}
+	for _, d := range dists {
+		cfg.Scopes = append(cfg.Scopes, Scopes(d, pols)...)
+	}
+	return cfg
+}
+
+func kebab(kind string) string {
+	if kind == "CachePolicy" {
+		return "cache-policy"
+	}
+	return "origin-request-policy"
+}
+
+type foundPolicy struct {
+	kind, id string
+	body     *tree.Node
+}
+
+// policiesIn finds the policies of get-*-policy, get-*-policy-config and
+// list-*-policies output.
+func policiesIn(root *tree.Node) []foundPolicy {
+	var out []foundPolicy
+	for _, kind := range []string{"CachePolicy", "OriginRequestPolicy"} {
+		if p := root.Get(kind); p != nil {
+			out = append(out, foundPolicy{kind, p.Get("Id").Str(), p.Get(kind + "Config")})
+		}
+		if c := root.Get(kind + "Config"); c != nil {
+			out = append(out, foundPolicy{kind, "", c})
+		}
+		for _, item := range root.Get(kind+"List", "Items").List() {
+			p := item.Get(kind)
+			out = append(out, foundPolicy{kind, p.Get("Id").Str(), p.Get(kind + "Config")})
+		}
+	}
+	return out
+}
+
+// Scopes returns one scope per cache behavior of d.
+func Scopes(d Distribution, pols Policies) []audit.Scope {
+	var scopes []audit.Scope
+	origins := map[string]*tree.Node{}
+	for _, o := range append(d.Body.Get("Origins", "Items").List(), d.Body.Get("origin").List()...) {
+		origins[o.Get("Id").Str()+o.Get("origin_id").Str()] = o
+	}
+	if b := d.Body.Get("DefaultCacheBehavior"); b != nil {
+		scopes = append(scopes, behaviorScope(d, b, d.Name+" default behavior", pols, origins))
+	}
+	for _, b := range append(d.Body.Get("CacheBehaviors", "Items").List(), d.Body.Get("ordered_cache_behavior").List()...) {
+		pattern := b.Get("PathPattern").Str()
+		name := fmt.Sprintf("%s behavior %q", d.Name, pattern)
+		s := behaviorScope(d, b, name, pols, origins)
+		s.Static = audit.Static(pattern)
+		scopes = append(scopes, s)
+	}
+	return scopes
+}
+
+// cachePolicy is what a behavior's cache policy, or its legacy fields,
+// does.
+type cachePolicy struct {
+	// min and max are the TTL settings; nil values are unknown.
+	min, max *audit.Setting
+	minTTL   int64
+	maxTTL   int64
+	// cookies is the cookie behavior of the key: none, whitelist,
+	// allExcept or all; cookieSet is where it is set.
+	cookies   string
+	cookieSet *audit.Setting
+	auth      bool
+	// unknown is set when the policy itself could not be resolved.
+	unknown *audit.Setting
+}
+
+func behaviorScope(d Distribution, b *tree.Node, name string, pols Policies, origins map[string]*tree.Node) audit.Scope {
+	s := audit.Scope{Vendor: audit.CloudFront, File: d.File, Line: b.Line, Name: name}
+	if o := origins[b.Get("TargetOriginId").Str()]; o != nil && isBucket(o) {
+		s.FilesOnly = true
+	}
+	cp := resolveCachePolicy(d, b, pols)
+	if cp.unknown != nil {
+		// An unknown policy may have MinTTL > 0 and cache anything.
+		s.Store, s.Collapses = cp.unknown, cp.unknown
+		return s
+	}
+	if cp.min.Unknown || cp.minTTL > 0 {
+		s.Store = cp.min
+	}
+	s.KeyedByUser = cp.cookies == "all" && cp.auth
+	if !cp.max.Unknown && cp.maxTTL == 0 {
+		return s // nothing is cached, and nothing collapsed
+	}
+	s.Collapses = cp.max
+	if cp.cookies != "none" {
+		s.ReplaysSetCookie = cp.cookieSet
+	}
+	if orp := b.Get("OriginRequestPolicyId"); orp != nil && (orp.Kind == tree.Unknown || orp.Str() != "") {
+		fwd, set := originRequestCookies(d, orp, pols)
+		if fwd != "none" && cp.cookies != "all" {
+			s.Unkeyed = set
+		}
+		if fwd != "none" && s.ReplaysSetCookie == nil {
+			s.ReplaysSetCookie = set
+		}
+	}
+	return s
+}
+
+// isBucket says whether an origin is an S3 bucket, which serves files.
+func isBucket(o *tree.Node) bool {
+	if o.Get("S3OriginConfig") != nil || o.Get("s3_origin_config") != nil {
+		return true
+	}
+	domain := o.Get("DomainName").Str() + o.Get("domain_name").Str()
+	return strings.Contains(domain, ".s3.") || strings.Contains(domain, ".s3-website")
+}
+
+func resolveCachePolicy(d Distribution, b *tree.Node, pols Policies) cachePolicy {
+	idNode := b.Get("CachePolicyId")
+	if idNode == nil || (idNode.Kind == tree.String && idNode.Text == "") {
+		return legacyPolicy(d, b)
+	}
+	idSet := idNode.Setting(d.File, b)
+	if idNode.Kind == tree.Unknown {
+		return cachePolicy{unknown: idSet}
+	}
+	if m, ok := managedCachePolicies[idNode.Text]; ok {
+		idSet.Value = fmt.Sprintf("%s (managed %s: MinTTL %d, MaxTTL %d)", idNode.Text, m.name, m.minTTL, m.maxTTL)
+		return cachePolicy{min: idSet, max: idSet, minTTL: m.minTTL, maxTTL: m.maxTTL,
+			cookies: m.cookies, cookieSet: idSet, auth: m.authorization}
+	}
+	p, ok := pols.Cache[idNode.Text]
+	if !ok {
+		idSet.Unknown = true
+		idSet.Value = idNode.Text + " (not given: export it with aws cloudfront get-cache-policy)"
+		return cachePolicy{unknown: idSet}
+	}
+	params := p.Body.Get("ParametersInCacheKeyAndForwardedToOrigin")
+	cp := cachePolicy{
+		cookies: "none",
+		auth:    contains(params.Get("HeadersConfig", "Headers", "Items").Strings(), "Authorization"),
+	}
+	cp.min, cp.minTTL = ttl(p.File, p.Body, "MinTTL", 0)
+	cp.max, cp.maxTTL = ttl(p.File, p.Body, "MaxTTL", 31536000)
+	if c := params.Get("CookiesConfig", "CookieBehavior"); c != nil {
+		cp.cookies, cp.cookieSet = c.Str(), c.Setting(p.File, p.Body)
+		if c.Kind == tree.Unknown {
+			cp.cookies = "unknown"
+		}
+	}
+	return cp
+}
+
+// legacyPolicy reads a behavior's own TTLs and ForwardedValues, the
+// settings before cache policies.
+func legacyPolicy(d Distribution, b *tree.Node) cachePolicy {
+	cp := cachePolicy{cookies: "none"}
+	cp.min, cp.minTTL = ttl(d.File, b, "MinTTL", 0)
+	cp.max, cp.maxTTL = ttl(d.File, b, "MaxTTL", 31536000)
+	fv := b.Get("ForwardedValues")
+	if c := fv.Get("Cookies", "Forward"); c != nil {
+		cp.cookies, cp.cookieSet = c.Str(), c.Setting(d.File, b)
+		if c.Kind == tree.Unknown {
+			cp.cookies = "unknown"
+		}
+	}
+	headers := fv.Get("Headers", "Items").Strings()
+	if len(headers) == 0 {
+		headers = fv.Get("Headers").Strings()
+	}
+	cp.auth = contains(headers, "Authorization") || contains(headers, "*")
+	return cp
+}
+
+// ttl reads a TTL setting of base, or its documented default.
+func ttl(file string, base *tree.Node, key string, def int64) (*audit.Setting, int64) {
+	n := base.Get(key)
+	if n == nil {
+		return &audit.Setting{File: file, Line: base.Line, Name: key, Value: fmt.Sprintf("%d (default)", def)}, def
+	}
+	set := n.Setting(file, base)
+	v, ok := n.Int()
+	if !ok {
+		set.Unknown = true
+	}
+	return set, v
+}
+
+// originRequestCookies says which cookies an origin request policy
+// forwards: none, or another cookie behavior, or unknown.
+func originRequestCookies(d Distribution, idNode *tree.Node, pols Policies) (string, *audit.Setting) {
+	set := idNode.Setting(d.File, nil)
+	set.Name = "OriginRequestPolicyId"
+	if idNode.Kind == tree.Unknown {
+		return "unknown", set
+	}
+	if name, ok := managedForwardAll[idNode.Text]; ok {
+		set.Value = idNode.Text + " (managed " + name + ": all cookies)"
+		return "all", set
+	}
+	p, ok := pols.OriginRequest[idNode.Text]
+	if !ok {
+		set.Unknown = true
+		set.Value = idNode.Text + " (not given: export it with aws cloudfront get-origin-request-policy)"
+		return "unknown", set
+	}
+	c := p.Body.Get("CookiesConfig", "CookieBehavior")
+	if c == nil || c.Str() == "none" {
+		return "none", set
+	}
+	return c.Str(), c.Setting(p.File, p.Body)
+}
+
+func contains(list []string, want string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, want) {
+			return true
+		}
+	}
+	return false
+}
