@@ -1,0 +1,310 @@
+// Package nginx turns an nginx configuration, with its includes, into the
+// audit's model: one scope per location that proxies (proxy_pass,
+// fastcgi_pass, uwsgi_pass, scgi_pass) through a cache.
+package nginx
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/cachefence/cachefence/audit"
+)
+
+// Kind is the name of this format for --kind.
+const Kind = "nginx"
+
+// Detect says whether a file is an nginx configuration, by name or by the
+// blocks it opens.
+func Detect(path string, data []byte) bool {
+	base := filepath.Base(path)
+	if base == "nginx.conf" {
+		return true
+	}
+	for _, marker := range []string{"server {", "http {", "location ", "proxy_pass ", "proxy_cache "} {
+		if bytes.Contains(data, []byte(marker)) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxIncludes bounds the files one configuration may pull in.
+const maxIncludes = 1000
+
+// Read reads nginx configuration files and the files they include. A file
+// included by another one given is audited as part of it, not alone.
+func Read(files []audit.File) *audit.Config {
+	cfg := &audit.Config{}
+	parsed := map[string][]*Directive{}
+	for _, f := range files {
+		ds, err := Parse(f.Path, f.Data)
+		if err != nil {
+			failParse(cfg, f.Path, err)
+			continue
+		}
+		parsed[filepath.Clean(f.Path)] = ds
+	}
+	included := map[string]bool{}
+	expanded := map[string][]*Directive{}
+	for _, f := range files {
+		if ds, ok := parsed[filepath.Clean(f.Path)]; ok {
+			r := &resolver{cfg: cfg, root: filepath.Dir(f.Path), parsed: parsed, seen: map[string]bool{}, active: map[string]bool{}}
+			expanded[f.Path] = r.expand(ds, 0)
+			for name := range r.seen {
+				included[name] = true
+			}
+		}
+	}
+	for _, f := range files {
+		ds, ok := expanded[f.Path]
+		if !ok || included[filepath.Clean(f.Path)] {
+			continue
+		}
+		flatten(ds, "", cfg)
+		walk(ds, context{}, cfg)
+	}
+	return cfg
+}
+
+func failParse(cfg *audit.Config, file string, err error) {
+	if se, ok := err.(*SyntaxError); ok {
+		cfg.Fail(file, se.Line, fmt.Errorf("%s", se.Msg))
+		return
+	}
+	cfg.Fail(file, 0, err)
+}
+
+// resolver replaces include directives by the directives of the files
+// they name, relative to the including file, then to the main file's
+// directory, as nginx resolves them against its prefix.
+type resolver struct {
+	cfg    *audit.Config
+	root   string
+	parsed map[string][]*Directive
+	// seen are the files included so far; active those being expanded,
+	// to stop include cycles.
+	seen, active map[string]bool
+}
+
+func (r *resolver) expand(ds []*Directive, depth int) []*Directive {
+	var out []*Directive
+	for _, d := range ds {
+		if d.Name != "include" || len(d.Args) != 1 {
+			if d.HasBlock {
+				c := *d
+				c.Block = r.expand(d.Block, depth)
+				d = &c
+			}
+			out = append(out, d)
+			continue
+		}
+		names := r.glob(d)
+		if len(names) == 0 {
+			r.cfg.Skip(d.File, d.Line, "include %s: no such file here, so its directives were not audited", d.Args[0])
+		}
+		for _, name := range names {
+			if r.active[name] || len(r.seen) >= maxIncludes || depth > maxDepth {
+				r.cfg.Skip(d.File, d.Line, "include %s: an include cycle, or too many includes", name)
+				continue
+			}
+			r.seen[name] = true
+			inner, ok := r.parsed[name]
+			if !ok {
+				data, err := os.ReadFile(name)
+				if err != nil {
+					r.cfg.Fail(d.File, d.Line, fmt.Errorf("include %s: %w", name, err))
+					continue
+				}
+				if inner, err = Parse(name, data); err != nil {
+					failParse(r.cfg, name, err)
+					continue
+				}
+			}
+			r.active[name] = true
+			out = append(out, r.expand(inner, depth+1)...)
+			delete(r.active, name)
+		}
+	}
+	return out
+}
+
+func (r *resolver) glob(d *Directive) []string {
+	pattern := d.Args[0]
+	var dirs []string
+	if filepath.IsAbs(pattern) {
+		dirs = []string{""}
+	} else {
+		dirs = []string{filepath.Dir(d.File), r.root}
+	}
+	for _, dir := range dirs {
+		names, _ := filepath.Glob(filepath.Join(dir, pattern))
+		if len(names) > 0 {
+			for i := range names {
+				names[i] = filepath.Clean(names[i])
+			}
+			slices.Sort(names)
+			return names
+		}
+	}
+	return nil
+}
+
+// context holds the directives in force at a level: the innermost level
+// that sets a directive wins, as nginx merges these.
+type context struct {
+	server string
+	set    map[string]*Directive
+	hidden map[string]*Directive // proxy_hide_header and the like, by header
+}
+
+func (c context) with(block []*Directive) context {
+	next := context{server: c.server, set: map[string]*Directive{}, hidden: c.hidden}
+	for k, v := range c.set {
+		next.set[k] = v
+	}
+	var hidden map[string]*Directive
+	for _, d := range block {
+		switch {
+		case strings.HasSuffix(d.Name, "_hide_header") && len(d.Args) > 0:
+			// A level that hides any header replaces the inherited list.
+			if hidden == nil {
+				hidden = map[string]*Directive{}
+			}
+			hidden[strings.ToLower(d.Name+" "+d.Args[0])] = d
+		case d.Name == "server_name" && len(d.Args) > 0:
+			next.server = d.Args[0]
+		case !d.HasBlock:
+			next.set[d.Name] = d
+		}
+	}
+	if hidden != nil {
+		next.hidden = hidden
+	}
+	return next
+}
+
+// modules are the proxying modules whose caches work alike.
+var modules = []string{"proxy", "fastcgi", "uwsgi", "scgi"}
+
+func walk(ds []*Directive, ctx context, cfg *audit.Config) {
+	ctx = ctx.with(ds)
+	for _, d := range ds {
+		switch d.Name {
+		case "http", "server":
+			walk(d.Block, ctx, cfg)
+		case "location":
+			inner := ctx.with(d.Block)
+			for _, m := range modules {
+				if inner.set[m+"_pass"] != nil {
+					if s, ok := scope(d, m, inner, cfg); ok {
+						cfg.Scopes = append(cfg.Scopes, s)
+					}
+				}
+			}
+			walk(d.Block, ctx, cfg)
+		case "if":
+			for _, in := range d.Block {
+				if strings.Contains(in.Name, "_cache") || strings.Contains(in.Name, "_ignore_headers") {
+					cfg.Skip(in.File, in.Line, "%s inside if: conditional caching is not audited", in.Name)
+				}
+			}
+		}
+	}
+}
+
+func argsOf(d *Directive) string {
+	if d == nil {
+		return ""
+	}
+	return strings.ToLower(strings.Join(d.Args, " "))
+}
+
+func setting(d *Directive) *audit.Setting {
+	return &audit.Setting{File: d.File, Line: d.Line, Name: d.Name, Value: strings.Join(d.Args, " ")}
+}
+
+// scope is what a caching location does with module m.
+func scope(loc *Directive, m string, ctx context, cfg *audit.Config) (audit.Scope, bool) {
+	cache := ctx.set[m+"_cache"]
+	if cache == nil || argsOf(cache) == "off" {
+		return audit.Scope{}, false // nothing is cached
+	}
+	pattern := strings.Join(loc.Args, " ")
+	s := audit.Scope{Vendor: audit.Nginx, File: loc.File, Line: loc.Line,
+		Name: fmt.Sprintf("server %s location %s", ctx.server, pattern), Static: audit.Static(pattern)}
+	ignore := ctx.set[m+"_ignore_headers"]
+	ignored := map[string]bool{}
+	if ignore != nil {
+		for _, h := range ignore.Args {
+			ignored[strings.ToLower(h)] = true
+		}
+	}
+	valid := ctx.set[m+"_cache_valid"]
+	if ignored["cache-control"] && valid != nil {
+		// What proxy_cache_valid stores, private or not, only
+		// X-Accel-Expires: 0 or an invalid Expires keeps out.
+		s.Store = setting(ignore)
+		if !ignored["x-accel-expires"] {
+			s.Obeys |= audit.XAccelExpiresZero
+		}
+		if !ignored["expires"] {
+			s.Obeys |= audit.ExpiresPast
+		}
+	} else if ignored["expires"] && valid != nil {
+		s.TTL = setting(ignore)
+	}
+	if ignored["set-cookie"] {
+		if ctx.hidden[m+"_hide_header set-cookie"] != nil {
+			s.StripsSetCookie = setting(ignore)
+		} else {
+			s.ReplaysSetCookie = setting(ignore)
+		}
+	}
+	// nginx never looks at Authorization or Cookie by itself: only these
+	// directives, or the key, keep credentials apart.
+	guards := argsOf(ctx.set[m+"_no_cache"]) + " " + argsOf(ctx.set[m+"_cache_bypass"])
+	key := argsOf(ctx.set[m+"_cache_key"])
+	authKeyed := strings.Contains(key, "$http_authorization")
+	cookieKeyed := strings.Contains(key, "$http_cookie")
+	if !strings.Contains(guards, "$http_authorization") && !authKeyed {
+		s.Authorization = setting(cache)
+	}
+	if !strings.Contains(guards, "$cookie_") && !strings.Contains(guards, "$http_cookie") &&
+		!strings.Contains(key, "$cookie_") && !cookieKeyed {
+		s.Unkeyed = setting(cache)
+	}
+	s.KeyedByUser = authKeyed && cookieKeyed
+	return s, true
+}
+
+// flatten adds the directives of a block, by their place in the tree, to
+// the settings; a directive repeated in a block is numbered.
+func flatten(block []*Directive, path string, cfg *audit.Config) {
+	count := map[string]int{}
+	for _, d := range block {
+		name := d.Name
+		if d.HasBlock && len(d.Args) > 0 {
+			name += " " + strings.Join(d.Args, " ")
+		}
+		if d.Name == "server" {
+			for _, in := range d.Block {
+				if in.Name == "server_name" {
+					name += " " + strings.Join(in.Args, " ")
+				}
+			}
+		}
+		if count[name]++; count[name] > 1 {
+			name = fmt.Sprintf("%s#%d", name, count[name])
+		}
+		key := strings.TrimPrefix(path+" > "+name, " > ")
+		if d.HasBlock {
+			flatten(d.Block, key, cfg)
+		} else {
+			cfg.Settings = append(cfg.Settings, audit.Setting{File: d.File, Line: d.Line, Name: key, Value: strings.Join(d.Args, " ")})
+		}
+	}
+}
