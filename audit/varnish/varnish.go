@@ -1,0 +1,196 @@
+// Package varnish turns Varnish VCL files, with their includes, into the
+// audit's model, and asks varnishd, where it is installed, whether each
+// file compiles.
+package varnish
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cachefence/cachefence/audit"
+	"github.com/cachefence/cachefence/audit/vcl"
+)
+
+// Kind is the name of this format for --kind.
+const Kind = "varnish"
+
+// Detect says whether a file is Varnish VCL: a .vcl file, or a "vcl 4"
+// declaration.
+func Detect(path string, data []byte) bool {
+	return filepath.Ext(path) == ".vcl" || bytes.HasPrefix(bytes.TrimSpace(data), []byte("vcl 4"))
+}
+
+// Varnishd is the varnishd binary that checks that a file compiles; an
+// empty one checks nothing.
+var Varnishd = findVarnishd()
+
+func findVarnishd() string {
+	if p, err := exec.LookPath("varnishd"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/varnishd"); err == nil {
+		return "/usr/sbin/varnishd"
+	}
+	return ""
+}
+
+// maxIncludes bounds the files one VCL may pull in.
+const maxIncludes = 200
+
+// Read reads VCL files and their includes. A file included by another one
+// given is audited as part of it.
+func Read(files []audit.File) *audit.Config {
+	cfg := &audit.Config{}
+	included := map[string]bool{}
+	merged := map[string]*vcl.File{}
+	for _, f := range files {
+		parsed, err := vcl.Parse(f.Data)
+		if err != nil {
+			fail(cfg, f.Path, err)
+			continue
+		}
+		m := &merger{cfg: cfg, seen: map[string]bool{}}
+		merged[f.Path] = m.merge(f.Path, parsed, 0)
+		for name := range m.seen {
+			included[name] = true
+		}
+	}
+	for _, f := range files {
+		m, ok := merged[f.Path]
+		if !ok || included[filepath.Clean(f.Path)] {
+			continue
+		}
+		cfg.Settings = append(cfg.Settings, vcl.Flatten(f.Path, m)...)
+		cfg.Scopes = append(cfg.Scopes, vcl.Scopes(f.Path, m, vcl.Varnish)...)
+		if Varnishd != "" {
+			compile(cfg, f.Path)
+		}
+	}
+	return cfg
+}
+
+func fail(cfg *audit.Config, file string, err error) {
+	var se *vcl.SyntaxError
+	if errors.As(err, &se) {
+		cfg.Fail(file, se.Line, errors.New(se.Msg))
+		return
+	}
+	cfg.Fail(file, 0, err)
+}
+
+// merger puts included files' subroutines in, as Varnish does: subs of
+// one name are concatenated in the order they appear.
+type merger struct {
+	cfg  *audit.Config
+	seen map[string]bool
+}
+
+func (m *merger) merge(path string, f *vcl.File, depth int) *vcl.File {
+	out := &vcl.File{}
+	add := func(subs []*vcl.Sub) {
+		for _, s := range subs {
+			if prev := out.Sub(s.Name); prev != nil {
+				prev.Body = append(prev.Body, s.Body...)
+				continue
+			}
+			c := *s
+			out.Subs = append(out.Subs, &c)
+		}
+	}
+	next := 0
+	for _, inc := range f.Includes {
+		add(f.Subs[next:inc.Before])
+		next = inc.Before
+		name := filepath.Clean(filepath.Join(filepath.Dir(path), inc.Path))
+		if filepath.IsAbs(inc.Path) {
+			name = filepath.Clean(inc.Path)
+		}
+		data, err := os.ReadFile(name)
+		if err != nil || m.seen[name] || len(m.seen) >= maxIncludes || depth > 20 {
+			m.cfg.Skip(path, inc.Line, "include %q: not found here, or included again, so not audited", inc.Path)
+			continue
+		}
+		m.seen[name] = true
+		inner, err := vcl.Parse(data)
+		if err != nil {
+			fail(m.cfg, name, err)
+			continue
+		}
+		add(m.merge(name, inner, depth+1).Subs)
+	}
+	add(f.Subs[next:])
+	return out
+}
+
+var vccLine = regexp.MustCompile(`\('([^']*)' Line (\d+) Pos \d+\)`)
+
+// compile runs varnishd -C on file. A failure is an error at the line
+// varnishd names; the message is kept, but not the source lines varnishd
+// quotes, which may hold a credential.
+func compile(cfg *audit.Config, file string) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		cfg.Fail(file, 0, err)
+		return
+	}
+	dir, err := os.MkdirTemp("", "cachefence-vcc-")
+	if err != nil {
+		cfg.Fail(file, 0, fmt.Errorf("varnishd -C: %w", err))
+		return
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// -j none: as root, varnishd would otherwise compile as an
+	// unprivileged user who cannot write the working directory.
+	cmd := exec.CommandContext(ctx, Varnishd, "-j", "none", "-n", dir,
+		"-p", "vcl_path="+filepath.Dir(abs)+":/usr/share/varnish/vcl:/etc/varnish", "-C", "-f", abs)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		return
+	}
+	msg, at, line := vccMessage(stderr.String())
+	if at == "" || at == abs {
+		at = file
+	}
+	if strings.Contains(msg, "could not be resolved") {
+		cfg.Skip(at, line, "a backend host that does not resolve here, so varnishd could not check that it compiles")
+		return
+	}
+	cfg.Fail(at, line, fmt.Errorf("varnishd -C: %s", msg))
+}
+
+// vccMessage extracts the compiler's message, file and line from
+// varnishd's output.
+func vccMessage(out string) (msg, file string, line int) {
+	_, rest, ok := strings.Cut(out, "Message from VCC-compiler:\n")
+	if !ok {
+		return "VCL compilation failed", "", 0
+	}
+	var lines []string
+	for _, l := range strings.Split(rest, "\n") {
+		if m := vccLine.FindStringSubmatch(l); m != nil {
+			file = m[1]
+			line, _ = strconv.Atoi(m[2])
+			break
+		}
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	msg = strings.Join(lines, " ")
+	if audit.LooksSecret(msg) {
+		msg = "VCL compilation failed (the message quotes what may be a credential)"
+	}
+	return msg, file, line
+}

@@ -1,0 +1,394 @@
+package vcl
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cachefence/cachefence/audit"
+)
+
+// Dialect is what a VCL runtime does around the user's code.
+type Dialect struct {
+	Vendor string
+	// Fetch and Recv name the subroutines that see the backend response
+	// and the client request.
+	Fetch, Recv []string
+	// Builtin says a built-in VCL runs after the user's subroutine unless
+	// it returns, checking Authorization and Cookie in the request and
+	// private, no-store and Set-Cookie in the response (Varnish). Without
+	// it, only the user's code checks anything (Fastly).
+	Builtin bool
+}
+
+// Varnish is the dialect of Varnish 4 and later (and vcl_fetch of 3).
+var Varnish = Dialect{Vendor: audit.Varnish, Fetch: []string{"vcl_backend_response", "vcl_fetch"},
+	Recv: []string{"vcl_recv"}, Builtin: true}
+
+// Fastly is the dialect of Fastly VCL.
+var Fastly = Dialect{Vendor: audit.Fastly, Fetch: []string{"vcl_fetch"}, Recv: []string{"vcl_recv"}}
+
+// builtinObeys are the signals Varnish's built-in vcl_beresp_control
+// checks: Surrogate-Control no-store, else Cache-Control.
+const builtinObeys = audit.SurrogateControlNoStore | audit.CacheControlPrivate | audit.CacheControlNoStore
+
+// maxCalls bounds the inlining of called subroutines.
+const maxCalls = 50
+
+// Scopes returns what the VCL's fetch and recv subroutines do.
+func Scopes(file string, f *File, d Dialect) []audit.Scope {
+	var out []audit.Scope
+	for _, name := range d.Fetch {
+		if sub := f.Sub(name); sub != nil {
+			a := &fetch{walker: walker{file: file, f: f, d: d, sub: sub}}
+			out = append(out, a.run()...)
+		}
+	}
+	for _, name := range d.Recv {
+		if sub := f.Sub(name); sub != nil {
+			a := &recv{walker: walker{file: file, f: f, d: d, sub: sub}}
+			out = append(out, a.run()...)
+		}
+	}
+	return out
+}
+
+type walker struct {
+	file  string
+	f     *File
+	d     Dialect
+	sub   *Sub
+	calls int
+}
+
+func (w *walker) scope(cond string) audit.Scope {
+	s := audit.Scope{Vendor: w.d.Vendor, File: w.file, Line: w.sub.Line, Name: "sub " + w.sub.Name}
+	if cond != "" {
+		s.Name += " when " + cond
+		s.Static = audit.Static(cond)
+	}
+	return s
+}
+
+func (w *walker) setting(st *Stmt, what string) *audit.Setting {
+	return &audit.Setting{File: w.file, Line: st.Line, Name: "sub " + w.sub.Name, Value: what}
+}
+
+// body returns the statements of a call's subroutine, for inlining.
+func (w *walker) body(st *Stmt) []*Stmt {
+	if w.calls++; w.calls > maxCalls {
+		return nil
+	}
+	if sub := w.f.Sub(st.Target); sub != nil {
+		return sub.Body
+	}
+	return nil
+}
+
+// fetch follows the backend response subroutine.
+type fetch struct {
+	walker
+	// obeys are the signals the code has checked so far, each with a
+	// branch that refuses to cache.
+	obeys audit.Signal
+	// lost are the builtin's signals that the code removed, by unsetting
+	// or overwriting the header the builtin reads.
+	lost   audit.Signal
+	scopes []audit.Scope
+	main   audit.Scope
+	ended  bool
+}
+
+func (a *fetch) run() []audit.Scope {
+	a.main = a.scope("")
+	a.stmts(a.sub.Body, "")
+	if !a.ended {
+		a.end(a.main.Line, "")
+	}
+	return append([]audit.Scope{a.main}, a.scopes...)
+}
+
+// end records where the subroutine stops without a return: Varnish's
+// built-in checks run, Fastly delivers.
+func (a *fetch) end(line int, cond string) {
+	if a.d.Builtin {
+		if lost := a.lost; lost&(audit.CacheControlPrivate|audit.CacheControlNoStore) != 0 {
+			s := a.target(cond)
+			s.Store = &audit.Setting{File: a.file, Line: line, Name: "sub " + a.sub.Name,
+				Value: "removes or rewrites Cache-Control before the built-in check"}
+			s.Obeys = (builtinObeys &^ lost) | a.obeys
+		}
+		return
+	}
+	a.deliver(line, cond, "reaches its end, which delivers")
+}
+
+// deliver records that responses are cached from here, having been
+// checked for a.obeys only.
+func (a *fetch) deliver(line int, cond, what string) {
+	const both = audit.CacheControlPrivate | audit.CacheControlNoStore
+	if a.obeys&both == both {
+		return
+	}
+	s := a.target(cond)
+	if s.Store == nil {
+		s.Store = &audit.Setting{File: a.file, Line: line, Name: "sub " + a.sub.Name, Value: what}
+		if a.obeys == 0 {
+			s.Store.Value += " before any private or no-store check"
+		} else {
+			s.Store.Value += " after checking " + a.obeys.String() + " only"
+		}
+		s.Obeys = a.obeys
+	}
+}
+
+// target returns the scope that a statement under cond affects: the
+// subroutine's own, or one for a static-looking condition.
+func (a *fetch) target(cond string) *audit.Scope {
+	if cond == "" || audit.Static(cond) == "" {
+		return &a.main
+	}
+	s := a.scope(cond)
+	for i := range a.scopes {
+		if a.scopes[i].Name == s.Name {
+			return &a.scopes[i]
+		}
+	}
+	a.scopes = append(a.scopes, s)
+	return &a.scopes[len(a.scopes)-1]
+}
+
+func (a *fetch) stmts(body []*Stmt, cond string) {
+	for _, st := range body {
+		if a.ended && cond == "" {
+			return
+		}
+		switch st.Kind {
+		case If:
+			a.branches(st, cond)
+		case Call:
+			a.stmts(a.body(st), cond)
+		case Macro:
+			// Fastly's generated code goes here; the caller inlines it.
+		case Return:
+			a.ret(st, cond)
+			if cond == "" {
+				a.ended = true
+			}
+		case Set, Unset:
+			a.assign(st, cond)
+		}
+	}
+}
+
+func (a *fetch) branches(st *Stmt, outer string) {
+	for i, b := range st.Branches {
+		cond := joinCond(outer, branchCond(st, i))
+		if sig := signals(b.Cond); sig != 0 && refuses(b.Body) {
+			a.obeys |= sig
+			continue
+		}
+		if refuses(b.Body) {
+			continue // an uncacheable branch stores nothing
+		}
+		a.stmts(b.Body, cond)
+	}
+}
+
+func (a *fetch) ret(st *Stmt, cond string) {
+	switch strings.ToLower(st.Target) {
+	case "deliver":
+		if a.d.Builtin {
+			// Returning skips the built-in checks: only the user's count.
+			s := a.target(cond)
+			if s.Store == nil && a.obeys&builtinObeys != builtinObeys {
+				s.Store = a.setting(st, "return (deliver) skips the built-in private/no-store check")
+				s.Obeys = a.obeys
+			}
+			return
+		}
+		a.deliver(st.Line, cond, "return (deliver)")
+	}
+}
+
+func (a *fetch) assign(st *Stmt, cond string) {
+	target := strings.ToLower(st.Target)
+	value := strings.ToLower(strings.TrimSpace(st.Value))
+	switch {
+	// A TTL under a condition on the status is error handling, not pages.
+	case st.Kind == Set && target == "beresp.ttl" && !isZero(value) && !aboutHeaders(cond) && !strings.Contains(cond, "status"):
+		s := a.target(cond)
+		if s.TTL == nil {
+			s.TTL = a.setting(st, "set beresp.ttl = "+st.Value)
+		}
+	case st.Kind == Set && target == "beresp.uncacheable" && value == "false":
+		s := a.target(cond)
+		s.Store, s.Obeys = a.setting(st, "set beresp.uncacheable = false"), a.obeys
+	case st.Kind == Unset && target == "beresp.http.set-cookie":
+		s := a.target(cond)
+		if s.StripsSetCookie == nil {
+			s.StripsSetCookie = a.setting(st, "unset beresp.http.Set-Cookie")
+		}
+	case target == "beresp.http.cache-control" && cond == "":
+		a.lost |= audit.CacheControlPrivate | audit.CacheControlNoStore
+	case target == "beresp.http.surrogate-control" && st.Kind == Set && cond == "":
+		a.lost |= audit.SurrogateControlNoStore | audit.CacheControlPrivate | audit.CacheControlNoStore
+	}
+}
+
+// recv follows the request subroutine.
+type recv struct {
+	walker
+	auth, cookie bool // the code passes requests with these itself
+	cookieGone   bool // the code removed the Cookie header for all requests
+	main         audit.Scope
+	ended        bool
+}
+
+func (a *recv) run() []audit.Scope {
+	a.main = a.scope("")
+	a.stmts(a.sub.Body, "")
+	if !a.ended && !a.d.Builtin {
+		a.lookup(&Stmt{Line: a.sub.Line}, "", "reaches its end, which looks the request up")
+	}
+	return []audit.Scope{a.main}
+}
+
+func (a *recv) stmts(body []*Stmt, cond string) {
+	for _, st := range body {
+		if a.ended && cond == "" {
+			return
+		}
+		switch st.Kind {
+		case If:
+			for i, b := range st.Branches {
+				c := strings.ToLower(b.Cond)
+				if passes(b.Body) {
+					a.auth = a.auth || strings.Contains(c, "req.http.authorization")
+					a.cookie = a.cookie || strings.Contains(c, "req.http.cookie")
+					continue
+				}
+				a.stmts(b.Body, joinCond(cond, branchCond(st, i)))
+			}
+		case Call:
+			a.stmts(a.body(st), cond)
+		case Unset:
+			if strings.EqualFold(st.Target, "req.http.cookie") && cond == "" {
+				a.cookieGone = true
+			}
+		case Return:
+			switch strings.ToLower(st.Target) {
+			case "hash", "lookup":
+				a.lookup(st, cond, "return ("+st.Target+")")
+			}
+			if cond == "" {
+				a.ended = true
+			}
+		}
+	}
+}
+
+// lookup records that requests reach the cache here with whatever
+// credentials the code has not dealt with.
+func (a *recv) lookup(st *Stmt, cond, what string) {
+	if audit.Static(cond) != "" {
+		return // requests for static files: the origin serves them alike
+	}
+	if a.d.Builtin && !a.auth && a.main.Authorization == nil {
+		a.main.Authorization = a.setting(st, what+" before the built-in Authorization check")
+	}
+	if !a.cookie && !a.cookieGone && a.main.Unkeyed == nil {
+		if a.d.Builtin {
+			what += " before the built-in Cookie check"
+		}
+		a.main.Unkeyed = a.setting(st, what+": requests with cookies are looked up by URL")
+	}
+}
+
+// signals returns the response signals a condition tests for, unless it
+// tests for their absence.
+func signals(cond string) audit.Signal {
+	c := strings.ToLower(cond)
+	if strings.Contains(c, "!~") || strings.Contains(c, "!beresp") || strings.Contains(c, "! beresp") {
+		return 0
+	}
+	var s audit.Signal
+	if strings.Contains(c, "beresp.http.cache-control") {
+		if strings.Contains(c, "private") {
+			s |= audit.CacheControlPrivate
+		}
+		if strings.Contains(c, "no-store") {
+			s |= audit.CacheControlNoStore
+		}
+	}
+	if strings.Contains(c, "beresp.http.surrogate-control") && strings.Contains(c, "no-store") {
+		s |= audit.SurrogateControlNoStore
+	}
+	return s
+}
+
+// refuses says whether a branch keeps its response out of the cache.
+func refuses(body []*Stmt) bool {
+	for _, st := range body {
+		v := strings.ToLower(strings.TrimSpace(st.Value))
+		switch {
+		case st.Kind == Return && strings.HasPrefix(strings.ToLower(st.Target), "pass"),
+			st.Kind == Return && strings.EqualFold(st.Target, "hit_for_pass"),
+			st.Kind == Set && strings.EqualFold(st.Target, "beresp.uncacheable") && v == "true",
+			st.Kind == Set && strings.EqualFold(st.Target, "beresp.ttl") && isZero(v):
+			return true
+		case st.Kind == Call && strings.EqualFold(st.Target, "vcl_beresp_hitmiss"):
+			return true
+		}
+	}
+	return false
+}
+
+// passes says whether a request branch sends the request past the cache.
+func passes(body []*Stmt) bool {
+	for _, st := range body {
+		if st.Kind == Return {
+			switch strings.ToLower(st.Target) {
+			case "pass", "pipe", "synth", "error":
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// aboutHeaders says whether a condition reads the origin's caching
+// headers, so that a TTL set under it respects them.
+func aboutHeaders(cond string) bool {
+	c := strings.ToLower(cond)
+	for _, h := range []string{"beresp.http.cache-control", "beresp.http.expires", "beresp.http.surrogate-control"} {
+		if strings.Contains(c, h) {
+			return true
+		}
+	}
+	return false
+}
+
+func isZero(v string) bool {
+	v = strings.TrimSpace(v)
+	return strings.TrimLeft(v, "-0.") == "s" || strings.TrimLeft(v, "-0.") == "" || strings.HasPrefix(v, "-")
+}
+
+// branchCond is the condition under which branch i runs: its own, or for
+// an else, that no earlier one held.
+func branchCond(st *Stmt, i int) string {
+	if c := st.Branches[i].Cond; c != "" {
+		return c
+	}
+	var earlier []string
+	for _, b := range st.Branches[:i] {
+		earlier = append(earlier, b.Cond)
+	}
+	return fmt.Sprintf("!(%s)", strings.Join(earlier, " || "))
+}
+
+func joinCond(outer, inner string) string {
+	if outer == "" {
+		return inner
+	}
+	return outer + " && " + inner
+}

@@ -1,0 +1,121 @@
+package vcl
+
+import (
+	"bytes"
+	"strings"
+)
+
+type tokKind uint8
+
+const (
+	tEOF tokKind = iota
+	tIdent
+	tString
+	tPunct
+	tMacro
+)
+
+type token struct {
+	kind tokKind
+	text string
+	line int
+}
+
+func (t token) is(s string) bool { return t.kind != tString && t.text == s }
+
+// source returns the token as it would be written.
+func (t token) source() string {
+	if t.kind == tString {
+		return `"` + t.text + `"`
+	}
+	return t.text
+}
+
+// punct are VCL's operators, longest first.
+var punct = []string{"==", "!=", "!~", "&&", "||", "+=", "-=", "*=", "/=", "<=", ">=",
+	"{", "}", "(", ")", ";", ",", "=", "~", "!", "<", ">", "+", "-", "*", "/", "%", "."}
+
+func identByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '_' || c == '.' || c == '-' || c == ':' || c == '$'
+}
+
+// lex splits VCL into tokens. Strings are "...", {"..."} and """...""";
+// comments are #, // and /* */. A "#FASTLY name" comment is a macro.
+func lex(src []byte) ([]token, error) {
+	var toks []token
+	line := 1
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch {
+		case c == '\n':
+			line++
+			i++
+		case c == ' ' || c == '\t' || c == '\r':
+			i++
+		case c == '#' || c == '/' && i+1 < len(src) && src[i+1] == '/':
+			end := bytes.IndexByte(src[i:], '\n')
+			if end < 0 {
+				end = len(src) - i
+			}
+			if text := string(src[i : i+end]); strings.HasPrefix(text, "#FASTLY ") {
+				toks = append(toks, token{tMacro, strings.ToLower(strings.TrimSpace(text[len("#FASTLY "):])), line})
+			}
+			i += end
+		case c == '/' && i+1 < len(src) && src[i+1] == '*':
+			end := bytes.Index(src[i+2:], []byte("*/"))
+			if end < 0 {
+				return nil, &SyntaxError{line, "comment is not closed"}
+			}
+			line += bytes.Count(src[i:i+2+end], []byte("\n"))
+			i += end + 4
+		case c == '{' && i+1 < len(src) && src[i+1] == '"':
+			end := bytes.Index(src[i+2:], []byte(`"}`))
+			if end < 0 {
+				return nil, &SyntaxError{line, "long string is not closed"}
+			}
+			toks = append(toks, token{tString, string(src[i+2 : i+2+end]), line})
+			line += bytes.Count(src[i:i+2+end], []byte("\n"))
+			i += end + 4
+		case bytes.HasPrefix(src[i:], []byte(`"""`)):
+			end := bytes.Index(src[i+3:], []byte(`"""`))
+			if end < 0 {
+				return nil, &SyntaxError{line, "long string is not closed"}
+			}
+			toks = append(toks, token{tString, string(src[i+3 : i+3+end]), line})
+			line += bytes.Count(src[i:i+3+end], []byte("\n"))
+			i += end + 6
+		case c == '"':
+			end := bytes.IndexAny(src[i+1:], "\"\n")
+			if end < 0 || src[i+1+end] == '\n' {
+				return nil, &SyntaxError{line, "string is not closed on its line"}
+			}
+			toks = append(toks, token{tString, string(src[i+1 : i+1+end]), line})
+			i += end + 2
+		case identByte(c) && c != '.' && c != '-' && c != ':':
+			j := i
+			for j < len(src) && identByte(src[j]) {
+				j++
+			}
+			toks = append(toks, token{tIdent, string(src[i:j]), line})
+			i = j
+		default:
+			matched := false
+			for _, p := range punct {
+				if bytes.HasPrefix(src[i:], []byte(p)) {
+					toks = append(toks, token{tPunct, p, line})
+					i += len(p)
+					matched = true
+					break
+				}
+			}
+			if !matched {
+				// Bytes VCL does not use, such as in IP literals' neighbours
+				// or stray characters, are kept as one-byte tokens.
+				toks = append(toks, token{tPunct, string(c), line})
+				i++
+			}
+		}
+	}
+	return toks, nil
+}
