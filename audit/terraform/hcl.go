@@ -1,0 +1,143 @@
+package terraform
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cachefence/cachefence/audit/tree"
+)
+
+// converter turns HCL bodies into trees. Expressions are evaluated with no
+// variables or functions: what needs them becomes an unknown node holding
+// the expression's source.
+type converter struct {
+	src []byte
+	// dynamic records dynamic blocks, which are not expanded.
+	dynamic []*hclsyntax.Block
+}
+
+func (c *converter) body(b *hclsyntax.Body, path string, line int) *tree.Node {
+	n := &tree.Node{Kind: tree.Object, Path: path, Line: line}
+	type member struct {
+		at   hcl.Pos
+		node *tree.Node
+	}
+	var members []member
+	for name, attr := range b.Attributes {
+		m := c.expr(attr.Expr, join(path, name))
+		m.Key = name
+		members = append(members, member{attr.SrcRange.Start, m})
+	}
+	blocks := map[string]*tree.Node{}
+	for _, blk := range b.Blocks {
+		if blk.Type == "dynamic" {
+			c.dynamic = append(c.dynamic, blk)
+			continue
+		}
+		list, ok := blocks[blk.Type]
+		if !ok {
+			list = &tree.Node{Kind: tree.Array, Key: blk.Type, Path: join(path, blk.Type), Line: blk.TypeRange.Start.Line}
+			blocks[blk.Type] = list
+			members = append(members, member{blk.TypeRange.Start, list})
+		}
+		item := c.body(blk.Body, list.Path+"["+itoa(len(list.Items))+"]", blk.TypeRange.Start.Line)
+		list.Items = append(list.Items, item)
+	}
+	slices.SortFunc(members, func(a, b member) int { return a.at.Byte - b.at.Byte })
+	for _, m := range members {
+		n.Members = append(n.Members, m.node)
+	}
+	return n
+}
+
+func (c *converter) expr(e hclsyntax.Expression, path string) *tree.Node {
+	line := e.Range().Start.Line
+	switch e := e.(type) {
+	case *hclsyntax.TupleConsExpr:
+		n := &tree.Node{Kind: tree.Array, Path: path, Line: line}
+		for i, item := range e.Exprs {
+			n.Items = append(n.Items, c.expr(item, path+"["+itoa(i)+"]"))
+		}
+		return n
+	case *hclsyntax.ObjectConsExpr:
+		n := &tree.Node{Kind: tree.Object, Path: path, Line: line}
+		for _, item := range e.Items {
+			key := hcl.ExprAsKeyword(item.KeyExpr)
+			if key == "" {
+				v, diags := item.KeyExpr.Value(nil)
+				if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+					continue
+				}
+				key = v.AsString()
+			}
+			m := c.expr(item.ValueExpr, join(path, key))
+			m.Key = key
+			n.Members = append(n.Members, m)
+		}
+		return n
+	}
+	v, diags := e.Value(nil)
+	if diags.HasErrors() || !v.IsWhollyKnown() {
+		return &tree.Node{Kind: tree.Unknown, Path: path, Line: line, Text: c.source(e.Range())}
+	}
+	return value(v, path, line)
+}
+
+func (c *converter) source(r hcl.Range) string {
+	if r.Start.Byte < 0 || r.End.Byte > len(c.src) || r.Start.Byte > r.End.Byte {
+		return "(expression)"
+	}
+	text := strings.Join(strings.Fields(string(c.src[r.Start.Byte:r.End.Byte])), " ")
+	if len(text) > 120 {
+		text = text[:117] + "..."
+	}
+	return text
+}
+
+// value turns a known cty value into a tree.
+func value(v cty.Value, path string, line int) *tree.Node {
+	n := &tree.Node{Path: path, Line: line}
+	t := v.Type()
+	switch {
+	case v.IsNull():
+		n.Kind = tree.Null
+	case t == cty.String:
+		n.Kind, n.Text = tree.String, v.AsString()
+	case t == cty.Number:
+		n.Kind, n.Text = tree.Number, v.AsBigFloat().Text('f', -1)
+	case t == cty.Bool:
+		n.Kind, n.Text = tree.Bool, "false"
+		if v.True() {
+			n.Text = "true"
+		}
+	case t.IsListType() || t.IsTupleType() || t.IsSetType():
+		n.Kind = tree.Array
+		i := 0
+		for it := v.ElementIterator(); it.Next(); i++ {
+			_, e := it.Element()
+			n.Items = append(n.Items, value(e, path+"["+itoa(i)+"]", line))
+		}
+	case t.IsObjectType() || t.IsMapType():
+		n.Kind = tree.Object
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			m := value(e, join(path, k.AsString()), line)
+			m.Key = k.AsString()
+			n.Members = append(n.Members, m)
+		}
+	default:
+		n.Kind, n.Text = tree.Unknown, "(value)"
+	}
+	return n
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
