@@ -1,5 +1,7 @@
 package audit
 
+import "strconv"
+
 // Severity ranks a finding by what the setting does beyond a faithful RFC
 // 9111 shared cache.
 type Severity string
@@ -154,7 +156,12 @@ var Checks = []*Check{
 			{Cloudflare, "https://developers.cloudflare.com/cache/concepts/cache-control/",
 				"Turn Origin Cache Control on (origin_cache_control true)."},
 		},
-		match: func(s *Scope) *Setting { return s.Authorization },
+		match: func(s *Scope) *Setting {
+			if dynamic(s) {
+				return s.Authorization
+			}
+			return nil
+		},
 	},
 	{
 		ID: "cookies-not-in-key", Severity: High,
@@ -323,9 +330,12 @@ func Lookup(id string) *Check {
 	return nil
 }
 
-// Run runs every check on every scope.
+// Run runs every check on every scope. A setting that several scopes
+// share (a rule that stacks onto others) is reported once, as defended
+// only if it is defended in every scope.
 func Run(scopes []Scope) []Finding {
 	var findings []Finding
+	seen := map[[5]string]int{}
 	for i := range scopes {
 		s := &scopes[i]
 		if s.FilesOnly {
@@ -342,7 +352,14 @@ func Run(scopes []Scope) []Finding {
 				// documents; a gap here is a bug, reported rather than lost.
 				rule = VendorRule{Vendor: s.Vendor}
 			}
-			findings = append(findings, newFinding(c, rule, s, set))
+			f := newFinding(c, rule, s, set)
+			key := [5]string{f.ID, f.File, strconv.Itoa(f.Line), f.Setting, f.Value}
+			if i, ok := seen[key]; ok {
+				findings[i].DefendedByFence = findings[i].DefendedByFence && f.DefendedByFence
+				continue
+			}
+			seen[key] = len(findings)
+			findings = append(findings, f)
 		}
 	}
 	return findings

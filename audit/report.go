@@ -60,11 +60,9 @@ type Report struct {
 // NewReport runs the checks on cfg and adds drift, if any, sorted worst
 // first; among equals, what the fence does not defend comes first.
 func NewReport(cfg *Config, drift []Finding) *Report {
-	r := &Report{Findings: append(Run(cfg.Scopes), drift...), Errors: []string{},
-		Skipped: cfg.Skipped, Scopes: len(cfg.Scopes)}
-	if r.Skipped == nil {
-		r.Skipped = []Skip{}
-	}
+	// Empty lists, not null, for JSON readers.
+	r := &Report{Findings: append(append([]Finding{}, Run(cfg.Scopes)...), drift...), Errors: []string{},
+		Skipped: append([]Skip{}, cfg.Skipped...), Scopes: len(cfg.Scopes)}
 	for _, err := range cfg.Errors {
 		r.Errors = append(r.Errors, err.Error())
 	}

@@ -21,6 +21,9 @@ var (
 	// extGroup finds the extensions of globs ("*.css") and regexes
 	// ("\.(css|js)$", "\.(?:css|js)").
 	extGroup = regexp.MustCompile(`(?:\\\.|\*\.)\(?(?:\?:)?([a-z0-9]+(?:\|[a-z0-9]+)*)\)?`)
+	// extMatch finds a match on an extension variable, as Fastly's
+	// req.url.ext ~ "^(css|js)$".
+	extMatch = regexp.MustCompile(`\.ext(?:ension)?\s*(?:~|==)\s*"\^?\(?(?:\?:)?([a-z0-9]+(?:\|[a-z0-9]+)*)\)?\$?"`)
 	// widening finds operators through which a condition may match more
 	// than its static part.
 	widening = regexp.MustCompile(`\bor\b|\|\||\bnot\b|!|!~`)
@@ -38,6 +41,10 @@ func Static(pattern string) string {
 	if exts := extensions(p); exts != "" {
 		return "extensions " + exts
 	}
+	// A URL pattern with a host, as Page Rules write them: the path.
+	if host, path, ok := strings.Cut(p, "/"); ok && strings.Contains(host, ".") && !strings.ContainsAny(host, "\"(") {
+		p = "/" + path
+	}
 	for _, dir := range staticDirs {
 		if strings.HasPrefix(strings.TrimLeft(p, "^\"(*"), dir) || strings.Contains(p, "\""+dir) ||
 			strings.Contains(p, "\"^"+dir) {
@@ -51,7 +58,8 @@ func Static(pattern string) string {
 // dynamic.
 func extensions(p string) string {
 	var exts []string
-	for _, m := range extGroup.FindAllStringSubmatch(p, -1) {
+	matches := append(extGroup.FindAllStringSubmatch(p, -1), extMatch.FindAllStringSubmatch(p, -1)...)
+	for _, m := range matches {
 		for _, e := range strings.Split(m[1], "|") {
 			if dynamicExtensions[e] {
 				return ""

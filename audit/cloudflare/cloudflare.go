@@ -184,7 +184,7 @@ func PageRule(file string, pr *tree.Node) *audit.Config {
 	if pr.Get("status").Str() == "disabled" {
 		return cfg
 	}
-	target := pr.Get("target").Str()
+	target := strings.Trim(pr.Get("target").Str(), `"`)
 	for _, t := range pr.Get("targets").List() {
 		target = t.Get("constraint", "value").Str()
 	}

@@ -134,14 +134,22 @@ func (r *resolver) expand(ds []*Directive, depth int) []*Directive {
 
 func (r *resolver) glob(d *Directive) []string {
 	pattern := d.Args[0]
-	var dirs []string
+	candidates := []string{filepath.Join(filepath.Dir(d.File), pattern), filepath.Join(r.root, pattern)}
 	if filepath.IsAbs(pattern) {
-		dirs = []string{""}
-	} else {
-		dirs = []string{filepath.Dir(d.File), r.root}
+		// A checked-out configuration names its deployed paths
+		// (/etc/nginx/conf.d/x.conf): look for their tails beside it too.
+		// The deployed path itself comes last: on another machine it
+		// is another configuration.
+		candidates = nil
+		parts := strings.Split(strings.TrimPrefix(filepath.ToSlash(pattern), "/"), "/")
+		for i := range parts {
+			tail := filepath.Join(parts[i:]...)
+			candidates = append(candidates, filepath.Join(filepath.Dir(d.File), tail), filepath.Join(r.root, tail))
+		}
+		candidates = append(candidates, pattern)
 	}
-	for _, dir := range dirs {
-		names, _ := filepath.Glob(filepath.Join(dir, pattern))
+	for _, c := range candidates {
+		names, _ := filepath.Glob(c)
 		if len(names) > 0 {
 			for i := range names {
 				names[i] = filepath.Clean(names[i])
@@ -234,8 +242,11 @@ func scope(loc *Directive, m string, ctx context, cfg *audit.Config) (audit.Scop
 		return audit.Scope{}, false // nothing is cached
 	}
 	pattern := strings.Join(loc.Args, " ")
-	s := audit.Scope{Vendor: audit.Nginx, File: loc.File, Line: loc.Line,
-		Name: fmt.Sprintf("server %s location %s", ctx.server, pattern), Static: audit.Static(pattern)}
+	name := "location " + pattern
+	if ctx.server != "" {
+		name = "server " + ctx.server + " " + name
+	}
+	s := audit.Scope{Vendor: audit.Nginx, File: loc.File, Line: loc.Line, Name: name, Static: audit.Static(pattern)}
 	ignore := ctx.set[m+"_ignore_headers"]
 	ignored := map[string]bool{}
 	if ignore != nil {

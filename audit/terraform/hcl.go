@@ -44,7 +44,13 @@ func (c *converter) body(b *hclsyntax.Body, path string, line int) *tree.Node {
 			blocks[blk.Type] = list
 			members = append(members, member{blk.TypeRange.Start, list})
 		}
-		item := c.body(blk.Body, list.Path+"["+itoa(len(list.Items))+"]", blk.TypeRange.Start.Line)
+		// A block's path has no index unless its type repeats: settings
+		// read as Terraform writes them, "cookies_config.cookie_behavior".
+		path := list.Path
+		if len(list.Items) > 0 {
+			path += "[" + itoa(len(list.Items)) + "]"
+		}
+		item := c.body(blk.Body, path, blk.TypeRange.Start.Line)
 		list.Items = append(list.Items, item)
 	}
 	slices.SortFunc(members, func(a, b member) int { return a.at.Byte - b.at.Byte })

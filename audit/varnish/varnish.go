@@ -96,6 +96,11 @@ type merger struct {
 
 func (m *merger) merge(path string, f *vcl.File, depth int) *vcl.File {
 	out := &vcl.File{}
+	for _, s := range f.Subs {
+		if s.File == "" && depth > 0 {
+			s.File = path
+		}
+	}
 	add := func(subs []*vcl.Sub) {
 		for _, s := range subs {
 			if prev := out.Sub(s.Name); prev != nil {

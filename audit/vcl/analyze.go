@@ -1,6 +1,7 @@
 package vcl
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -58,6 +59,9 @@ type walker struct {
 	d     Dialect
 	sub   *Sub
 	calls int
+	// at is the file of the statements being walked, which a call may
+	// take into an included file.
+	at string
 }
 
 func (w *walker) scope(cond string) audit.Scope {
@@ -70,18 +74,19 @@ func (w *walker) scope(cond string) audit.Scope {
 }
 
 func (w *walker) setting(st *Stmt, what string) *audit.Setting {
-	return &audit.Setting{File: w.file, Line: st.Line, Name: "sub " + w.sub.Name, Value: what}
+	return &audit.Setting{File: cmp.Or(w.at, w.sub.File, w.file), Line: st.Line, Name: "sub " + w.sub.Name, Value: what}
 }
 
-// body returns the statements of a call's subroutine, for inlining.
-func (w *walker) body(st *Stmt) []*Stmt {
-	if w.calls++; w.calls > maxCalls {
-		return nil
+// call walks the statements of a called subroutine, in its own file.
+func (w *walker) call(st *Stmt, walk func([]*Stmt)) {
+	sub := w.f.Sub(st.Target)
+	if w.calls++; sub == nil || w.calls > maxCalls {
+		return
 	}
-	if sub := w.f.Sub(st.Target); sub != nil {
-		return sub.Body
-	}
-	return nil
+	outer := w.at
+	w.at = cmp.Or(sub.File, outer)
+	walk(sub.Body)
+	w.at = outer
 }
 
 // fetch follows the backend response subroutine.
@@ -166,7 +171,7 @@ func (a *fetch) stmts(body []*Stmt, cond string) {
 		case If:
 			a.branches(st, cond)
 		case Call:
-			a.stmts(a.body(st), cond)
+			a.call(st, func(body []*Stmt) { a.stmts(body, cond) })
 		case Macro:
 			// Fastly's generated code goes here; the caller inlines it.
 		case Return:
@@ -270,7 +275,7 @@ func (a *recv) stmts(body []*Stmt, cond string) {
 				a.stmts(b.Body, joinCond(cond, branchCond(st, i)))
 			}
 		case Call:
-			a.stmts(a.body(st), cond)
+			a.call(st, func(body []*Stmt) { a.stmts(body, cond) })
 		case Unset:
 			if strings.EqualFold(st.Target, "req.http.cookie") && cond == "" {
 				a.cookieGone = true

@@ -37,6 +37,9 @@ type Include struct {
 // Sub is a subroutine.
 type Sub struct {
 	Name string
+	// File is the file it was read from, when files were merged; empty
+	// for the file being audited.
+	File string
 	Line int
 	Body []*Stmt
 }
