@@ -219,7 +219,8 @@ func behaviorScope(d Distribution, b *tree.Node, name string, pols Policies, ori
 
 // isBucket says whether an origin is an S3 bucket, which serves files.
 func isBucket(o *tree.Node) bool {
-	if o.Get("S3OriginConfig") != nil || o.Get("s3_origin_config") != nil {
+	// Terraform's state lists an absent block as [].
+	if len(o.Get("S3OriginConfig").List()) > 0 {
 		return true
 	}
 	domain := o.Get("DomainName").Str() + o.Get("domain_name").Str()

@@ -8,6 +8,7 @@ package fastly
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -106,12 +107,18 @@ func Read(files []audit.File) *audit.Config {
 	return cfg
 }
 
-func failVCL(cfg *audit.Config, file string, offset int, err error) {
-	if se, ok := err.(*vcl.SyntaxError); ok {
-		cfg.Fail(file, offset+se.Line, fmt.Errorf("%s", se.Msg))
-		return
+// failVCL records a VCL syntax error: at its line in a .vcl file, or at
+// the JSON string (at) that holds the VCL, naming the VCL's own line.
+func failVCL(cfg *audit.Config, file string, at int, err error) {
+	se, ok := err.(*vcl.SyntaxError)
+	switch {
+	case !ok:
+		cfg.Fail(file, at, err)
+	case at > 0:
+		cfg.Fail(file, at, fmt.Errorf("VCL line %d: %s", se.Line, se.Msg))
+	default:
+		cfg.Fail(file, se.Line, errors.New(se.Msg))
 	}
-	cfg.Fail(file, 0, err)
 }
 
 // list returns the items of the first of names that v has: the API
@@ -145,13 +152,15 @@ func Service(file string, v *tree.Node) *audit.Config {
 		}
 		parsed, err := vcl.Parse([]byte(content.Str()))
 		if err != nil {
-			failVCL(cfg, file, content.Line-1, err)
+			failVCL(cfg, file, content.Line, err)
 			return cfg
 		}
 		main = parsed
+		relocate(main.Subs, content.Line)
 	}
 	if main == nil {
 		main, _ = vcl.Parse([]byte(boilerplate))
+		relocate(main.Subs, v.Line)
 	}
 	conditions := map[string]string{}
 	for _, c := range list(v, "conditions", "condition") {
@@ -170,18 +179,36 @@ func Service(file string, v *tree.Node) *audit.Config {
 		kind := sn.Get("type").Str()
 		body, err := vcl.Parse([]byte("sub snippet {\n" + sn.Get("content").Str() + "\n}"))
 		if err != nil {
-			failVCL(cfg, file, sn.Line-1, err)
+			failVCL(cfg, file, sn.Line, err)
 			continue
 		}
-		if len(body.Subs) == 1 {
-			generated[kind] = append(generated[kind], body.Subs[0].Body...)
-		}
+		relocate(body.Subs, sn.Line)
+		generated[kind] = append(generated[kind], body.Subs[0].Body...)
 	}
 	for _, sub := range main.Subs {
 		sub.Body = expand(sub.Body, generated)
 	}
 	cfg.Scopes = append(cfg.Scopes, vcl.Scopes(file, main, vcl.Fastly)...)
 	return cfg
+}
+
+// relocate puts VCL that a JSON string or the boilerplate holds at line:
+// its own lines are not the file's.
+func relocate(subs []*vcl.Sub, line int) {
+	var walk func([]*vcl.Stmt)
+	walk = func(body []*vcl.Stmt) {
+		for _, st := range body {
+			st.Line = line
+			for i := range st.Branches {
+				st.Branches[i].Line = line
+				walk(st.Branches[i].Body)
+			}
+		}
+	}
+	for _, s := range subs {
+		s.Line = line
+		walk(s.Body)
+	}
 }
 
 // expand replaces #FASTLY macros by the generated statements.

@@ -1,0 +1,157 @@
+package audit
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func set(name, value string) *Setting {
+	return &Setting{File: "cdn.json", Line: 7, Name: name, Value: value}
+}
+
+// Each check fires on the behaviour it names, and not on a scope that
+// lacks it; defended_by_fence follows whether the cache obeys a header
+// the fence sends.
+func TestChecks(t *testing.T) {
+	minTTL := set("MinTTL", "1")
+	for _, tc := range []struct {
+		name     string
+		scope    Scope
+		want     []string // check IDs, in Checks order
+		defended []bool
+	}{
+		{"honours everything", Scope{Vendor: CloudFront}, nil, nil},
+		{"stores private, obeys nothing", Scope{Vendor: CloudFront, Store: minTTL},
+			[]string{"stores-private"}, []bool{false}},
+		{"stores private, keyed per user", Scope{Vendor: CloudFront, Store: minTTL, KeyedByUser: true},
+			[]string{"stores-private-keyed"}, []bool{false}},
+		{"stores private, obeys Edge-Control", Scope{Vendor: Akamai, Store: set("behavior", "MAX_AGE"), Obeys: EdgeControlNoStore},
+			[]string{"ignores-private"}, []bool{true}},
+		{"static rule stores private", Scope{Vendor: Cloudflare, Store: set("edge_ttl.mode", "override_origin"), Static: "extensions css"},
+			[]string{"static-rule-ignores-headers"}, []bool{false}},
+		{"static rule obeys the fence", Scope{Vendor: Akamai, Store: set("behavior", "MAX_AGE"), Obeys: EdgeControlNoStore, Static: "extensions css"},
+			nil, nil},
+		{"bucket", Scope{Vendor: GoogleCDN, Store: set("cacheMode", "FORCE_CACHE_ALL"), FilesOnly: true}, nil, nil},
+		{"authorization", Scope{Vendor: Nginx, Authorization: set("proxy_cache", "one")},
+			[]string{"caches-authorization"}, []bool{true}},
+		{"authorization on a static scope", Scope{Vendor: Nginx, Authorization: set("proxy_cache", "one"), Static: "extensions css"}, nil, nil},
+		{"unkeyed cookies", Scope{Vendor: CloudFront, Unkeyed: set("OriginRequestPolicyId", "AllViewer")},
+			[]string{"cookies-not-in-key"}, []bool{true}},
+		{"unkeyed cookies where private is ignored", Scope{Vendor: CloudFront, Store: minTTL, Unkeyed: set("OriginRequestPolicyId", "AllViewer")},
+			[]string{"stores-private", "cookies-not-in-key"}, []bool{false, false}},
+		{"replays Set-Cookie", Scope{Vendor: Nginx, ReplaysSetCookie: set("proxy_ignore_headers", "Set-Cookie")},
+			[]string{"replays-set-cookie"}, []bool{true}},
+		{"strips Set-Cookie", Scope{Vendor: Varnish, StripsSetCookie: set("sub vcl_backend_response", "unset")},
+			[]string{"strips-set-cookie"}, []bool{true}},
+		{"overrides freshness", Scope{Vendor: Varnish, TTL: set("sub vcl_backend_response", "set beresp.ttl = 5m")},
+			[]string{"overrides-freshness"}, []bool{true}},
+		{"collapses", Scope{Vendor: CloudFront, Collapses: set("MaxTTL", "86400")},
+			[]string{"collapses-uncacheable"}, []bool{false}},
+		{"caches by default", Scope{Vendor: Cloudflare, CachesByDefault: set("cache", "true")},
+			[]string{"caches-by-default"}, []bool{true}},
+		{"no deception armor, static too", Scope{Vendor: Cloudflare, NoDeceptionArmor: set("cache_deception_armor", "(not set)"), Static: "extensions css"},
+			[]string{"no-deception-armor"}, []bool{true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			findings := Run([]Scope{tc.scope})
+			var got []string
+			var defended []bool
+			for _, f := range findings {
+				got = append(got, f.ID)
+				defended = append(defended, f.DefendedByFence)
+				if f.Fix == "" || f.Source == "" {
+					t.Errorf("%s for %s has no fix or source", f.ID, f.Vendor)
+				}
+				if f.Kind != KindCheck || f.Severity != Lookup(f.ID).Severity {
+					t.Errorf("%s: kind %q, severity %q", f.ID, f.Kind, f.Severity)
+				}
+			}
+			if !slices.Equal(got, tc.want) || !slices.Equal(defended, tc.defended) {
+				t.Errorf("got %v defended %v, want %v defended %v", got, defended, tc.want, tc.defended)
+			}
+		})
+	}
+}
+
+// An unknown value is reported under the check it could trigger, at its
+// severity, saying it is unknown.
+func TestUnknownIsReported(t *testing.T) {
+	s := Scope{Vendor: CloudFront, Name: "default behavior",
+		Store: &Setting{File: "main.tf", Line: 3, Name: "min_ttl", Value: "var.min_ttl", Unknown: true}}
+	findings := Run([]Scope{s})
+	if len(findings) != 1 {
+		t.Fatalf("got %d findings, want 1", len(findings))
+	}
+	f := findings[0]
+	if f.ID != "stores-private" || f.Severity != Critical || !f.Unknown || !strings.Contains(f.Message, "var.min_ttl") {
+		t.Errorf("got %+v", f)
+	}
+}
+
+// Every check documents each vendor it applies to, and the IDs are
+// unique.
+func TestChecksAreDocumented(t *testing.T) {
+	ids := map[string]bool{}
+	for _, c := range Checks {
+		if ids[c.ID] {
+			t.Errorf("check %s twice", c.ID)
+		}
+		ids[c.ID] = true
+		if c.Title == "" || c.Leak == "" || len(c.Vendors) == 0 || c.Severity.Rank() == 0 {
+			t.Errorf("check %s is not fully documented", c.ID)
+		}
+		for _, v := range c.Vendors {
+			if !strings.HasPrefix(v.Source, "https://") || v.Fix == "" {
+				t.Errorf("check %s, vendor %s: source %q, fix %q", c.ID, v.Vendor, v.Source, v.Fix)
+			}
+		}
+		// The severity says whether the fence can help: critical never.
+		if c.Severity == Critical && c.DefendedByFence {
+			t.Errorf("check %s is critical but defended by the fence", c.ID)
+		}
+	}
+}
+
+// A setting shared by several scopes is reported once, and as defended
+// only if every scope defends it.
+func TestSharedSettingOnce(t *testing.T) {
+	occ := set("origin_cache_control", "false")
+	findings := Run([]Scope{
+		{Vendor: Cloudflare, Name: "rule a", Authorization: occ},
+		{Vendor: Cloudflare, Name: "rule b", Authorization: occ, Store: set("edge_ttl.mode", "override_origin")},
+	})
+	var auth []Finding
+	for _, f := range findings {
+		if f.ID == "caches-authorization" {
+			auth = append(auth, f)
+		}
+	}
+	if len(auth) != 1 || auth[0].DefendedByFence {
+		t.Errorf("got %+v, want one undefended caches-authorization", auth)
+	}
+}
+
+func TestStatic(t *testing.T) {
+	for pattern, want := range map[string]string{
+		`*.css`:     "extensions css",
+		`/static/*`: "path prefix /static/",
+		`(http.request.uri.path matches "^/_next/static/")`:    "path prefix /_next/static/",
+		`(http.request.uri.path matches "\\.(js|css|woff2)$")`: "extensions js, css, woff2",
+		`http.request.uri.path.extension in {"css" "js"}`:      "extensions css, js",
+		`~* \.(css|js|doc)$`:         "extensions css, js, doc",
+		`req.url.ext ~ "^(css|js)$"`: "extensions css, js",
+		`fluidattacks.com/static/*`:  "path prefix /static/",
+		`/api/*`:                     "",
+		`true`:                       "",
+		`/account/*.php`:             "",
+		`\.(css|html)$`:              "",
+		`(http.request.uri.path.extension in {"json" "webmanifest"})`:            "",
+		`(starts_with(http.request.uri.path, "/static/")) or (http.host eq "x")`: "",
+		`!(req.url ~ "\.(css|js)$")`:                                             "",
+	} {
+		if got := Static(pattern); got != want {
+			t.Errorf("Static(%q) = %q, want %q", pattern, got, want)
+		}
+	}
+}
