@@ -108,8 +108,8 @@ func TestIgnoresEverything(t *testing.T) {
 // the configuration; a missing one and a cycle are said.
 func TestIncludes(t *testing.T) {
 	cfg := readConf(t, map[string]string{
-		"nginx.conf":       "http {\n  include /etc/nginx/conf.d/*.conf;\n  include missing.conf;\n}\n",
-		"conf.d/site.conf": "server {\n  include snippets/cache.conf;\n  location / { proxy_pass http://app; }\n}\n",
+		"nginx.conf":          "http {\n  include /etc/nginx/conf.d/*.conf;\n  include missing.conf;\n}\n",
+		"conf.d/site.conf":    "server {\n  include snippets/cache.conf;\n  location / { proxy_pass http://app; }\n}\n",
 		"snippets/cache.conf": "proxy_cache one;\ninclude snippets/loop.conf;\n",
 		"snippets/loop.conf":  "include snippets/cache.conf;\n",
 	}, "nginx.conf")
@@ -127,9 +127,9 @@ func TestIncludes(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	for conf, want := range map[string]string{
-		"server {\n  listen 80;\n":           `line 1: "server" block is not closed`,
+		"server {\n  listen 80;\n":          `line 1: "server" block is not closed`,
 		"}\n":                               `line 1: unexpected "}"`,
-		"add_header X \"unterminated;\n":     "line 1: unterminated quoted string",
+		"add_header X \"unterminated;\n":    "line 1: unterminated quoted string",
 		"location / {\n  proxy_pass x\n}\n": `line 2: directive "proxy_pass" is not terminated by ";"`,
 		"{ }":                               `line 1: unexpected "{"`,
 	} {

@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fixture returns the absolute path of an audit fixture.
+func fixture(t *testing.T, rel string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "audit", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestAudit runs the audit command as a user does, from one build.
+func TestAudit(t *testing.T) {
+	bin := buildCachefence(t)
+	t.Run("command line", func(t *testing.T) { auditCommandLine(t, bin) })
+	t.Run("formats", func(t *testing.T) { auditFormats(t, bin) })
+	t.Run("baseline and secrets", func(t *testing.T) { auditBaselineAndSecrets(t, bin) })
+}
+
+// Exit 0 clean, 1 findings at or above --fail-on, 2 when it cannot run,
+// and usage errors that name the flag.
+func auditCommandLine(t *testing.T, bin string) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("hello\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broken.json"), []byte("{\n  \"DistributionConfig\": \n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	safe := fixture(t, "cloudfront/testdata/safe")
+	proxy := fixture(t, "cloudfront/testdata/proxy")
+	akamai := fixture(t, "akamai/testdata/waa-dynamic.json")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"audit", safe}, 0, "clean: no findings in 2 scopes"},
+		{[]string{"audit", proxy}, 1, "CRITICAL stores-private  " + proxy + "/cache-policy.json:11  distribution default behavior\n"},
+		{[]string{"audit", "--fail-on", "critical", akamai}, 0, "2 high (0 to fix at the CDN)"},
+		{[]string{"audit", "--fail-on", "high", akamai}, 1, "HIGH     ignores-private"},
+		{[]string{"audit", "notes.txt"}, 2, "notes.txt: unknown format; known kinds: terraform, cloudfront, cloudflare, gcp, akamai, fastly, varnish, nginx"},
+		{[]string{"audit", "broken.json"}, 2, "ERROR    broken.json:3: invalid character '}'"},
+		{[]string{"audit", "--kind", "nginx", "notes.txt"}, 2, `ERROR    notes.txt:1: directive "hello" is not terminated by ";"`},
+		{[]string{"audit"}, 2, "cachefence audit: no path given"},
+		{[]string{"audit", "--bogus", safe}, 2, "cachefence audit: unknown flag: --bogus"},
+		{[]string{"audit", "--format", "xml", safe}, 2, `cachefence audit: --format "xml": want text, json or sarif`},
+		{[]string{"audit", "--fail-on", "severe", safe}, 2, `cachefence audit: --fail-on "severe": want critical, high, medium or low`},
+		{[]string{"audit", "--kind", "azure", safe}, 2, `cachefence audit: --kind "azure": want one of terraform, cloudfront`},
+		{[]string{"audit", "--baseline", "missing.json", safe}, 2, "cachefence audit: --baseline: open missing.json"},
+		{[]string{"audit", "--help"}, 0, "\n  cachefence audit [--kind <kind>]"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out := runCachefence(t, bin, dir, tc.args...)
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d, want %d, with %q in:\n%s", code, tc.code, tc.want, out)
+			}
+		})
+	}
+}
+
+// JSON and SARIF are documents a machine can read; JSON has the fields
+// the issue names.
+func auditFormats(t *testing.T, bin string) {
+	proxy := fixture(t, "cloudfront/testdata/proxy")
+	code, out := runCachefence(t, bin, t.TempDir(), "audit", "--format", "json", proxy)
+	var report struct {
+		Findings []map[string]any
+		Errors   []string
+	}
+	if err := json.Unmarshal([]byte(out), &report); err != nil || code != 1 {
+		t.Fatalf("exit %d, %v:\n%s", code, err, out)
+	}
+	first := report.Findings[0]
+	for key, want := range map[string]any{"id": "stores-private", "severity": "critical", "line": 11.0,
+		"scope": "distribution default behavior", "setting": "MinTTL", "defended_by_fence": false} {
+		if first[key] != want {
+			t.Errorf("%s = %v, want %v", key, first[key], want)
+		}
+	}
+	for _, key := range []string{"file", "message", "fix"} {
+		if s, _ := first[key].(string); s == "" {
+			t.Errorf("%s is empty", key)
+		}
+	}
+	code, out = runCachefence(t, bin, t.TempDir(), "audit", "--format", "sarif", proxy)
+	var sarif struct {
+		Version string
+		Runs    []struct{ Results []struct{ RuleID string } }
+	}
+	if err := json.Unmarshal([]byte(out), &sarif); err != nil || code != 1 || sarif.Version != "2.1.0" ||
+		len(sarif.Runs[0].Results) != len(report.Findings) {
+		t.Errorf("exit %d, %v, SARIF:\n%s", code, err, out)
+	}
+}
+
+// A baseline records the configuration; a later change is a drift
+// finding with before and after, and the dangerous value is reported by
+// its check as well. Secrets never leave the files: not in findings,
+// errors or the baseline.
+func auditBaselineAndSecrets(t *testing.T, bin string) {
+	dir := t.TempDir()
+	const secret = "Bearer eyJhbGciOiJIUzI1NiJ9.c2VjcmV0"
+	conf := func(ttl string) string {
+		return "server {\n  location / {\n    proxy_pass http://app;\n    proxy_set_header Authorization \"" + secret + "\";\n" +
+			"    proxy_cache one;\n    proxy_cache_valid 200 " + ttl + ";\n    proxy_ignore_headers Cache-Control X-Accel-Expires Expires;\n" +
+			"    proxy_no_cache $http_authorization $cookie_sid;\n  }\n}\n"
+	}
+	site := filepath.Join(dir, "site.conf")
+	if err := os.WriteFile(site, []byte(conf("1m")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runCachefence(t, bin, dir, "audit", "--write-baseline", "base.json", "site.conf")
+	if code != 1 || !strings.Contains(out, "CRITICAL stores-private  site.conf:7") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if err := os.WriteFile(site, []byte(conf("1h")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runCachefence(t, bin, dir, "audit", "--baseline", "base.json", "--format", "json", "site.conf")
+	var report struct{ Findings []map[string]any }
+	if err := json.Unmarshal([]byte(out), &report); err != nil || code != 1 {
+		t.Fatalf("exit %d, %v:\n%s", code, err, out)
+	}
+	var drift map[string]any
+	for _, f := range report.Findings {
+		if f["kind"] == "drift" {
+			drift = f
+		}
+	}
+	if drift == nil || drift["setting"] != "server > location / > proxy_cache_valid" || drift["before"] != "200 1m" || drift["after"] != "200 1h" {
+		t.Errorf("drift %v in:\n%s", drift, out)
+	}
+	base, err := os.ReadFile(filepath.Join(dir, "base.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"text", "json", "sarif"} {
+		_, out := runCachefence(t, bin, dir, "audit", "--baseline", "base.json", "--format", format, "site.conf")
+		if strings.Contains(out, "eyJhbGciOiJIUzI1NiJ9") {
+			t.Errorf("%s output shows the secret:\n%s", format, out)
+		}
+	}
+	if strings.Contains(string(base), "eyJhbGciOiJIUzI1NiJ9") {
+		t.Errorf("the baseline holds the secret:\n%s", base)
+	}
+}
