@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -152,6 +153,67 @@ func TestStatic(t *testing.T) {
 	} {
 		if got := Static(pattern); got != want {
 			t.Errorf("Static(%q) = %q, want %q", pattern, got, want)
+		}
+	}
+}
+
+// Each behaviour that a format can set, for each vendor whose format sets
+// it, has a documented fix and source.
+func TestEveryBehaviourIsDocumented(t *testing.T) {
+	x := set("x", "y")
+	behaviours := map[string]Scope{
+		"Store":            {Store: x},
+		"Store keyed":      {Store: x, KeyedByUser: true},
+		"Store obeyed":     {Store: x, Obeys: EdgeControlNoStore},
+		"Store static":     {Store: x, Static: "extensions css"},
+		"TTL":              {TTL: x},
+		"Authorization":    {Authorization: x},
+		"Unkeyed":          {Unkeyed: x},
+		"ReplaysSetCookie": {ReplaysSetCookie: x},
+		"StripsSetCookie":  {StripsSetCookie: x},
+		"Collapses":        {Collapses: x},
+		"CachesByDefault":  {CachesByDefault: x},
+		"NoDeceptionArmor": {NoDeceptionArmor: x},
+	}
+	// What each vendor's reader sets: see the packages beside this one.
+	sets := map[string][]string{
+		CloudFront: {"Store", "Store keyed", "Store static", "Unkeyed", "ReplaysSetCookie", "Collapses"},
+		Cloudflare: {"Store", "Store static", "Authorization", "StripsSetCookie", "CachesByDefault", "NoDeceptionArmor"},
+		GoogleCDN:  {"Store", "Store static"},
+		Akamai:     {"Store obeyed", "Store static"},
+		Fastly:     {"Store", "Store obeyed", "Store static", "TTL", "Unkeyed", "StripsSetCookie"},
+		Varnish:    {"Store", "Store obeyed", "Store static", "TTL", "Authorization", "Unkeyed", "StripsSetCookie"},
+		Nginx:      {"Store", "Store keyed", "Store obeyed", "Store static", "TTL", "Authorization", "Unkeyed", "ReplaysSetCookie", "StripsSetCookie"},
+	}
+	for vendor, names := range sets {
+		for _, name := range names {
+			s := behaviours[name]
+			s.Vendor = vendor
+			findings := Run([]Scope{s})
+			if len(findings) == 0 {
+				t.Errorf("%s %s: no finding", vendor, name)
+			}
+			for _, f := range findings {
+				if f.Fix == "" || f.Source == "" {
+					t.Errorf("%s %s: %s has no documented fix for %s", vendor, name, f.ID, vendor)
+				}
+			}
+		}
+	}
+}
+
+// docs/audit.md lists every check for every vendor, with its severity.
+func TestDocsListEveryCheck(t *testing.T) {
+	doc, err := os.ReadFile("../docs/audit.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Checks {
+		for _, v := range c.Vendors {
+			row := "| `" + c.ID + "` | " + string(c.Severity) + " | " + v.Vendor + " | [docs](" + v.Source + ") | "
+			if !strings.Contains(string(doc), row) {
+				t.Errorf("docs/audit.md has no row %q", row)
+			}
 		}
 	}
 }
