@@ -41,19 +41,13 @@ type Item struct {
 
 // Read reads PAPI rule tree JSON files.
 func Read(files []audit.File) *audit.Config {
-	cfg := &audit.Config{}
-	for _, f := range files {
-		root := tree.Read(cfg, f)
-		if root == nil {
-			continue
-		}
+	return tree.ReadAll(files, func(cfg *audit.Config, file string, root *tree.Node) {
 		if !Detect(root) {
-			cfg.Skip(f.Path, 0, "JSON without a rule tree")
-			continue
+			cfg.Skip(file, 0, "JSON without a rule tree")
+			return
 		}
-		cfg.Scopes = append(cfg.Scopes, Scopes(f.Path, root.Get("rules"), FromPAPI(root.Get("rules")))...)
-	}
-	return cfg
+		cfg.Scopes = append(cfg.Scopes, Scopes(file, root.Get("rules"), FromPAPI(root.Get("rules")))...)
+	})
 }
 
 // FromPAPI reads a PAPI rule.

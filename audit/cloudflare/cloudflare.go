@@ -39,25 +39,19 @@ func isPageRules(n *tree.Node) bool {
 
 // Read reads ruleset and Page Rules JSON files.
 func Read(files []audit.File) *audit.Config {
-	cfg := &audit.Config{}
-	for _, f := range files {
-		root := tree.Read(cfg, f)
-		if root == nil {
-			continue
-		}
+	return tree.ReadAll(files, func(cfg *audit.Config, file string, root *tree.Node) {
 		body := unwrap(root)
 		switch {
 		case isPageRules(body):
 			for _, r := range body.Items {
-				cfg.Add(PageRule(f.Path, r))
+				cfg.Add(PageRule(file, r))
 			}
 		case body.Get("phase") != nil:
-			cfg.Add(Ruleset(f.Path, body))
+			cfg.Add(Ruleset(file, body))
 		default:
-			cfg.Skip(f.Path, 0, "JSON that is neither a ruleset nor Page Rules")
+			cfg.Skip(file, 0, "JSON that is neither a ruleset nor Page Rules")
 		}
-	}
-	return cfg
+	})
 }
 
 // rule is one cache rule's own settings; nil where it sets nothing.

@@ -78,38 +78,33 @@ type Policies struct {
 // Read reads CloudFront JSON files: distributions are joined with the
 // policies of every file.
 func Read(files []audit.File) *audit.Config {
-	cfg := &audit.Config{}
 	pols := Policies{Cache: map[string]Policy{}, OriginRequest: map[string]Policy{}}
 	var dists []Distribution
-	for _, f := range files {
-		root := tree.Read(cfg, f)
-		if root == nil {
-			continue
-		}
+	cfg := tree.ReadAll(files, func(cfg *audit.Config, file string, root *tree.Node) {
 		found := false
 		if d := root.Get("Distribution", "DistributionConfig"); d != nil {
-			dists, found = append(dists, Distribution{f.Path, "distribution " + root.Get("Distribution", "Id").Str(), d}), true
+			dists, found = append(dists, Distribution{file, "distribution " + root.Get("Distribution", "Id").Str(), d}), true
 		} else if d := root.Get("DistributionConfig"); d != nil {
-			dists, found = append(dists, Distribution{f.Path, "distribution", d}), true
+			dists, found = append(dists, Distribution{file, "distribution", d}), true
 		} else if root.Get("DefaultCacheBehavior") != nil {
-			dists, found = append(dists, Distribution{f.Path, "distribution", root}), true
+			dists, found = append(dists, Distribution{file, "distribution", root}), true
 		}
 		for _, p := range policiesIn(root) {
 			found = true
 			if p.id == "" {
-				cfg.Skip(f.Path, p.body.Line, "a %s without its Id, which behaviors name it by: export it with get-%s", p.kind, kebab(p.kind))
+				cfg.Skip(file, p.body.Line, "a %s without its Id, which behaviors name it by: export it with get-%s", p.kind, kebab(p.kind))
 				continue
 			}
 			if p.kind == "CachePolicy" {
-				pols.Cache[p.id] = Policy{f.Path, p.id, p.body}
+				pols.Cache[p.id] = Policy{file, p.id, p.body}
 			} else {
-				pols.OriginRequest[p.id] = Policy{f.Path, p.id, p.body}
+				pols.OriginRequest[p.id] = Policy{file, p.id, p.body}
 			}
 		}
 		if !found {
-			cfg.Skip(f.Path, 0, "JSON with no distribution or policy in it")
+			cfg.Skip(file, 0, "JSON with no distribution or policy in it")
 		}
-	}
+	})
 	for _, d := range dists {
 		cfg.Scopes = append(cfg.Scopes, Scopes(d, pols)...)
 	}

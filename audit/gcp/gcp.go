@@ -31,18 +31,12 @@ func Detect(root *tree.Node) bool {
 // Read reads backend service and bucket JSON files: one object each, or a
 // list as `gcloud ... list --format=json` prints.
 func Read(files []audit.File) *audit.Config {
-	cfg := &audit.Config{}
-	for _, f := range files {
-		root := tree.Read(cfg, f)
-		if root == nil {
-			continue
-		}
+	return tree.ReadAll(files, func(cfg *audit.Config, file string, root *tree.Node) {
 		for _, item := range root.List() {
 			bucket := item.Get("kind").Str() == "compute#backendBucket" || item.Get("bucketName") != nil
-			cfg.Scopes = append(cfg.Scopes, Backend(f.Path, item, "backend "+item.Get("name").Str(), bucket))
+			cfg.Scopes = append(cfg.Scopes, Backend(file, item, "backend "+item.Get("name").Str(), bucket))
 		}
-	}
-	return cfg
+	})
 }
 
 // Backend returns the scope of one backend service, or of a backend

@@ -354,3 +354,15 @@ func Read(cfg *audit.Config, f audit.File) *Node {
 	cfg.Settings = append(cfg.Settings, Flatten(f.Path, root)...)
 	return root
 }
+
+// ReadAll reads each JSON file and calls each with the ones that parse,
+// gathering into one Config what they learn.
+func ReadAll(files []audit.File, each func(cfg *audit.Config, file string, root *Node)) *audit.Config {
+	cfg := &audit.Config{}
+	for _, f := range files {
+		if root := Read(cfg, f); root != nil {
+			each(cfg, f.Path, root)
+		}
+	}
+	return cfg
+}
