@@ -326,16 +326,6 @@ var Checks = []*Check{
 	},
 }
 
-// Lookup returns the check of this ID, or nil.
-func Lookup(id string) *Check {
-	for _, c := range Checks {
-		if c.ID == id {
-			return c
-		}
-	}
-	return nil
-}
-
 // Run runs every check on every scope. A setting that several scopes
 // share (a rule that stacks onto others) is reported once, as defended
 // only if it is defended in every scope.
@@ -383,7 +373,7 @@ func newFinding(c *Check, rule VendorRule, s *Scope, set *Setting) Finding {
 	}
 	return Finding{
 		ID: c.ID, Kind: KindCheck, Severity: c.Severity, Vendor: s.Vendor,
-		File: set.File, Line: set.Line, Scope: s.Name,
+		File: set.File, Line: set.Line, Scope: s.Name, ScopeFile: s.File, ScopeLine: s.Line,
 		Setting: set.Name, Value: set.Value, Unknown: set.Unknown,
 		Message: msg, Fix: rule.Fix, Source: rule.Source,
 		DefendedByFence: c.DefendedByFence && s.FenceStops(),

@@ -36,13 +36,6 @@ type Setting struct {
 	Unknown bool
 }
 
-func (s *Setting) String() string {
-	if s.Unknown {
-		return fmt.Sprintf("%s = %s (unknown)", s.Name, s.Value)
-	}
-	return fmt.Sprintf("%s = %s", s.Name, s.Value)
-}
-
 // Signal is a set of response header values that tell a cache not to
 // store a response. The fence sends all of them on every personal
 // response.

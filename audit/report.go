@@ -32,8 +32,13 @@ type Finding struct {
 	File     string   `json:"file"`
 	Line     int      `json:"line"`
 	Scope    string   `json:"scope"`
-	Setting  string   `json:"setting"`
-	Value    string   `json:"value"`
+	// ScopeFile and ScopeLine are where the scope is, which may be
+	// another file than the setting's: a Terraform distribution whose
+	// cache policy is in another file.
+	ScopeFile string `json:"scope_file,omitempty"`
+	ScopeLine int    `json:"scope_line,omitempty"`
+	Setting   string `json:"setting"`
+	Value     string `json:"value"`
 	// Unknown says the value could not be resolved; the finding says
 	// what happens if it is dangerous.
 	Unknown         bool   `json:"unknown,omitempty"`
@@ -109,6 +114,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, f := range r.Findings {
 		fmt.Fprintf(&b, "%-8s %s  %s  %s\n", strings.ToUpper(string(f.Severity)), f.ID,
 			location(f.File, f.Line), f.Scope)
+		if f.ScopeFile != "" && f.ScopeFile != f.File {
+			fmt.Fprintf(&b, "  (the scope is at %s)\n", location(f.ScopeFile, f.ScopeLine))
+		}
 		switch {
 		case f.Kind == KindDrift:
 			fmt.Fprintf(&b, "  %s: %s -> %s\n", f.Setting, side(f.Before), side(f.After))

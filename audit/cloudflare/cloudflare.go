@@ -223,9 +223,10 @@ func pageActions(actions *tree.Node) map[string]*tree.Node {
 	out := map[string]*tree.Node{}
 	for _, a := range actions.List() {
 		if id := a.Get("id"); id != nil && a.Kind == tree.Object && actions.Kind == tree.Array && a.Get("value") != nil {
-			v := a.Get("value")
+			// Named by the action's id, not "actions[1].value".
+			v := *a.Get("value")
 			v.Path = strings.TrimSuffix(v.Path, ".value") + "." + id.Str()
-			out[tree.Normalize(id.Str())] = v
+			out[tree.Normalize(id.Str())] = &v
 			continue
 		}
 		for _, m := range a.Members {

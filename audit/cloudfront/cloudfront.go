@@ -91,8 +91,12 @@ func Read(files []audit.File) *audit.Config {
 		}
 		for _, p := range policiesIn(root) {
 			found = true
-			if p.id == "" {
-				cfg.Skip(file, p.body.Line, "a %s without its Id, which behaviors name it by: export it with get-%s", p.kind, kebab(p.kind))
+			switch {
+			case p.body == nil:
+				cfg.Skip(file, p.line, "a %s without its %sConfig", p.kind, p.kind)
+				continue
+			case p.id == "":
+				cfg.Skip(file, p.line, "a %s without its Id, which behaviors name it by: export it with get-%s", p.kind, kebab(p.kind))
 				continue
 			}
 			if p.kind == "CachePolicy" {
@@ -120,6 +124,7 @@ func kebab(kind string) string {
 
 type foundPolicy struct {
 	kind, id string
+	line     int
 	body     *tree.Node
 }
 
@@ -129,14 +134,14 @@ func policiesIn(root *tree.Node) []foundPolicy {
 	var out []foundPolicy
 	for _, kind := range []string{"CachePolicy", "OriginRequestPolicy"} {
 		if p := root.Get(kind); p != nil {
-			out = append(out, foundPolicy{kind, p.Get("Id").Str(), p.Get(kind + "Config")})
+			out = append(out, foundPolicy{kind, p.Get("Id").Str(), p.Line, p.Get(kind + "Config")})
 		}
 		if c := root.Get(kind + "Config"); c != nil {
-			out = append(out, foundPolicy{kind, "", c})
+			out = append(out, foundPolicy{kind, "", c.Line, c})
 		}
 		for _, item := range root.Get(kind+"List", "Items").List() {
 			p := item.Get(kind)
-			out = append(out, foundPolicy{kind, p.Get("Id").Str(), p.Get(kind + "Config")})
+			out = append(out, foundPolicy{kind, p.Get("Id").Str(), item.Line, p.Get(kind + "Config")})
 		}
 	}
 	return out

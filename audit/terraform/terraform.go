@@ -176,8 +176,16 @@ var reference = regexp.MustCompile(`^((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.(i
 
 // module resolves references between a module's resources and hands each
 // CDN resource to its vendor's package.
-func module(resources []Resource) *audit.Config {
+func module(all []Resource) *audit.Config {
 	cfg := &audit.Config{}
+	var resources []Resource
+	for _, r := range all {
+		if r.Body == nil || r.Body.Kind != tree.Object {
+			cfg.Skip(r.File, 0, "%s: its values are not an object", r.Address)
+			continue
+		}
+		resources = append(resources, r)
+	}
 	known := map[string]bool{}
 	for _, r := range resources {
 		known[r.Address] = true
