@@ -172,7 +172,11 @@ type context struct {
 func (c context) with(block []*Directive) context {
 	next := context{server: c.server, set: map[string]*Directive{}, hidden: c.hidden}
 	for k, v := range c.set {
-		next.set[k] = v
+		// proxy_pass and its kin are not inherited: a nested location
+		// proxies only if it says so.
+		if !strings.HasSuffix(k, "_pass") {
+			next.set[k] = v
+		}
 	}
 	var hidden map[string]*Directive
 	for _, d := range block {
