@@ -183,7 +183,7 @@ func PageRule(file string, pr *tree.Node) *audit.Config {
 		target = t.Get("constraint", "value").Str()
 	}
 	s := audit.Scope{Vendor: audit.Cloudflare, File: file, Line: pr.Line,
-		Name: fmt.Sprintf("page rule %q", target), Static: audit.Static(target)}
+		Name: "page rule " + target, Static: audit.Static(target)}
 	actions := pageActions(pr.Get("actions"))
 	level, ttl := actions["cachelevel"], actions["edgecachettl"]
 	if level.Str() == "bypass" {
