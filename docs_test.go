@@ -40,7 +40,8 @@ func docBlocks(t *testing.T) []docBlock {
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		var cur *docBlock
 		for n := 1; sc.Scan(); n++ {
-			line := sc.Text()
+			// Blocks may be indented, inside a list item.
+			line := strings.TrimLeft(sc.Text(), " \t")
 			switch {
 			case cur == nil && strings.HasPrefix(line, "```"):
 				cur = &docBlock{where: fmt.Sprintf("%s:%d", name, n), lang: strings.TrimPrefix(line, "```")}
