@@ -39,17 +39,21 @@ func docBlocks(t *testing.T) []docBlock {
 		}
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		var cur *docBlock
+		var indent string
 		for n := 1; sc.Scan(); n++ {
-			// Blocks may be indented, inside a list item.
-			line := strings.TrimLeft(sc.Text(), " \t")
+			// Blocks may be indented, inside a list item; their lines lose
+			// the fence's indentation.
+			line := sc.Text()
+			fence := strings.TrimLeft(line, " \t")
 			switch {
-			case cur == nil && strings.HasPrefix(line, "```"):
-				cur = &docBlock{where: fmt.Sprintf("%s:%d", name, n), lang: strings.TrimPrefix(line, "```")}
-			case cur != nil && line == "```":
+			case cur == nil && strings.HasPrefix(fence, "```"):
+				cur = &docBlock{where: fmt.Sprintf("%s:%d", name, n), lang: strings.TrimPrefix(fence, "```")}
+				indent = line[:len(line)-len(fence)]
+			case cur != nil && fence == "```":
 				blocks = append(blocks, *cur)
 				cur = nil
 			case cur != nil:
-				cur.text += line + "\n"
+				cur.text += strings.TrimPrefix(line, indent) + "\n"
 			}
 		}
 		if cur != nil {
