@@ -150,6 +150,8 @@ func TestDevPrintsOneLinePerResponse(t *testing.T) {
 		t.Errorf("Cache-Fence = %q", got)
 	}
 	get(t, "http://"+from+"/news", "")
+	// A path that, printed raw, would forge a line and clear the screen.
+	get(t, "http://"+from+"/x%0A10:41:10%20GET%20/admin%20200%20shared%1B[2J", "")
 	caddy.Stop() // flush the log file
 
 	printed, err := os.ReadFile(out)
@@ -157,14 +159,18 @@ func TestDevPrintsOneLinePerResponse(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(printed)), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("want 2 lines, got %d:\n%s", len(lines), printed)
+	if len(lines) != 3 {
+		t.Fatalf("want 3 lines, got %d:\n%s", len(lines), printed)
 	}
 	for i, want := range []string{" GET /account 200 would-fence session_cookie", " GET /news 200 shared"} {
 		// Each line starts with the time, hh:mm:ss.
 		if len(lines[i]) < 8 || lines[i][8:] != want {
 			t.Errorf("line %d = %q, want time + %q", i, lines[i], want)
 		}
+	}
+	checkOneSafeLine(t, lines[2]+"\n")
+	if f := strings.Fields(lines[2]); len(f) != 5 || f[1] != "GET" || !strings.HasPrefix(f[2], "/x") || f[4] != "shared" {
+		t.Errorf("the hostile path's line is not time, method, path, status, verdict: %q", lines[2])
 	}
 	if strings.Contains(string(printed), "SECRET") {
 		t.Errorf("dev printed a cookie value:\n%s", printed)

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap/buffer"
@@ -68,7 +71,9 @@ func (e *lineEncoder) Clone() zapcore.Encoder {
 	return &lineEncoder{c}
 }
 
-// EncodeEntry formats one entry.
+// EncodeEntry formats one entry. Every field is escaped (see appendField):
+// a request path is the client's to choose, and it must not be able to
+// forge a line or drive the terminal.
 func (e *lineEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) (*buffer.Buffer, error) {
 	all := e.Clone().(*lineEncoder)
 	for _, f := range fields {
@@ -78,20 +83,71 @@ func (e *lineEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) (*b
 	buf := linePool.Get()
 	buf.AppendString(ent.Time.Format("15:04:05"))
 	if verdict, ok := m["verdict"].(string); ok {
-		fmt.Fprintf(buf, " %v %v %v %s", m["method"], m["path"], m["status"], verdict)
-		if reasons, ok := m["reasons"].([]any); ok && len(reasons) > 0 {
+		for _, v := range []any{m["method"], m["path"], m["status"], verdict} {
+			buf.AppendByte(' ')
+			appendField(buf, v)
+		}
+		if reasons, ok := m["reasons"].([]any); ok {
 			for _, r := range reasons {
-				fmt.Fprintf(buf, " %v", r)
+				buf.AppendByte(' ')
+				appendField(buf, r)
 			}
 		}
 	} else {
-		buf.AppendString(" " + strings.ToUpper(ent.Level.String()) + " " + ent.Message)
+		buf.AppendString(" " + strings.ToUpper(ent.Level.String()) + " ")
+		appendEscaped(buf, ent.Message, false)
 		for _, k := range slices.Sorted(maps.Keys(m)) {
-			fmt.Fprintf(buf, " %s=%v", k, m[k])
+			buf.AppendByte(' ')
+			appendEscaped(buf, k, true)
+			buf.AppendByte('=')
+			appendField(buf, m[k])
 		}
 	}
 	buf.AppendByte('\n')
 	return buf, nil
+}
+
+// appendField appends v as one space-free field of the line. An array, such
+// as a list of reasons, is joined with commas.
+func appendField(buf *buffer.Buffer, v any) {
+	if elems, ok := v.([]any); ok {
+		for i, e := range elems {
+			if i > 0 {
+				buf.AppendByte(',')
+			}
+			appendField(buf, e)
+		}
+		return
+	}
+	appendEscaped(buf, fmt.Sprint(v), true)
+}
+
+// appendEscaped appends s with printable text as it is, and everything else
+// escaped as in a Go string literal: control characters (C0, DEL, C1, so no
+// newline or ESC), format characters such as bidi overrides, line and
+// paragraph separators, other non-printing runes, and each byte of invalid
+// UTF-8 as \xNN. A backslash is doubled, so an escape in the output always
+// stands for an escaped rune. In a field, spaces of every kind are escaped
+// too, so that the line splits on spaces into its fields; a message keeps
+// its ASCII spaces.
+func appendEscaped(buf *buffer.Buffer, s string, field bool) {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(buf, `\x%02x`, s[i])
+		case r == '\\':
+			buf.AppendString(`\\`)
+		case r == ' ' && field:
+			buf.AppendString(`\x20`)
+		case unicode.IsPrint(r):
+			buf.AppendString(s[i : i+size])
+		default:
+			q := strconv.QuoteRune(r) // '\n', '\x1b', '\u202e'
+			buf.AppendString(q[1 : len(q)-1])
+		}
+		i += size
+	}
 }
 
 // Interface guard.
