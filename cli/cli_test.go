@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/cachefence/cachefence/internal/testnet"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +21,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/cachefence/cachefence/caddymodule"
+	"github.com/cachefence/cachefence/internal/testnet"
 )
 
 func TestProxyConfigErrors(t *testing.T) {
@@ -177,15 +178,39 @@ func TestDevPrintsOneLinePerResponse(t *testing.T) {
 	}
 }
 
+// binary is the cachefence binary, built once for all the tests that need
+// it, and removed by TestMain.
+var binary struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary.dir != "" {
+		os.RemoveAll(binary.dir)
+	}
+	os.Exit(code)
+}
+
 // buildCachefence builds the binary, to run commands as a user does: exit
 // codes come from caddycmd.Main, and the usage's name from main.go.
 func buildCachefence(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "cachefence")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/cachefence").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	binary.once.Do(func() {
+		if binary.dir, binary.err = os.MkdirTemp("", "cachefence-cli-test"); binary.err != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", binary.dir, "../cmd/cachefence").CombinedOutput()
+		if err != nil {
+			binary.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binary.err != nil {
+		t.Fatal(binary.err)
 	}
-	return bin
+	return filepath.Join(binary.dir, "cachefence")
 }
 
 // A usage error exits 2 from probe, whose 1 means findings, and 1 (a
