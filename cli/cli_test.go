@@ -258,6 +258,8 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"probe", "--help"}, 0, "\n  cachefence probe --config <file>"},
 		{[]string{"sidecar", "--help"}, 0, "\n  cachefence sidecar --from <addr>"},
 		{[]string{"dev", "--help"}, 0, "\n  cachefence dev --from <addr>"},
+		// Off the ports of Caddyfile.example and the README's Quick start.
+		{[]string{"dev", "--help"}, 0, `(default "127.0.0.1:8082")`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out := runCachefence(t, bin, dir, tc.args...)

@@ -56,11 +56,15 @@ header with the verdict and reasons, and one line per response is printed:
   10:04:05 GET /account 200 would-fence session_cookie private_path
   10:04:06 GET /static/app.css 200 shared
 
-The fence options are those of the sidecar command.
+It listens on 127.0.0.1:8082 unless --from says otherwise, so that it can
+run beside the example Caddyfile (8080 and 8081). The fence options are
+those of the sidecar command.
 `,
 		CobraFunc: func(cmd *cobra.Command) {
-			// A dev proxy listens on loopback unless told otherwise.
-			addProxyFlags(cmd, "127.0.0.1:8080")
+			// A dev proxy listens on loopback unless told otherwise, and
+			// off the ports of Caddyfile.example and the README's Quick
+			// start.
+			addProxyFlags(cmd, "127.0.0.1:8082")
 			cmd.Args = noArgs
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdDev)
 		},
