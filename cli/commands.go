@@ -34,6 +34,7 @@ The fence options are those of the cache_fence directive:
   --metrics           serve Prometheus metrics on this address (/metrics)
 `,
 		CobraFunc: func(cmd *cobra.Command) {
+			tree = cmd // for run's pre-flight; see guardRun
 			addProxyFlags(cmd, ":8080")
 			cmd.Flags().Bool("report", false, "Rewrite nothing; log each response that would be fenced")
 			cmd.Flags().Bool("explain", false, "Add a Cache-Fence header with the verdict and reasons")
@@ -143,6 +144,9 @@ func run(p proxy) (int, error) {
 	caddy.TrapSignals()
 	cfg, err := p.config()
 	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	if err := checkFree(p.listeners()...); err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
 	if err := caddy.Run(cfg); err != nil {

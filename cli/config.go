@@ -78,6 +78,15 @@ func (p proxy) config() (*caddy.Config, error) {
 	}, nil
 }
 
+// listeners returns the addresses p listens on, named by their flags.
+func (p proxy) listeners() []listener {
+	ls := []listener{{p.From, "--from"}}
+	if p.Metrics != "" {
+		ls = append(ls, listener{p.Metrics, "--metrics"})
+	}
+	return ls
+}
+
 // checkListen accepts host:port or :port.
 func checkListen(flag, addr string) error {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
