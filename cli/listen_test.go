@@ -72,7 +72,7 @@ func TestCheckFree(t *testing.T) {
 		{"every one in use is named", []listener{{free, "--from"}, {busy, "server a"}, {busy2, "admin endpoint"}},
 			busy + " (server a), " + busy2 + " (admin endpoint): already in use"},
 		{"a live unix socket", []listener{{"unix/" + sock, "server srv0"}}, "unix/" + sock + " (server srv0): already in use"},
-		{"a unix socket with permission bits", []listener{{"unix/" + sock + "|0222", "server srv0"}}, "(server srv0): already in use"},
+		{"a unix socket with permission bits", []listener{{"unix/" + sock + "|0222", "server srv0"}}, "unix/" + sock + "|0222 (server srv0): already in use"},
 		{"free", []listener{{free, "--from"}}, ""},
 		{"a stale unix socket, which Caddy unlinks", []listener{{"unix/" + stale, "server srv0"}}, ""},
 		{"no unix socket yet", []listener{{"unix/" + filepath.Join(t.TempDir(), "new.sock"), "server srv0"}}, ""},
