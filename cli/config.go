@@ -1,6 +1,8 @@
 // Package cli holds cachefence's own subcommands of the Caddy command line:
-// sidecar (the origin sidecar in one line) and dev (a local proxy that shows
-// what would be fenced and why).
+// sidecar (the origin sidecar in one line), dev (a local proxy that shows
+// what would be fenced and why) and probe (a check from outside, through
+// the CDN). It also gives Caddy's run command a pre-flight that refuses a
+// listen address another process listens on, as sidecar and dev do.
 package cli
 
 import (
