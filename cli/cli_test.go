@@ -12,13 +12,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	"github.com/spf13/cobra"
 
 	"github.com/cachefence/cachefence/caddymodule"
 	"github.com/cachefence/cachefence/internal/testnet"
@@ -289,4 +292,42 @@ func runCachefence(t *testing.T, bin, dir string, args ...string) (int, string) 
 		t.Fatal(err)
 	}
 	return cmd.ProcessState.ExitCode(), out.String()
+}
+
+// The fence flags reach the handler; a list flag not given keeps the
+// default (nil), never an empty list, which would mean "none".
+func TestProxyFromFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args              []string
+		headers, params   []string
+		session, privates []string
+	}{
+		{args: nil},
+		{args: []string{"--credential-header", "X-Tenant-Token", "--credential-header", "X-Api-Key"}, headers: []string{"X-Tenant-Token", "X-Api-Key"}},
+		{args: []string{"--credential-param", "sig", "--session-cookie", "sid", "--private-path", "/me"},
+			params: []string{"sig"}, session: []string{"sid"}, privates: []string{"/me"}},
+	} {
+		cmd := &cobra.Command{}
+		addProxyFlags(cmd, ":8080")
+		if err := cmd.ParseFlags(append([]string{"--to", "127.0.0.1:3000"}, tc.args...)); err != nil {
+			t.Fatal(err)
+		}
+		p, err := proxyFromFlags(caddycmd.Flags{FlagSet: cmd.Flags()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name      string
+			got, want []string
+		}{
+			{"credential headers", p.Fence.CredentialHeaders, tc.headers},
+			{"credential params", p.Fence.CredentialParams, tc.params},
+			{"session cookies", p.Fence.SessionCookies, tc.session},
+			{"private paths", p.Fence.PrivatePaths, tc.privates},
+		} {
+			if !slices.Equal(c.got, c.want) || (c.want == nil) != (c.got == nil) {
+				t.Errorf("%q: %s = %#v, want %#v", tc.args, c.name, c.got, c.want)
+			}
+		}
+	}
 }

@@ -15,7 +15,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "sidecar",
-		Usage: "--from <addr> --to <origin> [--report] [--explain] [--session-cookie <glob>]... [--ignore-cookie <glob>]... [--private-path <pattern>]... [--public-path <pattern>]... [--tag-header <name>] [--metrics <addr>] [--access-log] [--debug]",
+		Usage: "--from <addr> --to <origin> [--report] [--explain] [--session-cookie <glob>]... [--ignore-cookie <glob>]... [--credential-header <name>]... [--credential-param <name>]... [--private-path <pattern>]... [--public-path <pattern>]... [--tag-header <name>] [--metrics <addr>] [--access-log] [--debug]",
 		Short: "Run cache_fence in front of an origin, with no config file",
 		Long: `
 Runs a reverse proxy from --from to the origin at --to with cache_fence in
@@ -28,8 +28,13 @@ The fence options are those of the cache_fence directive:
   --session-cookie    cookies that identify a user (default: every cookie
                       not ignored); repeat for several
   --ignore-cookie     cookies that never identify a user
+  --credential-header request headers that carry credentials, besides
+                      Authorization (default: the documented list)
+  --credential-param  URL parameters that carry credentials (default:
+                      access_token, jsessionid, ...)
   --private-path      path patterns that are always personalised
-  --public-path       path patterns that never depend on request cookies
+  --public-path       path patterns whose static files never depend on
+                      request cookies
   --tag-header        the origin's route tag header (private or public)
   --metrics           serve Prometheus metrics on this address (/metrics)
 `,
@@ -47,7 +52,7 @@ The fence options are those of the cache_fence directive:
 	})
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "dev",
-		Usage: "--from <addr> --to <origin> [--session-cookie <glob>]... [--ignore-cookie <glob>]... [--private-path <pattern>]... [--public-path <pattern>]... [--tag-header <name>]",
+		Usage: "--from <addr> --to <origin> [--session-cookie <glob>]... [--ignore-cookie <glob>]... [--credential-header <name>]... [--credential-param <name>]... [--private-path <pattern>]... [--public-path <pattern>]... [--tag-header <name>]",
 		Short: "A local dev proxy that shows what cache_fence would fence, and why",
 		Long: `
 Runs a reverse proxy from --from to the origin at --to with cache_fence in
@@ -86,8 +91,10 @@ func addProxyFlags(cmd *cobra.Command, from string) {
 	cmd.Flags().StringP("to", "t", "", "The origin's address (host:port)")
 	cmd.Flags().StringArray("session-cookie", nil, "Cookie name glob that identifies a user (repeatable)")
 	cmd.Flags().StringArray("ignore-cookie", nil, "Cookie name glob that never identifies a user (repeatable)")
+	cmd.Flags().StringArray("credential-header", nil, "Request header that carries credentials; replaces the default list (repeatable)")
+	cmd.Flags().StringArray("credential-param", nil, "URL parameter that carries credentials; replaces the default list (repeatable)")
 	cmd.Flags().StringArray("private-path", nil, "Path pattern that is always personalised (repeatable)")
-	cmd.Flags().StringArray("public-path", nil, "Path pattern that never depends on request cookies (repeatable)")
+	cmd.Flags().StringArray("public-path", nil, "Path pattern whose static files never depend on request cookies (repeatable)")
 	cmd.Flags().String("tag-header", "", "Response header through which the origin tags a route private or public")
 }
 
@@ -96,16 +103,21 @@ func proxyFromFlags(fl caddycmd.Flags) (proxy, error) {
 	p := proxy{From: fl.String("from"), To: fl.String("to")}
 	p.Fence.TagHeader = fl.String("tag-header")
 	for flag, dst := range map[string]*[]string{
-		"session-cookie": &p.Fence.SessionCookies,
-		"ignore-cookie":  &p.Fence.IgnoreCookies,
-		"private-path":   &p.Fence.PrivatePaths,
-		"public-path":    &p.Fence.PublicPaths,
+		"session-cookie":    &p.Fence.SessionCookies,
+		"ignore-cookie":     &p.Fence.IgnoreCookies,
+		"credential-header": &p.Fence.CredentialHeaders,
+		"credential-param":  &p.Fence.CredentialParams,
+		"private-path":      &p.Fence.PrivatePaths,
+		"public-path":       &p.Fence.PublicPaths,
 	} {
 		values, err := fl.GetStringArray(flag)
 		if err != nil {
 			return p, err
 		}
-		*dst = values
+		// No flag keeps the default; an empty list would mean "none".
+		if len(values) > 0 {
+			*dst = values
+		}
 	}
 	return p, nil
 }
