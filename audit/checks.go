@@ -97,7 +97,7 @@ var Checks = []*Check{
 				"Do not ignore Cache-Control, X-Accel-Expires and Expires together on proxied dynamic locations."},
 		},
 		match: func(s *Scope) *Setting {
-			if s.Store != nil && s.Obeys == 0 && !s.KeyedByUser && dynamic(s) {
+			if s.Store != nil && !s.obeysFence() && !s.KeyedByUser && dynamic(s) {
 				return s.Store
 			}
 			return nil
@@ -115,7 +115,7 @@ var Checks = []*Check{
 				"Do not ignore Cache-Control, X-Accel-Expires and Expires together on proxied dynamic locations."},
 		},
 		match: func(s *Scope) *Setting {
-			if s.Store != nil && s.Obeys == 0 && s.KeyedByUser && dynamic(s) {
+			if s.Store != nil && !s.obeysFence() && s.KeyedByUser && dynamic(s) {
 				return s.Store
 			}
 			return nil
@@ -138,7 +138,7 @@ var Checks = []*Check{
 				"Let the built-in vcl_beresp_control run, or check private and no-store yourself."},
 		},
 		match: func(s *Scope) *Setting {
-			if s.Store != nil && s.Obeys != 0 && dynamic(s) {
+			if s.Store != nil && s.obeysFence() && dynamic(s) {
 				return s.Store
 			}
 			return nil
@@ -273,7 +273,7 @@ var Checks = []*Check{
 				"Keep obeying Cache-Control on static locations too, or serve them with root rather than proxy_pass."},
 		},
 		match: func(s *Scope) *Setting {
-			if s.Store != nil && s.Obeys == 0 && !dynamic(s) {
+			if s.Store != nil && !s.obeysFence() && !dynamic(s) {
 				return s.Store
 			}
 			return nil
@@ -365,7 +365,7 @@ func newFinding(c *Check, rule VendorRule, s *Scope, set *Setting) Finding {
 	case set.Unknown:
 		msg = "Unknown here, so not assumed safe: " + set.Name + " is " + set.Value +
 			". If it resolves to a dangerous value: " + msg
-	case s.Store != nil && s.Obeys != 0 && set == s.Store:
+	case s.Store != nil && s.obeysFence() && set == s.Store:
 		msg += " Still obeyed here: " + s.Obeys.String() + "."
 	}
 	if s.Static != "" {

@@ -37,8 +37,7 @@ type Setting struct {
 }
 
 // Signal is a set of response header values that tell a cache not to
-// store a response. The fence sends all of them on every personal
-// response.
+// store a response.
 type Signal uint8
 
 // The signals. A cache that obeys any one of them keeps the fence's
@@ -51,6 +50,12 @@ const (
 	XAccelExpiresZero
 	ExpiresPast
 )
+
+// FenceSends are the signals every fenced response carries. The fence
+// removes Surrogate-Control (Cloudflare ignores Cache-Control whenever it is
+// present), and sends Expires: 0 only in place of an origin's Expires, so
+// a cache that obeys only those is not kept out by the fence.
+const FenceSends = CacheControlPrivate | CacheControlNoStore | EdgeControlNoStore | XAccelExpiresZero
 
 var signalNames = []string{
 	"Cache-Control: private",
@@ -126,8 +131,11 @@ type Scope struct {
 // out of this scope's cache: the cache honours private and no-store, or
 // obeys another header the fence sends.
 func (s *Scope) FenceStops() bool {
-	return s.Store == nil || s.Obeys != 0
+	return s.Store == nil || s.obeysFence()
 }
+
+// obeysFence says whether the cache obeys a signal the fence always sends.
+func (s *Scope) obeysFence() bool { return s.Obeys&FenceSends != 0 }
 
 // File is one input file.
 type File struct {

@@ -32,7 +32,7 @@ const (
 // Invariants: nothing panics, and whenever one of the unambiguous rules
 // applies (worked out here independently of package fence) the response
 // leaves with exactly `Cache-Control: private, no-store` and
-// `Surrogate-Control: no-store`.
+// `Edge-Control: no-store`.
 func FuzzHandler(f *testing.F) {
 	f.Add(false, "", "", "public, max-age=60", "", "", "/", "text/html", uint8(commitWrite))
 	f.Add(true, "", "", "public, max-age=60", "", "", "/", "text/html", uint8(commitWriteHeader))
@@ -119,8 +119,8 @@ func FuzzHandler(f *testing.F) {
 			if cc := got.Values("Cache-Control"); len(cc) != 1 || cc[0] != "private, no-store" {
 				t.Errorf("Cache-Control %q, want exactly private, no-store", cc)
 			}
-			if sc := got.Values("Surrogate-Control"); len(sc) != 1 || sc[0] != "no-store" {
-				t.Errorf("Surrogate-Control %q, want exactly no-store", sc)
+			if ec := got.Values("Edge-Control"); len(ec) != 1 || ec[0] != "no-store" {
+				t.Errorf("Edge-Control %q, want exactly no-store", ec)
 			}
 		}
 		if got.Get("X-Tag") != "" {

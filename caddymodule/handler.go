@@ -223,35 +223,50 @@ const countedVar = "cache_fence.counted"
 
 // ServeHTTP fences the response of next.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	// One allocation per request: the writer, the request facts and the
+	// values of a rewrite live together.
+	fr := &fencedResponse{h: h, r: r}
 	// Read the request before next runs: handlers further in may rewrite
 	// its headers, but the cache in front saw what the client sent.
-	facts := h.readRequest(r)
+	h.readRequest(r, &fr.facts)
 	if _, handlingError := r.Context().Value(caddyhttp.ErrorCtxKey).(error); handlingError {
 		// Inside handle_errors: whatever this route writes is an error page.
-		facts.known = facts.known.With(fence.ErrorResponse)
+		fr.facts.known = fr.facts.known.With(fence.ErrorResponse)
 	}
-	fw := fencewriter.New(w, func(status int, hdr http.Header) {
-		h.decide(r, &facts, status, hdr)
-	})
-	err := next.ServeHTTP(fw, r)
-	if !fw.Committed() {
+	fr.Wrap(w, fr)
+	err := next.ServeHTTP(fr, r)
+	if !fr.Committed() {
 		// Nothing was written: net/http will send an implicit 200, or, on
 		// an error, Caddy's error handling writes the error response from
 		// the server-level writer, bypassing ours. Both send this header
 		// map, so decide on it now.
 		status := http.StatusOK
 		if err != nil {
-			facts.known = facts.known.With(fence.ErrorResponse)
+			fr.facts.known = fr.facts.known.With(fence.ErrorResponse)
 			status = errorStatus(err)
 		}
-		h.decide(r, &facts, status, w.Header())
+		h.decide(r, &fr.facts, status, w.Header())
 		if err != nil {
 			caddyhttp.SetVar(r.Context(), countedVar, true)
 		}
-	} else if facts.verdict.Fenced() && !h.report {
-		h.checkOverride(r, facts.path, w.Header())
+	} else if fr.facts.verdict.Fenced() && !h.report {
+		h.checkOverride(r, fr.facts.path, w.Header())
 	}
 	return err
+}
+
+// fencedResponse is the writer handed to the rest of the chain, with what
+// the fence keeps of the request until its response.
+type fencedResponse struct {
+	fencewriter.ResponseWriter
+	h     *Handler
+	r     *http.Request
+	facts requestFacts
+}
+
+// BeforeCommit decides on the response as its headers are written.
+func (fr *fencedResponse) BeforeCommit(status int, hdr http.Header) {
+	fr.h.decide(fr.r, &fr.facts, status, hdr)
 }
 
 // requestFacts is what the fence keeps of a request until its response.
@@ -266,7 +281,7 @@ type requestFacts struct {
 // sent it: its URL before any rewrite, and its headers as they are when
 // the fence runs. A panic there means the fence could not decide, which
 // fences the response.
-func (h *Handler) readRequest(r *http.Request) (facts requestFacts) {
+func (h *Handler) readRequest(r *http.Request, facts *requestFacts) {
 	defer func() {
 		if v := recover(); v != nil {
 			facts.known = h.internalError("reading request", v)
@@ -278,7 +293,6 @@ func (h *Handler) readRequest(r *http.Request) (facts requestFacts) {
 	}
 	facts.req = h.policy.Request(r.Header, u)
 	facts.path = u.Path
-	return facts
 }
 
 // apply runs the fence's decision, turning a panic into a fenced verdict.
@@ -387,4 +401,5 @@ var (
 	_ caddy.Provisioner           = (*Handler)(nil)
 	_ caddy.Validator             = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+	_ fencewriter.Hook            = (*fencedResponse)(nil)
 )

@@ -10,7 +10,7 @@ import "net/http"
 // headers and stamps it. known holds reasons found before the response,
 // such as an error in the handler chain. It returns every reason.
 func (p *Policy) Apply(req *Request, known Reasons, status int, h http.Header) Reasons {
-	Canonicalize(h)
+	vendors := canonicalize(h)
 	rs := known | p.Classify(req, status, h)
 	if p.tagHeader != "" {
 		delete(h, p.tagHeader)
@@ -20,7 +20,7 @@ func (p *Policy) Apply(req *Request, known Reasons, status int, h http.Header) R
 		delete(h, p.stampHeader)
 	}
 	if rs.Fenced() && !p.report {
-		Rewrite(h)
+		rewrite(h, &req.values, vendors)
 		if p.stampKey != nil {
 			h[p.stampHeader] = []string{OwnerStamp(p.stampKey, req.identity)}
 		}

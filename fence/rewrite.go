@@ -2,45 +2,77 @@ package fence
 
 import "net/http"
 
-// unstorable is the header set that every shared cache this project knows
-// reads as "do not store", each header with the one value it gets:
+// fencedHeader is one header of a fenced response: the value it carries,
+// and whether it is always sent or only replaces an origin's value. An
+// empty value means the header is removed.
+type fencedHeader struct {
+	name, value string
+	always      bool
+}
+
+// fencedHeaders is what a fenced response carries. Each header either keeps
+// a cache out or is removed where its absence means the same to every cache
+// that reads it; the README's table gives the sources:
 //
-//   - Cache-Control: private, no-store: RFC 9111 §5.2.2.5 and §5.2.2.7;
-//     no-cache alone still lets a cache store and, with request collapsing,
-//     serve the first user's page to everyone waiting.
-//   - the targeted headers of targetedHeaders, in their no-store form: a
-//     cache that obeys one ignores Cache-Control, so each is set rather
-//     than left to a cache's fallback.
-//   - Expires: 0: an invalid date means already expired (RFC 9111 §5.3).
-//   - Pragma: no-cache: for HTTP/1.0 caches (RFC 9111 §5.4).
-var unstorable = func() (u [len(targetedHeaders) + 3][2]string) {
-	u[0] = [2]string{"Cache-Control", "private, no-store"}
+//   - Cache-Control: private, no-store, always: RFC 9111 §5.2.2.5 and
+//     §5.2.2.7; no-cache alone still lets a cache store and, with request
+//     collapsing, serve the first user's page to everyone waiting.
+//   - the targeted headers of targetedHeaders: those that defend against a
+//     cache configured to ignore Cache-Control (Akamai's Edge-Control:
+//     no-store overrides fixed-TTL property rules; nginx obeys
+//     X-Accel-Expires: 0 under proxy_ignore_headers Cache-Control) are
+//     always sent; the others (Surrogate-Control and the RFC 9213 family)
+//     are removed, since a cache that finds none falls back on
+//     Cache-Control, and a Surrogate-Control, even a no-store one, makes
+//     Cloudflare ignore Cache-Control.
+//   - Expires: 0 replaces an origin's Expires: an invalid date means
+//     already expired (RFC 9111 §5.3); with none, nothing is stale.
+//   - Pragma: no-cache replaces an origin's Pragma, which a response may
+//     carry for HTTP/1.0 caches (RFC 9111 §5.4).
+var fencedHeaders = func() (f [len(targetedHeaders) + 3]fencedHeader) {
+	f[0] = fencedHeader{"Cache-Control", "private, no-store", true}
 	for i, t := range targetedHeaders {
-		u[i+1] = [2]string{t.name, t.fenced}
+		f[i+1] = fencedHeader{t.name, t.fenced, t.fenced != ""}
 	}
-	u[len(u)-2] = [2]string{"Expires", "0"}
-	u[len(u)-1] = [2]string{"Pragma", "no-cache"}
-	return u
+	f[len(f)-2] = fencedHeader{"Expires", "0", false}
+	f[len(f)-1] = fencedHeader{"Pragma", "no-cache", false}
+	return f
 }()
 
-// Rewrite makes the response with headers h unstorable by shared caches. It
-// replaces every value of each header it controls, so exactly one line of
-// each remains, sets any other <Vendor>-CDN-Cache-Control the origin sent
-// to no-store, and leaves all other headers (Set-Cookie included) alone.
+// rewriteValues backs the values Rewrite sets, one array per response: a
+// handler that later changes a value in place changes only its own
+// response, and each slice is capped at its one value, so an append copies.
+type rewriteValues [len(fencedHeaders)]string
+
+// Rewrite makes the response with headers h unstorable by shared caches.
+// It sets the headers of fencedHeaders to exactly one line each, removes
+// the targeted headers whose absence keeps caches on Cache-Control (every
+// <Vendor>-CDN-Cache-Control included), and leaves all other headers
+// (Set-Cookie included) alone. It allocates the values once; Policy.Apply,
+// which keeps them with the request, does not allocate.
 func Rewrite(h http.Header) {
-	// One backing array for all values: one allocation, not one per header.
-	// Each slice is capped at its single value, so an append elsewhere
-	// copies instead of overwriting its neighbour.
-	values := new([len(unstorable) + 1]string)
-	for i, kv := range unstorable {
-		values[i] = kv[1]
-		h[kv[0]] = values[i : i+1 : i+1]
+	rewrite(h, new(rewriteValues), true)
+}
+
+// rewrite is Rewrite with the values' storage given, and the map walked
+// for <Vendor>-CDN-Cache-Control fields only when vendors says some may be
+// there.
+func rewrite(h http.Header, values *rewriteValues, vendors bool) {
+	for i, f := range fencedHeaders {
+		if f.value == "" {
+			delete(h, f.name)
+			continue
+		}
+		if _, sent := h[f.name]; f.always || sent {
+			values[i] = f.value
+			h[f.name] = values[i : i+1 : i+1]
+		}
 	}
-	last := len(values) - 1
-	values[last] = vendorTargeted.fenced
-	for name := range h {
-		if isVendorTargeted(name) {
-			h[name] = values[last : last+1 : last+1]
+	if vendors {
+		for name := range h {
+			if isVendorTargeted(name) {
+				delete(h, name)
+			}
 		}
 	}
 }
@@ -50,10 +82,19 @@ func Rewrite(h http.Header) {
 // keys as they are, so rules that look up canonical keys would miss them.
 // It allocates only when it finds one.
 func Canonicalize(h http.Header) {
+	canonicalize(h)
+}
+
+// canonicalize is Canonicalize, also reporting whether a
+// <Vendor>-CDN-Cache-Control field is among the keys.
+func canonicalize(h http.Header) (vendors bool) {
 	for k, v := range h {
 		if c := http.CanonicalHeaderKey(k); c != k {
 			delete(h, k)
 			h[c] = append(h[c], v...)
+			k = c
 		}
+		vendors = vendors || isVendorTargeted(k)
 	}
+	return vendors
 }

@@ -10,16 +10,21 @@ import (
 
 // wantRewritten is the header set a fenced response must leave with,
 // written out here rather than read from the package so that a change to
-// unstorable shows up as a test failure.
+// fencedHeaders shows up as a test failure: the headers always sent, and
+// those removed ("").
 var wantRewritten = map[string]string{
 	"Cache-Control":                "private, no-store",
-	"Surrogate-Control":            "no-store",
-	"Cdn-Cache-Control":            "no-store",
-	"Cloudflare-Cdn-Cache-Control": "no-store",
 	"Edge-Control":                 "no-store",
 	"X-Accel-Expires":              "0",
-	"Expires":                      "0",
-	"Pragma":                       "no-cache",
+	"Surrogate-Control":            "",
+	"Cdn-Cache-Control":            "",
+	"Cloudflare-Cdn-Cache-Control": "",
+}
+
+// wantReplaced are sent only in place of an origin's value.
+var wantReplaced = map[string]string{
+	"Expires": "0",
+	"Pragma":  "no-cache",
 }
 
 func TestRewrite(t *testing.T) {
@@ -43,7 +48,7 @@ func TestRewrite(t *testing.T) {
 
 		Rewrite(h)
 
-		checkRewritten(t, h)
+		checkRewritten(t, h, true)
 		if got, want := h["Set-Cookie"], []string{"sid=abc; Path=/; HttpOnly", "theme=dark; Path=/"}; !slices.Equal(got, want) {
 			t.Errorf("Set-Cookie after Rewrite = %q, want %q (untouched)", got, want)
 		}
@@ -54,20 +59,18 @@ func TestRewrite(t *testing.T) {
 		}
 		// Nothing else appears: only the controlled headers and the
 		// untouched ones.
-		wantKeys := slices.Sorted(maps.Keys(wantRewritten))
-		wantKeys = append(wantKeys, "Set-Cookie", "Content-Type", "Vary", "Etag")
-		slices.Sort(wantKeys)
-		if got := slices.Sorted(maps.Keys(h)); !slices.Equal(got, wantKeys) {
-			t.Errorf("header names after Rewrite = %q, want %q", got, wantKeys)
+		want := []string{"Cache-Control", "Content-Type", "Edge-Control", "Etag", "Expires", "Pragma", "Set-Cookie", "Vary", "X-Accel-Expires"}
+		if got := slices.Sorted(maps.Keys(h)); !slices.Equal(got, want) {
+			t.Errorf("header names after Rewrite = %q, want %q", got, want)
 		}
 	})
 
 	t.Run("empty header", func(t *testing.T) {
 		h := http.Header{}
 		Rewrite(h)
-		checkRewritten(t, h)
-		if len(h) != len(wantRewritten) {
-			t.Errorf("Rewrite of an empty header set %d names, want %d: %v", len(h), len(wantRewritten), h)
+		checkRewritten(t, h, false)
+		if want := []string{"Cache-Control", "Edge-Control", "X-Accel-Expires"}; !slices.Equal(slices.Sorted(maps.Keys(h)), want) {
+			t.Errorf("Rewrite of an empty header set %q, want %q", slices.Sorted(maps.Keys(h)), want)
 		}
 	})
 
@@ -78,39 +81,76 @@ func TestRewrite(t *testing.T) {
 			"Cache-Control":             {"private"},
 		}
 		Rewrite(h)
-		checkRewritten(t, h)
+		checkRewritten(t, h, false)
 		for _, name := range []string{"Vercel-Cdn-Cache-Control", "Netlify-Cdn-Cache-Control"} {
-			if got := h[name]; !slices.Equal(got, []string{"no-store"}) {
-				t.Errorf("%s after Rewrite = %q, want [no-store]", name, got)
+			if got, ok := h[name]; ok {
+				t.Errorf("%s after Rewrite = %q, want it removed", name, got)
 			}
 		}
 	})
 
 	t.Run("idempotent", func(t *testing.T) {
-		h := http.Header{"Cache-Control": {"public"}}
+		h := http.Header{"Cache-Control": {"public"}, "Expires": {"0"}, "Pragma": {"public"}}
 		Rewrite(h)
 		Rewrite(h)
-		checkRewritten(t, h)
+		checkRewritten(t, h, true)
 	})
 
-	t.Run("a rewritten response classifies without cache-control ambiguity", func(t *testing.T) {
+	t.Run("a rewritten response is unstorable by the fence's own judgement", func(t *testing.T) {
 		// The rewrite must not itself produce something the fence would
-		// call ambiguous if it saw it again (for example behind a second
-		// fence).
-		h := http.Header{"Cache-Control": {"public", "max-age=abc"}}
+		// call ambiguous or storing if it saw it again (for example behind
+		// a second fence).
+		h := http.Header{"Cache-Control": {"public", "max-age=abc"}, "Surrogate-Control": {"max-age=60"}}
 		Rewrite(h)
 		if rs := newPolicy(t, Config{}).Classify(&Request{Path: "/"}, 200, h); rs != 0 {
 			t.Errorf("Classify(rewritten headers) = %s, want shared", show(rs))
 		}
+		if problems := StorageProblems(h); len(problems) != 0 {
+			t.Errorf("StorageProblems(rewritten headers) = %q", problems)
+		}
 	})
 }
 
-// checkRewritten asserts exactly one line of each controlled header with
-// its expected value.
-func checkRewritten(t *testing.T, h http.Header) {
+// Apply keeps the rewritten values with the request: a handler that later
+// changes a fenced header in place, or appends to it, changes that
+// response only.
+func TestApplyValuesAreNotShared(t *testing.T) {
+	p := newPolicy(t, Config{})
+	fence := func() http.Header {
+		req := requestTo(t, p, http.Header{"Cookie": {"sid=a"}}, "/")
+		h := http.Header{"Expires": {"Thu, 01 Jan 2099 00:00:00 GMT"}, "Pragma": {""}}
+		if rs := p.Apply(&req, 0, 200, h); !rs.Fenced() {
+			t.Fatalf("not fenced: %s", rs)
+		}
+		return h
+	}
+	first := fence()
+	first["Cache-Control"][0] = "public, max-age=3600" // in place
+	first["Expires"] = append(first["Expires"], "tomorrow")
+	first["Edge-Control"][0] = "!no-store"
+	second := fence()
+	checkRewritten(t, second, true)
+	if got := second["Expires"]; len(got) != 1 {
+		t.Errorf("Expires of the next response = %q: an append leaked into it", got)
+	}
+}
+
+// checkRewritten asserts exactly one line of each header always sent with
+// its expected value, no line of the removed ones, and, when replaced is
+// set (the response had Expires and Pragma), their replacements.
+func checkRewritten(t *testing.T, h http.Header, replaced bool) {
 	t.Helper()
 	for k, want := range wantRewritten {
-		if got := h[k]; len(got) != 1 || got[0] != want {
+		got, ok := h[k]
+		switch {
+		case want == "" && ok:
+			t.Errorf("%s after Rewrite = %q, want it removed", k, got)
+		case want != "" && (len(got) != 1 || got[0] != want):
+			t.Errorf("%s after Rewrite = %q, want exactly [%q]", k, got, want)
+		}
+	}
+	for k, want := range wantReplaced {
+		if got := h[k]; replaced && (len(got) != 1 || got[0] != want) {
 			t.Errorf("%s after Rewrite = %q, want exactly [%q]", k, got, want)
 		}
 	}
@@ -118,22 +158,26 @@ func checkRewritten(t *testing.T, h http.Header) {
 
 // The table behind Rewrite must use canonical names, or Rewrite would add a
 // second line next to one added with Header.Add.
-func TestUnstorableTable(t *testing.T) {
-	if len(unstorable) != len(wantRewritten) {
-		t.Fatalf("Rewrite sets %d headers, want %d", len(unstorable), len(wantRewritten))
+func TestFencedHeadersTable(t *testing.T) {
+	if len(fencedHeaders) != len(wantRewritten)+len(wantReplaced) {
+		t.Fatalf("Rewrite controls %d headers, want %d", len(fencedHeaders), len(wantRewritten)+len(wantReplaced))
 	}
 	seen := map[string]bool{}
-	for _, kv := range unstorable {
-		if want, ok := wantRewritten[kv[0]]; !ok || want != kv[1] {
-			t.Errorf("entry %q: %q, want %q (known: %v)", kv[0], kv[1], want, ok)
+	for _, f := range fencedHeaders {
+		want, always := wantRewritten[f.name]
+		if !always {
+			want = wantReplaced[f.name]
 		}
-		if kv[0] != http.CanonicalHeaderKey(kv[0]) {
-			t.Errorf("name %q is not canonical", kv[0])
+		if want != f.value || f.always != (always && want != "") {
+			t.Errorf("entry %q: %q (always %v), want %q (always %v)", f.name, f.value, f.always, want, always && want != "")
 		}
-		if seen[kv[0]] {
-			t.Errorf("%q listed twice", kv[0])
+		if f.name != http.CanonicalHeaderKey(f.name) {
+			t.Errorf("name %q is not canonical", f.name)
 		}
-		seen[kv[0]] = true
+		if seen[f.name] {
+			t.Errorf("%q listed twice", f.name)
+		}
+		seen[f.name] = true
 	}
 }
 

@@ -17,12 +17,13 @@ type targetedHeader struct {
 	// storing reports whether the header's lines let the caches that obey
 	// it store the response.
 	storing func(lines []string) bool
-	// fenced is the value a fenced response carries.
+	// fenced is the value a fenced response always carries; "" when a
+	// fenced response carries none (see fencedHeaders).
 	fenced string
 }
 
-// targetedHeaders are the targeted headers a fenced response always
-// carries, set to their no-store form:
+// targetedHeaders are the targeted headers the rules judge and the rewrite
+// sets or removes:
 //
 //   - Surrogate-Control (W3C Edge Architecture): Varnish's builtin VCL
 //     skips the Cache-Control check whenever it exists, even for
@@ -35,12 +36,11 @@ type targetedHeader struct {
 //   - X-Accel-Expires: nginx obeys a positive value over Cache-Control.
 //
 // Any other <Vendor>-CDN-Cache-Control (RFC 9213 §2: Vercel and Netlify
-// read theirs first) is judged and fenced like CDN-Cache-Control when the
-// origin sends one.
+// read theirs first) is judged like CDN-Cache-Control and removed.
 var targetedHeaders = [...]targetedHeader{
-	{"Surrogate-Control", "Varnish's builtin VCL and Fastly", surrogateControlStoring, "no-store"},
-	{"Cdn-Cache-Control", "RFC 9213 CDNs", targetedFieldStoring, "no-store"},
-	{"Cloudflare-Cdn-Cache-Control", "Cloudflare", targetedFieldStoring, "no-store"},
+	{"Surrogate-Control", "Varnish's builtin VCL and Fastly", surrogateControlStoring, ""},
+	{"Cdn-Cache-Control", "RFC 9213 CDNs", targetedFieldStoring, ""},
+	{"Cloudflare-Cdn-Cache-Control", "Cloudflare", targetedFieldStoring, ""},
 	{"Edge-Control", "Akamai", edgeControlStoring, "no-store"},
 	{"X-Accel-Expires", "nginx proxy_cache", accelExpiresStoring, "0"},
 }
@@ -50,7 +50,7 @@ var targetedHeaders = [...]targetedHeader{
 const vendorTargetedSuffix = "-Cdn-Cache-Control"
 
 // vendorTargeted describes a <Vendor>-CDN-Cache-Control not in the table.
-var vendorTargeted = targetedHeader{"", "the vendor's CDN (RFC 9213)", targetedFieldStoring, "no-store"}
+var vendorTargeted = targetedHeader{"", "the vendor's CDN (RFC 9213)", targetedFieldStoring, ""}
 
 // isVendorTargeted reports a canonical header name of the RFC 9213 family
 // that the table does not list.

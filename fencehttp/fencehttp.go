@@ -35,18 +35,30 @@ type Handler struct {
 // rewrite it, but the cache in front saw what the client sent), and
 // decides once, when the final headers are written.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req := h.Policy.Request(r.Header, r.URL)
-	decide := func(status int, hdr http.Header) {
-		rs := h.Policy.Apply(&req, 0, status, hdr)
-		if h.Observe != nil {
-			h.Observe(r, status, rs)
-		}
-	}
-	fw := fencewriter.New(w, decide)
-	h.Next.ServeHTTP(fw, r)
-	if !fw.Committed() {
+	// One allocation per request: the writer, the request facts and the
+	// values of a rewrite live together.
+	fr := &fencedResponse{h: h, r: r, req: h.Policy.Request(r.Header, r.URL)}
+	fr.Wrap(w, fr)
+	h.Next.ServeHTTP(fr, r)
+	if !fr.Committed() {
 		// Nothing was written: net/http sends an implicit 200 with this
 		// header map after the handler returns.
-		decide(http.StatusOK, w.Header())
+		fr.BeforeCommit(http.StatusOK, w.Header())
+	}
+}
+
+// fencedResponse is the writer handed to Next, with the request facts.
+type fencedResponse struct {
+	fencewriter.ResponseWriter
+	h   *Handler
+	r   *http.Request
+	req fence.Request
+}
+
+// BeforeCommit decides on the response as its headers are written.
+func (fr *fencedResponse) BeforeCommit(status int, hdr http.Header) {
+	rs := fr.h.Policy.Apply(&fr.req, 0, status, hdr)
+	if fr.h.Observe != nil {
+		fr.h.Observe(fr.r, status, rs)
 	}
 }

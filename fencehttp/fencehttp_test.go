@@ -93,11 +93,11 @@ func TestHandler(t *testing.T) {
 		resp := get(t, srv.URL+tc.path, tc.cookie)
 		cc := resp.Header.Values("Cache-Control")
 		if tc.fenced {
-			if len(cc) != 1 || cc[0] != "private, no-store" || resp.Header.Get("Surrogate-Control") != "no-store" {
-				t.Errorf("%s with %q: Cache-Control %q, Surrogate-Control %q; want fenced",
-					tc.path, tc.cookie, cc, resp.Header.Get("Surrogate-Control"))
+			if len(cc) != 1 || cc[0] != "private, no-store" || resp.Header.Get("Edge-Control") != "no-store" {
+				t.Errorf("%s with %q: Cache-Control %q, Edge-Control %q; want fenced",
+					tc.path, tc.cookie, cc, resp.Header.Get("Edge-Control"))
 			}
-		} else if strings.Contains(strings.Join(cc, ","), "no-store") || resp.Header.Get("Surrogate-Control") != "" {
+		} else if strings.Contains(strings.Join(cc, ","), "no-store") || resp.Header.Get("Edge-Control") != "" {
 			t.Errorf("%s with %q: a shared response was rewritten: %v", tc.path, tc.cookie, resp.Header)
 		}
 		if len(seen) != 1 || seen[0].reasons != tc.reasons || seen[0].status != resp.StatusCode {

@@ -15,18 +15,38 @@ import (
 	"net/http"
 )
 
-// ResponseWriter is the wrapper. Create it with New.
+// Hook is what the wrapper calls before the final headers are committed.
+type Hook interface {
+	// BeforeCommit receives the final status and the header map that is
+	// about to be sent, and may change the map. It runs at most once.
+	BeforeCommit(status int, h http.Header)
+}
+
+// ResponseWriter is the wrapper. Create it with New, or embed it in a
+// per-request value of your own and set it up with Wrap, which then costs
+// no allocation of its own.
 type ResponseWriter struct {
 	http.ResponseWriter
-	beforeCommit func(status int, h http.Header)
-	committed    bool
+	hook      Hook
+	committed bool
 }
 
 // New wraps w. beforeCommit receives the final status and the header map
 // that is about to be sent; it runs at most once.
 func New(w http.ResponseWriter, beforeCommit func(status int, h http.Header)) *ResponseWriter {
-	return &ResponseWriter{ResponseWriter: w, beforeCommit: beforeCommit}
+	rw := new(ResponseWriter)
+	rw.Wrap(w, hookFunc(beforeCommit))
+	return rw
 }
+
+// Wrap sets w up to wrap inner and call hook, and clears what it recorded.
+func (w *ResponseWriter) Wrap(inner http.ResponseWriter, hook Hook) {
+	*w = ResponseWriter{ResponseWriter: inner, hook: hook}
+}
+
+type hookFunc func(status int, h http.Header)
+
+func (f hookFunc) BeforeCommit(status int, h http.Header) { f(status, h) }
 
 // Committed reports whether the final response headers have been written.
 // When it is false after the handler returns, net/http or an error handler
@@ -47,7 +67,7 @@ func (w *ResponseWriter) WriteHeader(status int) {
 		return
 	}
 	w.committed = true
-	w.beforeCommit(status, w.ResponseWriter.Header())
+	w.hook.BeforeCommit(status, w.ResponseWriter.Header())
 	w.ResponseWriter.WriteHeader(status)
 }
 
