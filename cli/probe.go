@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/cachefence/cachefence/alert"
 	"github.com/cachefence/cachefence/probe"
 )
 
@@ -130,9 +130,8 @@ func checkWatchFlags(fl caddycmd.Flags, every time.Duration) error {
 		return fmt.Errorf("--every %s: at least 10s, to stay polite", every)
 	}
 	if webhook != "" {
-		u, err := url.Parse(webhook)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return errors.New("--webhook: want an absolute http or https URL")
+		if _, err := alert.NewWebhook(webhook); err != nil {
+			return fmt.Errorf("--webhook: %w", err)
 		}
 	}
 	return nil
@@ -142,18 +141,28 @@ func watch(ctx context.Context, fl caddycmd.Flags, prober *probe.Prober, every t
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logErr := func(err error) { fmt.Fprintln(os.Stderr, "cachefence probe:", err) }
-	w := &probe.Watcher{Prober: prober, Every: every, Log: logErr,
-		Report: func(r *probe.Report) {
+	w := &alert.Watcher{Source: "probe", Every: every, Threshold: alert.Warning, Log: logErr,
+		Check: func(ctx context.Context) alert.Run {
+			r := prober.Run(ctx)
 			if err := write(r); err != nil {
 				logErr(err)
 			}
+			return r.AlertRun()
 		}}
 	if url := fl.String("webhook"); url != "" {
-		w.Webhook = &probe.Webhook{URL: url, Client: &http.Client{Timeout: 10 * time.Second}}
+		wh, err := alert.NewWebhook(url)
+		if err != nil {
+			return probe.ExitError, fmt.Errorf("--webhook: %w", err)
+		}
+		w.Webhook = wh
 	}
 	if addr := fl.String("metrics"); addr != "" {
 		reg := prometheus.NewRegistry()
-		w.Metrics = probe.NewMetrics(reg)
+		m, err := alert.NewMetrics(reg, "probe")
+		if err != nil {
+			return probe.ExitError, err
+		}
+		w.Metrics = m
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			return probe.ExitError, fmt.Errorf("--metrics: %w", err)

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachefence/cachefence/probe"
+	"github.com/cachefence/cachefence/alert"
 )
 
 // watchEvery is the shortest interval `cachefence probe --every` accepts.
@@ -118,14 +118,19 @@ func startWebhookReceiver(t *testing.T) *webhookReceiver {
 	}
 	wr.url = "http://" + l.Addr().String() + "/hook"
 	srv := &http.Server{ReadHeaderTimeout: requestTimeout, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var a probe.Alert
-		if err := json.NewDecoder(r.Body).Decode(&a); err != nil || a.Text == "" {
+		var m alert.Message
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil || m.Text == "" {
 			// Slack rejects a body without "text"; so does this.
 			http.Error(w, "bad alert", http.StatusBadRequest)
 			return
 		}
 		wr.mu.Lock()
-		wr.alerts[a.Finding.Key()] = append(wr.alerts[a.Finding.Key()], a.Status)
+		for _, c := range m.Firing {
+			wr.alerts[c.Key] = append(wr.alerts[c.Key], "firing")
+		}
+		for _, c := range m.Resolved {
+			wr.alerts[c.Key] = append(wr.alerts[c.Key], "resolved")
+		}
 		wr.mu.Unlock()
 	})}
 	go srv.Serve(l)

@@ -18,6 +18,7 @@ import (
 	"github.com/pquerna/cachecontrol"
 	"github.com/pquerna/cachecontrol/cacheobject"
 
+	"github.com/cachefence/cachefence/cachestatus"
 	"github.com/cachefence/cachefence/fence"
 )
 
@@ -322,7 +323,7 @@ func (p *Prober) checkPersonal(ctx context.Context, r *run, target, check string
 			p.inspect(r, o, check)
 			primed = o
 		}
-		if sig := ReadCacheSignal(primed.header); sig.Verdict == Hit && primed.status < 300 {
+		if sig := cachestatus.Read(primed.header); sig.Verdict == cachestatus.Hit && primed.status < 300 {
 			r.add(Finding{Severity: SeverityHigh, Kind: KindCached, Check: check, URL: target,
 				Owner: owner.Name, Receiver: owner.Name,
 				Evidence: "a request as " + owner.Name + " for its own page was answered from a shared cache: " + sig.Evidence})
@@ -431,7 +432,7 @@ func (p *Prober) inspect(r *run, o *observed, check string) {
 		stampOwner, stamped = p.stamp.whose(o, p.cfg.Identities)
 	}
 	p.recognise(r, o, stamped, stampOwner)
-	signal := ReadCacheSignal(o.header)
+	signal := cachestatus.Read(o.header)
 	leak := func(owner, evidence string) {
 		if signal.Evidence != "" {
 			evidence += "; cache said " + string(signal.Verdict) + " (" + signal.Evidence + ")"
@@ -575,7 +576,7 @@ func (p *Prober) checkPublic(ctx context.Context, r *run, target string) {
 		why = append(why, describeReason(reason, o.status))
 	}
 	why = append(why, unreusable(o.header)...)
-	if sig := ReadCacheSignal(o.header); sig.Verdict == Passed {
+	if sig := cachestatus.Read(o.header); sig.Verdict == cachestatus.Passed {
 		why = append(why, "the cache passed it: "+sig.Evidence)
 	}
 	if len(why) > 0 {

@@ -3,7 +3,6 @@ package probe
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -16,9 +15,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cachefence/cachefence/fence"
 )
@@ -402,115 +398,5 @@ func TestProbeUnreachable(t *testing.T) {
 		if strings.Contains(e, "secret") {
 			t.Errorf("an error names a credential: %s", e)
 		}
-	}
-}
-
-// The webhook receives exactly one alert per finding, and one recovery per
-// finding once it is gone, however many runs see it.
-func TestWatchAlertsOnce(t *testing.T) {
-	s := startSite(t, true, nil)
-	var mu sync.Mutex
-	alerts := map[string][]string{} // finding key -> statuses received
-	receiver := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var a Alert
-		if err := json.NewDecoder(r.Body).Decode(&a); err != nil || a.Text == "" {
-			http.Error(w, "bad alert", http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		alerts[a.Finding.Key()] = append(alerts[a.Finding.Key()], a.Status)
-		mu.Unlock()
-	})}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go receiver.Serve(l)
-	t.Cleanup(func() { receiver.Close() })
-
-	cfg := testConfig("http://"+s.addr, "/account")
-	cfg.CollapseRounds, cfg.PathConfusion = -1, new(bool)
-	w := &Watcher{Prober: New(cfg), Webhook: &Webhook{URL: "http://" + l.Addr().String(), Client: http.DefaultClient},
-		alerted: map[string]Finding{}}
-	ctx := context.Background()
-	w.once(ctx)
-	firing := len(w.alerted)
-	if firing == 0 {
-		t.Fatal("the leaky site gave no alert")
-	}
-	w.once(ctx) // the same findings again: no new alerts
-	s.leaky.Store(false)
-	s.mu.Lock()
-	s.stored = map[string]stored{}
-	s.mu.Unlock()
-	w.once(ctx) // recovered
-	w.once(ctx) // still recovered: nothing more
-	mu.Lock()
-	defer mu.Unlock()
-	if len(alerts) != firing {
-		t.Errorf("alerts for %d findings, want %d", len(alerts), firing)
-	}
-	for key, statuses := range alerts {
-		if len(statuses) != 2 || statuses[0] != "firing" || statuses[1] != "resolved" {
-			t.Errorf("%s: got %v, want [firing resolved]", key, statuses)
-		}
-	}
-}
-
-// A run with errors may have missed findings: the findings gauge keeps the
-// last complete count instead of falling to zero while the site is down.
-func TestMetricsKeepFindingsThroughErrors(t *testing.T) {
-	m := NewMetrics(prometheus.NewRegistry())
-	leak := Finding{Severity: SeverityCritical, Kind: KindLeak, Check: CheckPersonal, URL: "http://x/a", Owner: "alice", Receiver: "bob"}
-	gauge := m.findings.WithLabelValues(KindLeak, SeverityCritical)
-	for _, step := range []struct {
-		name   string
-		report Report
-		want   float64
-	}{
-		{"two leaks", Report{Findings: []Finding{leak, leak}}, 2},
-		{"site down", Report{Errors: []string{"GET http://x/a as alice: connection refused"}}, 2},
-		{"one more leak, some errors", Report{Findings: []Finding{leak, leak, leak}, Errors: []string{"timeout"}}, 3},
-		{"complete run, fixed", Report{}, 0},
-	} {
-		m.observe(&step.report, 0)
-		if got := testutil.ToFloat64(gauge); got != step.want {
-			t.Errorf("%s: leak gauge %v, want %v", step.name, got, step.want)
-		}
-	}
-}
-
-// Alerts that differ only by check or by identity must read differently.
-func TestAlertText(t *testing.T) {
-	for _, tc := range []struct {
-		f    Finding
-		want string
-	}{
-		{Finding{Severity: SeverityCritical, Kind: KindLeak, Check: CheckCollapse, URL: "http://x/a", Owner: "alice", Receiver: "bob", Evidence: "e"},
-			"[firing] cachefence probe: critical leak (collapse check) on http://x/a (alice's page reached bob): e"},
-		{Finding{Severity: SeverityHigh, Kind: KindCached, Check: CheckPersonal, URL: "http://x/a", Owner: "bob", Receiver: "bob", Evidence: "e"},
-			"[firing] cachefence probe: high cached (personal check) on http://x/a (as bob): e"},
-	} {
-		if got := alertFor(tc.f, "firing").Text; got != tc.want {
-			t.Errorf("got  %q\nwant %q", got, tc.want)
-		}
-	}
-}
-
-// A webhook URL holds a secret; a failed post must not print it.
-func TestWebhookErrorHidesURL(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hook := "http://" + l.Addr().String() + "/services/T000/B000/webhook-secret"
-	l.Close() // nothing listens: the post fails
-	wh := &Webhook{URL: hook, Client: http.DefaultClient}
-	err = wh.Post(context.Background(), Alert{Text: "t", Status: "firing"})
-	if err == nil {
-		t.Fatal("posting to a closed port succeeded")
-	}
-	if strings.Contains(err.Error(), "webhook-secret") {
-		t.Errorf("the error shows the webhook URL: %v", err)
 	}
 }

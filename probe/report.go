@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/cachefence/cachefence/alert"
 )
 
 // Exit codes of `cachefence probe`.
@@ -56,4 +58,14 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// AlertRun is the report as the watch mode's alerting sees it.
+func (r *Report) AlertRun() alert.Run {
+	run := alert.Run{Errors: len(r.Errors)}
+	for _, f := range r.Findings {
+		run.Causes = append(run.Causes, alert.Cause{Key: f.Key(), Kind: f.Kind, Severity: alert.Severity(f.Severity),
+			Summary: fmt.Sprintf("%s (%s check) on %s", f.Kind, f.Check, f.URL), Detail: f})
+	}
+	return run
 }

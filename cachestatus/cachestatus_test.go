@@ -1,4 +1,4 @@
-package probe
+package cachestatus
 
 import (
 	"net/http"
@@ -10,7 +10,7 @@ func TestReadCacheSignal(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		header http.Header
-		want   CacheVerdict
+		want   Verdict
 	}{
 		{"no cache headers", http.Header{"Content-Type": {"text/html"}}, Unknown},
 		// RFC 9211
@@ -68,7 +68,7 @@ func TestReadCacheSignal(t *testing.T) {
 		{"hit beats bypass", http.Header{"Cf-Cache-Status": {"BYPASS"}, "Age": {"30"}}, Hit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := ReadCacheSignal(tc.header)
+			got := Read(tc.header)
 			if got.Verdict != tc.want {
 				t.Errorf("verdict %s (%s), want %s", got.Verdict, got.Evidence, tc.want)
 			}
@@ -76,5 +76,57 @@ func TestReadCacheSignal(t *testing.T) {
 				t.Error("a verdict without evidence")
 			}
 		})
+	}
+}
+
+// A site's own header, named in the config, is read with its own words,
+// and replaces a vendor's header of the same name.
+func TestReaderSiteHeaders(t *testing.T) {
+	r := New(map[string]Words{
+		"x-micro-cache": {Hit: []string{"hit"}, Miss: []string{"miss"}, Pass: []string{"skip"}},
+		"X-Cache":       {Hit: []string{"CACHED"}, Miss: []string{"FRESH"}},
+	})
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		want   Verdict
+	}{
+		{"site hit", http.Header{"X-Micro-Cache": {"HIT"}}, Hit},
+		{"site miss", http.Header{"X-Micro-Cache": {"Miss"}}, Stored},
+		{"site pass", http.Header{"X-Micro-Cache": {"SKIP"}}, Passed},
+		{"site word unknown", http.Header{"X-Micro-Cache": {"whatever"}}, Unknown},
+		{"vendor header still read", http.Header{"Cf-Cache-Status": {"HIT"}}, Hit},
+		{"replaced vendor header", http.Header{"X-Cache": {"CACHED"}}, Hit},
+		{"replaced vendor words no longer read", http.Header{"X-Cache": {"TCP_HIT"}}, Unknown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := r.Read(tc.header); got.Verdict != tc.want {
+				t.Errorf("verdict %s (%s), want %s", got.Verdict, got.Evidence, tc.want)
+			}
+		})
+	}
+	// The default table is untouched.
+	if got := Read(http.Header{"X-Cache": {"TCP_HIT"}}); got.Verdict != Hit {
+		t.Errorf("default reader changed: %s", got.Verdict)
+	}
+}
+
+// Log fields carry the same words as the headers; Value reads one.
+func TestValue(t *testing.T) {
+	for _, tc := range []struct {
+		header, value string
+		want          Verdict
+	}{
+		{"cf-cache-status", "hit", Hit}, // Cloudflare Logpush CacheCacheStatus
+		{"CF-Cache-Status", "dynamic", Passed},
+		{"X-Cache-Status", "EXPIRED", Stored}, // nginx $upstream_cache_status
+		{"X-Cache", "RefreshHit", Hit},        // CloudFront x-edge-result-type
+		{"X-Cache", "Error", Unknown},
+		{"Cache-Status", "edge; fwd=uri-miss; collapsed", Collapsed},
+		{"X-Not-A-Cache", "HIT", Unknown},
+	} {
+		if got := Value(tc.header, tc.value); got != tc.want {
+			t.Errorf("Value(%q, %q) = %s, want %s", tc.header, tc.value, got, tc.want)
+		}
 	}
 }
