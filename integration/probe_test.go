@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,17 +27,17 @@ type probeCase struct {
 	public   []string
 	// markers are false when the identities' markers must never match, so
 	// that only the owner stamp can tell whose page it was.
-	markers   bool
-	stamp     bool // the probe checks owner stamps
-	collapse  bool // run the collapse test
-	wantExit  int
-	wantCheck string // a leak finding from this check must be reported ("" when clean)
+	markers  bool
+	stamp    bool // the probe checks owner stamps
+	collapse bool // run the collapse test
+	wantExit int
+	wantMech string // a leak through this mechanism must be reported ("" when clean)
 }
 
 var probeCases = []probeCase{{
 	name: "2017_cdn/without_fence", cache: "varnish", config: "varnish_2017.vcl",
 	personal: []string{"/account"}, public: []string{"/"}, markers: true, collapse: true,
-	wantExit: probe.ExitFindings, wantCheck: probe.CheckPersonal,
+	wantExit: probe.ExitFindings, wantMech: probe.MechSequential,
 }, {
 	name: "2017_cdn/with_fence", cache: "varnish", config: "varnish_2017.vcl", fence: caddyfileFence,
 	personal: []string{"/account"}, public: []string{"/"}, markers: true, collapse: true,
@@ -46,17 +47,17 @@ var probeCases = []probeCase{{
 	// is what sees it.
 	name: "forced_ttl/with_fence", cache: "varnish", config: "varnish_forced_ttl.vcl", fence: caddyfileFence,
 	personal: []string{"/account"}, markers: true,
-	wantExit: probe.ExitFindings, wantCheck: probe.CheckPersonal,
+	wantExit: probe.ExitFindings, wantMech: probe.MechSequential,
 }, {
 	// No marker matches: only the owner stamp says whose page it was.
 	name: "forced_ttl/stamp_only", cache: "varnish", config: "varnish_forced_ttl.vcl", fence: stampingFence(stampKey),
 	personal: []string{"/account"}, stamp: true,
-	wantExit: probe.ExitFindings, wantCheck: probe.CheckPersonal,
+	wantExit: probe.ExitFindings, wantMech: probe.MechSequential,
 }, {
 	// The 2017 mechanism: the collapse test alone finds it.
 	name: "collapsing/without_fence", cache: "varnish", config: "varnish_microcache.vcl",
 	personal: []string{"/live"}, markers: true, collapse: true,
-	wantExit: probe.ExitFindings, wantCheck: probe.CheckCollapse,
+	wantExit: probe.ExitFindings, wantMech: probe.MechSequential,
 }, {
 	name: "collapsing/with_fence", cache: "varnish", config: "varnish_microcache.vcl", fence: caddyfileFence,
 	personal: []string{"/live"}, markers: true, collapse: true,
@@ -78,23 +79,23 @@ func TestProbe(t *testing.T) {
 			exit, rep := runProbe(t, probeConfig(c.url, pc))
 			report(t, "probe      %-26s exit %d, %d findings", pc.name, exit, len(rep.Findings))
 			for _, f := range rep.Findings {
-				t.Logf("%s %s %s %s %s->%s %s", f.Severity, f.Kind, f.Check, f.URL, f.Owner, f.Receiver, f.Evidence)
+				t.Logf("%s %s %s %v %v %q", f.Severity, f.Kind, f.URL, f.Pairs, f.Mechanisms, f.Evidence)
 			}
 			if exit != pc.wantExit {
 				t.Fatalf("exit %d, want %d; errors: %v", exit, pc.wantExit, rep.Errors)
 			}
-			if pc.wantCheck == "" {
+			if pc.wantMech == "" {
 				return
 			}
 			for _, f := range rep.Findings {
-				if f.Kind == probe.KindLeak && f.Check == pc.wantCheck && f.Owner != f.Receiver {
-					if pc.stamp && !strings.Contains(f.Evidence, "owner stamp") {
+				if f.Kind == probe.KindLeak && slices.Contains(f.Mechanisms, pc.wantMech) {
+					if pc.stamp && !strings.Contains(strings.Join(f.Evidence, "\n"), "owner stamp") {
 						continue
 					}
 					return
 				}
 			}
-			t.Fatalf("no leak found by the %s check", pc.wantCheck)
+			t.Fatalf("no leak found through %s", pc.wantMech)
 		})
 	}
 }
@@ -114,13 +115,12 @@ func probeConfig(base string, pc probeCase) probe.Config {
 			{Name: "alice", Cookies: map[string]string{"session": "alice"}, Markers: []string{marker("alice")}},
 			{Name: "bob", Headers: map[string]string{"Authorization": "Bearer bob"}, Markers: []string{marker("bob")}},
 		},
-		PersonalURLs:   pc.personal,
-		PublicURLs:     pc.public,
-		CollapseRounds: -1,
-		PathConfusion:  new(bool),
+		PersonalURLs: pc.personal,
+		PublicURLs:   pc.public,
+		Checks:       []string{probe.CheckPersonal, probe.CheckPublic},
 	}
 	if pc.collapse {
-		cfg.CollapseRounds = 3
+		cfg.Checks = append(cfg.Checks, probe.CheckCollapse)
 	}
 	if pc.stamp {
 		cfg.OwnerStamp = &probe.OwnerStamp{Key: stampKey}

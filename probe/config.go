@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"reflect"
@@ -19,6 +21,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/cachefence/cachefence/cachestatus"
 	"github.com/cachefence/cachefence/fence"
 )
 
@@ -26,6 +31,14 @@ import (
 type Config struct {
 	// BaseURL is the site as the public reaches it, through its CDN.
 	BaseURL string `json:"base_url"`
+	// OriginURL, when set, is the origin the CDN fetches from (scheme and
+	// host only). The probe then also fetches the personal URLs there and
+	// judges the origin's own headers, where they are set.
+	OriginURL string `json:"origin_url,omitempty"`
+	// ConnectTo, when set, is the address ("host" or "host:port") that
+	// connections to BaseURL's host go to, while requests still carry the
+	// public Host (and TLS name): a staging edge, or one PoP.
+	ConnectTo string `json:"connect_to,omitempty"`
 	// Identities are the test accounts; at least two.
 	Identities []Identity `json:"identities"`
 	// PersonalURLs are paths (or absolute URLs on the same host) of pages
@@ -33,19 +46,38 @@ type Config struct {
 	PersonalURLs []string `json:"personal_urls"`
 	// PublicURLs are paths that should stay cacheable.
 	PublicURLs []string `json:"public_urls,omitempty"`
+	// Checks names the checks to run: personal, collapse, path_confusion,
+	// public. Default all.
+	Checks []string `json:"checks,omitempty"`
+	// RequestHeaders are sent with every request, anonymous ones included,
+	// such as a WAF bypass token. Their values are secrets.
+	RequestHeaders map[string]string `json:"request_headers,omitempty"`
+	// CacheStatusHeaders names the site's own cache-status headers and the
+	// words they use, e.g. {"X-Micro-Cache": {"hit": ["HIT"], "miss":
+	// ["MISS"], "pass": ["BYPASS"]}}. One named like a known header
+	// replaces it.
+	CacheStatusHeaders map[string]cachestatus.Words `json:"cache_status_headers,omitempty"`
 	// Timeout bounds each request. Default 10s.
 	Timeout Duration `json:"timeout,omitempty"`
 	// Concurrency bounds the requests in flight. Default 4.
 	Concurrency int `json:"concurrency,omitempty"`
 	// CollapseRounds is how many times identities fire at the same instant
-	// in the collapse test. Default 3; 0 in the file means the default, a
-	// negative number turns the test off.
+	// in the collapse check. Default 3.
 	CollapseRounds int `json:"collapse_rounds,omitempty"`
-	// PathConfusion turns the static-suffix variants on or off. Default on.
-	PathConfusion *bool `json:"path_confusion,omitempty"`
 	// OwnerStamp, when set, verifies cache_fence's owner stamps.
 	OwnerStamp *OwnerStamp `json:"owner_stamp,omitempty"`
 }
+
+// The checks, as Config.Checks names them.
+const (
+	CheckPersonal      = "personal"
+	CheckCollapse      = "collapse"
+	CheckPathConfusion = "path_confusion"
+	CheckPublic        = "public"
+)
+
+// allChecks lists the checks in the order they are documented.
+var allChecks = []string{CheckPersonal, CheckCollapse, CheckPathConfusion, CheckPublic}
 
 // Identity is one test account.
 type Identity struct {
@@ -85,7 +117,8 @@ func (s *OwnerStamp) policy() (*fence.Policy, error) {
 	})
 }
 
-// Duration is a time.Duration written as a string ("10s") in JSON.
+// Duration is a time.Duration written in JSON as Caddy writes durations:
+// "10s", "1m30s", "1d".
 type Duration time.Duration
 
 // MarshalJSON writes the duration as a string such as "10s".
@@ -93,13 +126,13 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(time.Duration(d).String())
 }
 
-// UnmarshalJSON reads "10s", "1m30s" and the like. It fails with a
+// UnmarshalJSON reads "10s", "1m30s", "1d" and the like. It fails with a
 // *json.UnmarshalTypeError, which the decoder completes with the field's
 // path, so that LoadConfig can name the field.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if json.Unmarshal(b, &s) == nil {
-		if v, err := time.ParseDuration(s); err == nil {
+		if v, err := caddy.ParseDuration(s); err == nil {
 			*d = Duration(v)
 			return nil
 		}
@@ -122,7 +155,7 @@ var (
 
 // LoadConfig reads a config file, replacing ${NAME} with the value of the
 // environment variable NAME in secret fields (cookie and header values,
-// markers, the stamp key), then checks it.
+// markers, request headers, the stamp key), then checks it.
 func LoadConfig(path string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -135,7 +168,7 @@ func LoadConfig(path string) (*Config, error) {
 	if err := cfg.expandSecrets(os.LookupEnv); err != nil {
 		return nil, fmt.Errorf("probe config %s: %w", path, err)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("probe config %s: %w", path, err)
 	}
 	return cfg, nil
@@ -213,29 +246,48 @@ func (c *Config) eachSecret(fn func(field string, v *string) error) error {
 			}
 		}
 	}
+	for _, k := range slices.Sorted(maps.Keys(c.RequestHeaders)) {
+		v := c.RequestHeaders[k]
+		if err := fn(fmt.Sprintf("request_headers %q", k), &v); err != nil {
+			return err
+		}
+		c.RequestHeaders[k] = v
+	}
 	if c.OwnerStamp != nil {
 		return fn("owner_stamp.key", &c.OwnerStamp.Key)
 	}
 	return nil
 }
 
-// Validate checks the config and fills in defaults. Its errors name the
+// validate checks the config and fills in defaults. Its errors name the
 // field and, for anything not secret, the value.
-func (c *Config) Validate() error {
+func (c *Config) validate() error {
 	base, err := url.Parse(c.BaseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return fmt.Errorf("base_url %q: want an absolute http or https URL", c.BaseURL)
 	}
+	if c.OriginURL != "" {
+		u, err := url.Parse(c.OriginURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil {
+			return fmt.Errorf("origin_url %q: want a scheme and host only, such as \"http://10.0.0.5:8080\"", c.OriginURL)
+		}
+	}
+	if c.ConnectTo != "" {
+		if _, err := c.dialAddress(); err != nil {
+			return err
+		}
+	}
 	if len(c.Identities) < 2 {
 		return fmt.Errorf("identities: want at least two test accounts, got %d", len(c.Identities))
 	}
-	names := map[string]bool{}
+	names := map[string]bool{Anonymous: true}
 	for i, id := range c.Identities {
 		if id.Name == "" {
 			return fmt.Errorf("identities[%d]: name is required", i)
 		}
 		if names[id.Name] {
-			return fmt.Errorf("identities[%d]: name %q is used twice", i, id.Name)
+			return fmt.Errorf("identities[%d]: name %q is used twice, or is reserved", i, id.Name)
 		}
 		names[id.Name] = true
 		if len(id.Cookies) == 0 && len(id.Headers) == 0 {
@@ -264,6 +316,21 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if err := c.checkChecks(); err != nil {
+		return err
+	}
+	if err := c.checkRequestHeaders(); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.CacheStatusHeaders)) {
+		w := c.CacheStatusHeaders[name]
+		if !isToken(name) {
+			return fmt.Errorf("cache_status_headers: header name %q is not a valid token", name)
+		}
+		if len(w.Hit)+len(w.Miss)+len(w.Pass) == 0 {
+			return fmt.Errorf("cache_status_headers %q: want at least one of hit, miss, pass", name)
+		}
+	}
 	if c.Timeout == 0 {
 		c.Timeout = Duration(10 * time.Second)
 	}
@@ -279,9 +346,12 @@ func (c *Config) Validate() error {
 	if c.CollapseRounds == 0 {
 		c.CollapseRounds = 3
 	}
+	if c.CollapseRounds < 0 || c.CollapseRounds > 20 {
+		return fmt.Errorf("collapse_rounds %d: want 1 to 20 (leave collapse out of checks to turn it off)", c.CollapseRounds)
+	}
 	if c.OwnerStamp != nil {
-		if len(c.OwnerStamp.Key) < 16 {
-			return fmt.Errorf("owner_stamp: key must be at least 16 bytes, got %d", len(c.OwnerStamp.Key))
+		if len(c.OwnerStamp.Key) < fence.MinStampKey {
+			return fmt.Errorf("owner_stamp: key must be at least %d bytes, got %d", fence.MinStampKey, len(c.OwnerStamp.Key))
 		}
 		if name := c.OwnerStamp.Header; name != "" {
 			if err := fence.CheckHeaderName(name); err != nil {
@@ -293,6 +363,78 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// checkChecks fills in the default checks and refuses unknown or repeated
+// names.
+func (c *Config) checkChecks() error {
+	if c.Checks == nil {
+		c.Checks = slices.Clone(allChecks)
+		return nil
+	}
+	if len(c.Checks) == 0 {
+		return fmt.Errorf("checks: empty; omit it to run all of %s", strings.Join(allChecks, ", "))
+	}
+	seen := map[string]bool{}
+	for _, name := range c.Checks {
+		if !slices.Contains(allChecks, name) {
+			return fmt.Errorf("checks: unknown check %q (want %s)", name, strings.Join(allChecks, ", "))
+		}
+		if seen[name] {
+			return fmt.Errorf("checks: %q is listed twice", name)
+		}
+		seen[name] = true
+	}
+	return nil
+}
+
+// runs reports whether the config runs the named check.
+func (c *Config) runs(check string) bool { return slices.Contains(c.Checks, check) }
+
+// checkRequestHeaders refuses extra request headers that would carry
+// credentials: anonymous requests carry them too, and the fence would
+// then fence, and stamp, every response as someone's.
+func (c *Config) checkRequestHeaders() error {
+	credentials := fence.DefaultCredentialHeaders
+	if c.OwnerStamp != nil && c.OwnerStamp.CredentialHeaders != nil {
+		credentials = c.OwnerStamp.CredentialHeaders
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.RequestHeaders)) {
+		if err := checkHeader(name, c.RequestHeaders[name]); err != nil {
+			return fmt.Errorf("request_headers: %w", err)
+		}
+		canonical := http.CanonicalHeaderKey(name)
+		switch {
+		case canonical == "Cookie" || canonical == "Authorization":
+			return fmt.Errorf("request_headers %q: credentials belong to identities", name)
+		case canonical == "Host":
+			return fmt.Errorf("request_headers %q: use connect_to to reach another address with the public Host", name)
+		case slices.ContainsFunc(credentials, func(c string) bool { return strings.EqualFold(c, name) }):
+			return fmt.Errorf("request_headers %q: the fence counts it as a credential, so every request would be someone's", name)
+		}
+	}
+	return nil
+}
+
+// dialAddress is the host:port that connections to the base URL's host
+// go to: connect_to, with the base URL's port when it names none.
+func (c *Config) dialAddress() (string, error) {
+	base, err := url.Parse(c.BaseURL)
+	if err != nil {
+		return "", err
+	}
+	port := base.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[base.Scheme]
+	}
+	host, p, err := net.SplitHostPort(c.ConnectTo)
+	if err != nil {
+		host, p = c.ConnectTo, port
+	}
+	if host == "" || strings.ContainsAny(host, "/[] ") || p == "" {
+		return "", fmt.Errorf("connect_to %q: want an address such as \"203.0.113.7\" or \"203.0.113.7:443\"", c.ConnectTo)
+	}
+	return net.JoinHostPort(host, p), nil
 }
 
 // checkCredentials refuses cookies and headers that a request would not
@@ -310,12 +452,21 @@ func checkCredentials(id Identity) error {
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(id.Headers)) {
-		if !isToken(name) {
-			return fmt.Errorf("header name %q is not a valid token", name)
+		if err := checkHeader(name, id.Headers[name]); err != nil {
+			return err
 		}
-		if i := strings.IndexFunc(id.Headers[name], isNotFieldValueByte); i >= 0 {
-			return fmt.Errorf("header %q: the value has %s, which a header value cannot hold", name, describeByte(id.Headers[name][i]))
-		}
+	}
+	return nil
+}
+
+// checkHeader refuses a header that a request cannot carry as written.
+// The error never shows the value.
+func checkHeader(name, value string) error {
+	if !isToken(name) {
+		return fmt.Errorf("header name %q is not a valid token", name)
+	}
+	if i := strings.IndexFunc(value, isNotFieldValueByte); i >= 0 {
+		return fmt.Errorf("header %q: the value has %s, which a header value cannot hold", name, describeByte(value[i]))
 	}
 	return nil
 }

@@ -43,13 +43,16 @@ func TestLoadConfigExpandsSecrets(t *testing.T) {
 	}
 }
 
-// The example in examples/ must load once its variables are set.
+// The examples in examples/ must load once their variables are set.
 func TestExampleConfigLoads(t *testing.T) {
 	t.Setenv("PROBE_ALICE_SESSION", "a")
 	t.Setenv("PROBE_BOB_TOKEN", "b")
+	t.Setenv("PROBE_WAF_TOKEN", "w")
 	t.Setenv("CACHE_FENCE_KEY", "0123456789abcdef0123")
-	if _, err := LoadConfig("../examples/probe.json"); err != nil {
-		t.Fatal(err)
+	for _, file := range []string{"probe.json", "probe-staging.json"} {
+		if _, err := LoadConfig("../examples/" + file); err != nil {
+			t.Error(err)
+		}
 	}
 }
 
@@ -97,6 +100,31 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"duration as a number", `"personal_urls"`, `"timeout": 10, "personal_urls"`,
 			`timeout: invalid duration 10 (want a duration such as "10s")`},
 
+		{"unknown check", `"personal_urls"`, `"checks": ["personal", "headers"], "personal_urls"`,
+			`checks: unknown check "headers" (want personal, collapse, path_confusion, public)`},
+		{"check twice", `"personal_urls"`, `"checks": ["public", "public"], "personal_urls"`, `checks: "public" is listed twice`},
+		{"no checks", `"personal_urls"`, `"checks": [], "personal_urls"`, "checks: empty; omit it to run all"},
+		{"the old switch", `"personal_urls"`, `"path_confusion": false, "personal_urls"`, `unknown field "path_confusion"`},
+		{"negative collapse rounds", `"personal_urls"`, `"collapse_rounds": -1, "personal_urls"`,
+			"collapse_rounds -1: want 1 to 20 (leave collapse out of checks to turn it off)"},
+		{"origin with a path", `"personal_urls"`, `"origin_url": "http://10.0.0.5:8080/app", "personal_urls"`,
+			`origin_url "http://10.0.0.5:8080/app": want a scheme and host only`},
+		{"origin not absolute", `"personal_urls"`, `"origin_url": "10.0.0.5:8080", "personal_urls"`, `origin_url "10.0.0.5:8080"`},
+		{"connect_to with a path", `"personal_urls"`, `"connect_to": "203.0.113.7/x", "personal_urls"`, `connect_to "203.0.113.7/x": want an address`},
+		{"request header carrying a cookie", `"personal_urls"`, `"request_headers": {"Cookie": "x=` + testSecret + `"}, "personal_urls"`,
+			`request_headers "Cookie": credentials belong to identities`},
+		{"request header setting the host", `"personal_urls"`, `"request_headers": {"host": "staging"}, "personal_urls"`,
+			`request_headers "host": use connect_to`},
+		{"request header the fence counts as a credential", `"personal_urls"`, `"request_headers": {"X-Api-Key": "` + testSecret + `"}, "personal_urls"`,
+			`request_headers "X-Api-Key": the fence counts it as a credential`},
+		{"request header with a line break", `"personal_urls"`, `"request_headers": {"X-Waf": "${PROBE_TEST_NEWLINE}"}, "personal_urls"`,
+			`request_headers: header "X-Waf": the value has a line break`},
+		{"request header left unexpanded", `"personal_urls"`, `"request_headers": {"X-Waf": "$WAF_TOKEN"}, "personal_urls"`,
+			`request_headers "X-Waf": $WAF_TOKEN is not expanded; write ${WAF_TOKEN}`},
+		{"cache status header without words", `"personal_urls"`, `"cache_status_headers": {"X-Micro-Cache": {}}, "personal_urls"`,
+			`cache_status_headers "X-Micro-Cache": want at least one of hit, miss, pass`},
+		{"anonymous is reserved", `"name": "bob"`, `"name": "anonymous"`, `name "anonymous" is used twice, or is reserved`},
+
 		{"a second object", "]\n}", "]\n} {}", "unexpected data after the JSON object"},
 		{"a stray brace", "]\n}", "]\n}}", "unexpected data after the JSON object"},
 
@@ -139,6 +167,12 @@ func TestLoadConfigAccepts(t *testing.T) {
 		{"bcrypt-like token", "Bearer ${PROBE_TEST_BOB}", "Bearer $2a$10$abc"},
 		{"header value with a tab and non-ASCII", "Bearer ${PROBE_TEST_BOB}", `Bearer\tcafé`},
 		{"duration", `"personal_urls"`, `"timeout": "1m30s", "personal_urls"`},
+		{"duration in days, as Caddy writes it", `"personal_urls"`, `"timeout": "1d", "personal_urls"`},
+		{"every field", `"personal_urls"`, `"origin_url": "http://10.0.0.5:8080", "connect_to": "203.0.113.7:8443",
+			"checks": ["personal", "public"], "collapse_rounds": 5,
+			"request_headers": {"X-Waf-Bypass": "${PROBE_TEST_ALICE}"},
+			"cache_status_headers": {"X-Micro-Cache": {"hit": ["HIT"], "miss": ["MISS"], "pass": ["BYPASS"]}},
+			"personal_urls"`},
 		{"owner stamp", `"personal_urls"`, `"owner_stamp": {"key": "${PROBE_TEST_ALICE}", "header": "X-Owner"}, "personal_urls"`},
 		{"trailing white space", "]\n}", "]\n}\n\n"},
 	} {

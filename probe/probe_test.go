@@ -16,20 +16,48 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachefence/cachefence/alert"
+	"github.com/cachefence/cachefence/cachestatus"
 	"github.com/cachefence/cachefence/fence"
 )
 
-// testSite is a site on 127.0.0.1 whose pages print their owner. When
-// leaky, it keeps the first response to each URL and serves it to everyone,
-// as a shared cache that ignores origin headers would; otherwise it renders
-// for each requester with private, no-store. The probe's tests against real
+// cacheMode is how testSite's built-in cache behaves.
+type cacheMode int
+
+const (
+	noCache cacheMode = iota
+	// sharedCache keeps the first response to each URL and serves it to
+	// everyone, as a cache that ignores origin headers and cookies does.
+	sharedCache
+	// perCredential keys on the URL and the request's credentials: each
+	// identity gets its own page, from storage.
+	perCredential
+	// anonymousOnly stores only responses to requests without
+	// credentials, keyed on the URL, and serves them to everyone: a
+	// cache that keys without the session.
+	anonymousOnly
+	// collapsing hands a response to every request that arrived while it
+	// was being rendered, and stores nothing, with no hit signal: the
+	// 2017 mechanism.
+	collapsing
+)
+
+// testSite is a site on 127.0.0.1 whose pages print their owner, behind a
+// small cache that behaves as mode says. The probe's tests against real
 // Varnish and nginx are in integration/.
 type testSite struct {
-	leaky    atomic.Bool
-	stampKey []byte // when set, pages carry an owner stamp
-	mu       sync.Mutex
-	stored   map[string]stored
-	addr     string
+	mode     atomic.Int64
+	stampKey []byte // when set, personal pages carry an owner stamp
+	// hitHeaders are what a hit carries ("X-Cache: HIT", "Age: 5" by
+	// default).
+	hitHeaders http.Header
+	// edgeCacheControl, when set, replaces Cache-Control on every response,
+	// as an edge that rewrites it for browsers does.
+	edgeCacheControl string
+	mu               sync.Mutex
+	stored           map[string]stored
+	inFlight         map[string]chan stored
+	addr             string
 }
 
 type stored struct {
@@ -49,22 +77,72 @@ func owner(r *http.Request) string {
 	return ""
 }
 
+func credentials(r *http.Request) string {
+	return r.Header.Get("Cookie") + "|" + r.Header.Get("Authorization")
+}
+
 func (s *testSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	res := s.cached(r)
+	for k, v := range res.header {
+		w.Header()[k] = v
+	}
+	if s.edgeCacheControl != "" {
+		w.Header().Set("Cache-Control", s.edgeCacheControl)
+	}
+	if res.header == nil {
+		http.NotFound(w, r)
+		return
+	}
+	io.WriteString(w, res.body)
+}
+
+// cached answers r through the site's cache.
+func (s *testSite) cached(r *http.Request) stored {
 	key := r.URL.String()
-	if s.leaky.Load() {
+	mode := cacheMode(s.mode.Load())
+	switch mode {
+	case perCredential:
+		key += "|" + credentials(r)
+	case collapsing:
+		s.mu.Lock()
+		if ch, ok := s.inFlight[key]; ok {
+			s.mu.Unlock()
+			res := <-ch
+			ch <- res // pass it on to the next waiter
+			return res
+		}
+		ch := make(chan stored, 1)
+		s.inFlight[key] = ch
+		s.mu.Unlock()
+		time.Sleep(100 * time.Millisecond) // a slow page, for others to pile up
+		res := s.render(r)
+		s.mu.Lock()
+		delete(s.inFlight, key)
+		s.mu.Unlock()
+		ch <- res
+		return res
+	}
+	if mode != noCache {
 		s.mu.Lock()
 		hit, ok := s.stored[key]
 		s.mu.Unlock()
 		if ok {
-			for k, v := range hit.header {
-				w.Header()[k] = v
-			}
-			w.Header().Set("X-Cache", "HIT")
-			w.Header().Set("Age", "5")
-			io.WriteString(w, hit.body)
-			return
+			h := hit.header.Clone()
+			maps.Copy(h, s.hitHeaders)
+			return stored{h, hit.body}
 		}
 	}
+	res := s.render(r)
+	if res.header != nil && (mode == sharedCache || mode == perCredential || mode == anonymousOnly && credentials(r) == "|") {
+		s.mu.Lock()
+		s.stored[key] = res
+		s.mu.Unlock()
+	}
+	return res
+}
+
+// render is the origin.
+func (s *testSite) render(r *http.Request) stored {
 	h := http.Header{"Content-Type": {"text/html"}}
 	var body string
 	switch {
@@ -92,16 +170,24 @@ func (s *testSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", "private, no-store")
 		h.Set("Set-Cookie", fmt.Sprintf("session=minted-%d; Path=/", time.Now().UnixNano()))
 		body = "welcome"
+	case r.URL.Path == "/2017":
+		// The 2017 origin's headers: no-cache and a past Expires.
+		h.Set("Cache-Control", "no-cache")
+		body = "account of " + emails[owner(r)]
 	case strings.HasPrefix(r.URL.Path, "/account"):
 		// Origins that ignore trailing path segments are what makes path
 		// confusion work.
 		h.Set("Cache-Control", "private, no-store")
+		// Every visitor gets the same locale and consent cookies.
+		h.Add("Set-Cookie", "locale=en; Path=/")
+		h.Add("Set-Cookie", "consent=; Path=/; Max-Age=0")
 		who := owner(r)
-		if who == "" {
+		switch {
+		case who == "":
 			body = "please log in"
-		} else if s.stampKey != nil && r.URL.Path == "/account/unmarked" {
+		case s.stampKey != nil && r.URL.Path == "/account/unmarked":
 			body = "a page with no marker"
-		} else {
+		default:
 			body = "account of " + emails[who]
 		}
 		if s.stampKey != nil {
@@ -112,29 +198,30 @@ func (s *testSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.Set("Cache-Fence-Owner", fence.OwnerStamp(s.stampKey, policy.Identity(r.Header, r.URL)))
 		}
 	default:
-		http.NotFound(w, r)
-		return
+		return stored{}
 	}
-	if s.leaky.Load() {
-		s.mu.Lock()
-		s.stored[key] = stored{h, body}
-		s.mu.Unlock()
-	}
-	for k, v := range h {
-		w.Header()[k] = v
-	}
-	io.WriteString(w, body)
+	return stored{h, body}
 }
 
-func startSite(t *testing.T, leaky bool, stampKey []byte) *testSite {
+func startSite(t *testing.T, mode cacheMode, stampKey []byte) *testSite {
 	t.Helper()
-	s := &testSite{stored: map[string]stored{}, stampKey: stampKey}
-	s.leaky.Store(leaky)
+	s := &testSite{stored: map[string]stored{}, inFlight: map[string]chan stored{}, stampKey: stampKey,
+		hitHeaders: http.Header{"X-Cache": {"HIT"}, "Age": {"5"}}}
+	s.mode.Store(int64(mode))
 	s.addr = strings.TrimPrefix(serveTest(t, s.ServeHTTP), "http://")
 	return s
 }
 
-func testConfig(base string, personal ...string) *Config {
+// reset forgets what the site's cache stored.
+func (s *testSite) reset(mode cacheMode) {
+	s.mu.Lock()
+	s.stored = map[string]stored{}
+	s.mu.Unlock()
+	s.mode.Store(int64(mode))
+}
+
+func testConfig(t *testing.T, base string, personal ...string) *Config {
+	t.Helper()
 	cfg := &Config{
 		BaseURL: base,
 		Identities: []Identity{
@@ -144,67 +231,150 @@ func testConfig(base string, personal ...string) *Config {
 		PersonalURLs: personal,
 		PublicURLs:   []string{"/"},
 	}
-	if err := cfg.Validate(); err != nil {
-		panic(err)
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
 	}
 	return cfg
 }
 
-// hasFinding looks for a finding on a URL whose path starts with path.
-func hasFinding(r *Report, kind, check, path, owner, receiver string) bool {
+// only keeps the named checks.
+func (c *Config) only(checks ...string) *Config {
+	c.Checks = checks
+	return c
+}
+
+// got is a finding reduced to what the tests compare.
+type got struct {
+	kind, path string
+	pairs      string // "alice->bob,..."
+	mechs      string
+}
+
+func summarise(t *testing.T, r *Report) []got {
+	t.Helper()
+	var out []got
 	for _, f := range r.Findings {
-		u, _ := url.Parse(f.URL)
-		if f.Kind == kind && f.Check == check && strings.HasPrefix(u.Path, path) && f.Owner == owner && f.Receiver == receiver {
-			return true
+		u, err := url.Parse(f.URL)
+		if err != nil {
+			t.Fatal(err)
 		}
+		var pairs []string
+		for _, p := range f.Pairs {
+			pairs = append(pairs, p.Owner+"->"+p.Receiver)
+		}
+		out = append(out, got{f.Kind, u.Path, strings.Join(pairs, ","), strings.Join(f.Mechanisms, ",")})
 	}
-	return false
+	return out
 }
 
-func TestProbeCleanSite(t *testing.T) {
-	s := startSite(t, false, nil)
-	report := New(testConfig("http://"+s.addr, "/account")).Run(context.Background())
-	if len(report.Findings) != 0 || len(report.Errors) != 0 {
-		var b bytes.Buffer
-		report.WriteText(&b)
-		t.Fatalf("a safe site gave findings:\n%s", b.String())
-	}
-	if report.ExitCode() != ExitClean {
-		t.Errorf("exit code %d, want %d", report.ExitCode(), ExitClean)
-	}
+func text(r *Report) string {
+	var b bytes.Buffer
+	r.WriteText(&b)
+	return b.String()
 }
 
-func TestProbeLeakySite(t *testing.T) {
-	s := startSite(t, true, nil)
-	report := New(testConfig("http://"+s.addr, "/account", "/login")).Run(context.Background())
-	for _, want := range []struct{ kind, check, path, owner, receiver string }{
-		{KindLeak, CheckPersonal, "/account", "alice", "bob"},
-		{KindLeak, CheckPersonal, "/account", "alice", Anonymous},
-		{KindCached, CheckPersonal, "/account", "alice", "alice"},
-		{KindLeak, CheckPathConfusion, "/account", "alice", Anonymous},
-		{KindLeak, CheckPersonal, "/login", "alice", "bob"},
+// Each cache mode gives exactly the findings that its behaviour supports,
+// one per cause.
+func TestProbeFindings(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		mode     cacheMode
+		personal []string
+		checks   []string
+		want     []got
+		exit     int
+	}{
+		{"no cache", noCache, []string{"/account"}, nil, nil, ExitClean},
+		{"shared cache: one leak per URL, whatever the pairs, checks and suffixes", sharedCache, []string{"/account", "/login"}, nil, []got{
+			{KindLeak, "/account", "alice->anonymous,alice->bob", "sequential,path_confusion"},
+			{KindLeak, "/login", "alice->anonymous,alice->bob", "sequential,path_confusion"},
+		}, ExitFindings},
+		// Every visitor gets the same locale and consent cookies: no one's.
+		{"keyed per credential: own pages stored", perCredential, []string{"/account"}, []string{CheckPersonal}, []got{
+			{KindCached, "/account", "alice->alice,bob->bob", "sequential"},
+		}, ExitFindings},
+		{"keyed without the session: the logged-out page", anonymousOnly, []string{"/account"}, []string{CheckPersonal}, []got{
+			{KindLoggedOutPage, "/account", "anonymous->alice,anonymous->bob", "sequential"},
+		}, ExitFindings},
+		// Whoever arrives first wins each round; over 8 rounds an
+		// identity wins at least once but for a chance of 3^-8.
+		{"collapsing with no hit visible", collapsing, []string{"/account"}, []string{CheckPersonal, CheckCollapse}, []got{
+			{KindLeak, "/account", "", "collapsed"},
+		}, ExitFindings},
+		{"the 2017 origin behind no cache: its headers, at the edge", noCache, []string{"/2017"}, []string{CheckPersonal}, []got{
+			{KindUnsafeHeaders, "/2017", "", ""},
+		}, ExitFindings},
 	} {
-		if !hasFinding(report, want.kind, want.check, want.path, want.owner, want.receiver) {
-			t.Errorf("no %s/%s finding on %s for %s -> %s", want.kind, want.check, want.path, want.owner, want.receiver)
+		t.Run(tc.name, func(t *testing.T) {
+			s := startSite(t, tc.mode, nil)
+			cfg := testConfig(t, "http://"+s.addr, tc.personal...)
+			if tc.checks != nil {
+				cfg.only(tc.checks...)
+			}
+			cfg.CollapseRounds = 8
+			report := New(cfg).Run(context.Background())
+			sum := summarise(t, report)
+			// Who received whose page in a collapse race is chance; the
+			// cause is the same.
+			for i := range sum {
+				if tc.mode == collapsing {
+					sum[i].pairs = ""
+				}
+			}
+			if !slices.Equal(sum, tc.want) || len(report.Errors)+len(report.Untrusted) > 0 {
+				t.Errorf("findings:\n%+v\nwant\n%+v\n%s", sum, tc.want, text(report))
+			}
+			if code := report.ExitCode(alert.Warning); code != tc.exit {
+				t.Errorf("exit %d, want %d", code, tc.exit)
+			}
+		})
+	}
+}
+
+// The findings' keys hold nothing random: two runs against the same leak
+// give the same keys, though each uses its own path-confusion token.
+func TestProbeKeysAreStable(t *testing.T) {
+	s := startSite(t, sharedCache, nil)
+	cfg := testConfig(t, "http://"+s.addr, "/account")
+	keys := func() []string {
+		var ks []string
+		for _, c := range New(cfg).Run(context.Background()).AlertRun().Causes {
+			ks = append(ks, c.Key)
+			if strings.Contains(c.Key, "cachefence-") || strings.Contains(c.Summary, "cachefence-") {
+				t.Errorf("the path-confusion token is in %q / %q", c.Key, c.Summary)
+			}
+		}
+		return ks
+	}
+	first := keys()
+	s.reset(sharedCache)
+	if second := keys(); !slices.Equal(first, second) || len(first) == 0 {
+		t.Errorf("keys %q then %q", first, second)
+	}
+}
+
+// The evidence of a leak says what was there, and nothing secret.
+func TestProbeEvidence(t *testing.T) {
+	s := startSite(t, sharedCache, nil)
+	cfg := testConfig(t, "http://"+s.addr, "/account", "/login")
+	cfg.RequestHeaders = map[string]string{"X-Waf-Bypass": "waf-secret-token"}
+	report := New(cfg).Run(context.Background())
+	var all bytes.Buffer
+	report.WriteText(&all)
+	report.WriteJSON(&all)
+	for _, want := range []string{
+		"bob got alice's page: the body holds alice's marker #1",
+		"anonymous got alice's page: the body holds alice's marker #1",
+		"the cache said hit, e.g. X-Cache: HIT; Age: 5",
+		"suffixes %2Fcachefence-<token>.css %3Bcachefence-<token>.png .css /cachefence-<token>.css /cachefence-<token>.js ;cachefence-<token>.css ?cachefence-<token>.css",
+		`bob got alice's page: a Set-Cookie for cookie "session" carries the value minted for alice`,
+	} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("no evidence %q in:\n%s", want, text(report))
 		}
 	}
-	// /login minted a cookie for alice; replayed to bob it is a leak.
-	var cookieLeak bool
-	for _, f := range report.Findings {
-		cookieLeak = cookieLeak || (f.Kind == KindLeak && strings.HasSuffix(f.URL, "/login") && strings.Contains(f.Evidence, "Set-Cookie"))
-	}
-	if !cookieLeak {
-		t.Error("the replayed Set-Cookie on /login was not reported")
-	}
-	if report.ExitCode() != ExitFindings {
-		t.Errorf("exit code %d, want %d", report.ExitCode(), ExitFindings)
-	}
-	// No secret in any output.
-	var out bytes.Buffer
-	report.WriteText(&out)
-	report.WriteJSON(&out)
-	for _, secret := range []string{"alice-secret", "bob-secret", "minted-"} {
-		if strings.Contains(out.String(), secret) {
+	for _, secret := range []string{"alice-secret", "bob-secret", "minted-", "waf-secret-token"} {
+		if strings.Contains(all.String(), secret) {
 			t.Errorf("the report contains the secret %q", secret)
 		}
 	}
@@ -213,95 +383,223 @@ func TestProbeLeakySite(t *testing.T) {
 // A page without marker text still leaks its owner through the stamp.
 func TestProbeOwnerStamp(t *testing.T) {
 	key := []byte("0123456789abcdef-stamp-key")
-	s := startSite(t, true, key)
-	cfg := testConfig("http://"+s.addr, "/account/unmarked")
+	s := startSite(t, sharedCache, key)
+	cfg := testConfig(t, "http://"+s.addr, "/account/unmarked", "/account").only(CheckPersonal)
 	cfg.OwnerStamp = &OwnerStamp{Key: string(key)}
-	cfg.CollapseRounds, cfg.PathConfusion = -1, new(bool)
 	report := New(cfg).Run(context.Background())
-	found := false
-	for _, f := range report.Findings {
-		found = found || (f.Kind == KindLeak && f.Owner == "alice" && f.Receiver == "bob" && strings.Contains(f.Evidence, "owner stamp"))
+	if !strings.Contains(text(report), "bob got alice's page: the owner stamp was made for alice") {
+		t.Fatalf("alice's stamp on bob's response was not reported:\n%s", text(report))
 	}
-	if !found {
-		var b bytes.Buffer
-		report.WriteText(&b)
-		t.Fatalf("alice's stamp on bob's response was not reported:\n%s", b.String())
-	}
-	// The same page with a clean site verifies for everyone: no findings,
+	// The same pages from a clean site verify for everyone: no findings,
 	// and the stamps show each identity its own page though no marker does.
-	clean := startSite(t, false, key)
+	clean := startSite(t, noCache, key)
 	cfg.BaseURL = "http://" + clean.addr
-	if report := New(cfg).Run(context.Background()); len(report.Findings) != 0 || len(report.Errors) != 0 {
-		t.Errorf("correct stamps reported: %+v %q", report.Findings, report.Errors)
+	if report := New(cfg).Run(context.Background()); len(report.Findings)+len(report.Errors)+len(report.Untrusted) != 0 {
+		t.Errorf("correct stamps reported:\n%s", text(report))
+	}
+}
+
+// Stamps made with another key verify for no one: the run cannot be
+// trusted, and the stamps are no evidence of anything.
+func TestProbeWrongStampKey(t *testing.T) {
+	s := startSite(t, noCache, []byte("0123456789abcdef-fence-key"))
+	cfg := testConfig(t, "http://"+s.addr, "/account").only(CheckPersonal)
+	cfg.OwnerStamp = &OwnerStamp{Key: "0123456789abcdef-other-key"}
+	report := New(cfg).Run(context.Background())
+	if len(report.Findings) != 0 {
+		t.Errorf("an unverifiable stamp gave findings:\n%s", text(report))
+	}
+	if len(report.Untrusted) != 1 || !strings.Contains(report.Untrusted[0], "owner_stamp.key") {
+		t.Errorf("untrusted %q, want one that points at the stamp key", report.Untrusted)
+	}
+	if code := report.ExitCode(alert.Warning); code != ExitError {
+		t.Errorf("exit %d, want %d", code, ExitError)
+	}
+	if !strings.HasPrefix(text(report), "UNTRUSTED none of the") {
+		t.Errorf("the text report does not start with what cannot be trusted:\n%s", text(report))
+	}
+}
+
+// A probe whose test accounts no longer log in sees no leak anywhere; it
+// must say that it cannot be trusted, not that the site is clean.
+func TestProbeLoggedOutIdentities(t *testing.T) {
+	s := startSite(t, noCache, nil) // every page says "please log in"
+	cfg := testConfig(t, "http://"+s.addr, "/account")
+	cfg.Identities[0].Cookies["session"] = "expired-secret"
+	cfg.Identities[1].Headers["Authorization"] = "Bearer expired-secret"
+	report := New(cfg).Run(context.Background())
+	if code := report.ExitCode(alert.Warning); code != ExitError {
+		t.Errorf("exit code %d, want %d", code, ExitError)
+	}
+	for _, name := range []string{"alice", "bob"} {
+		if !slices.ContainsFunc(report.Untrusted, func(e string) bool {
+			return strings.HasPrefix(e, "identity "+name+": none of its") && strings.Contains(e, "credentials")
+		}) {
+			t.Errorf("nothing says %s never saw its own page: %q", name, report.Untrusted)
+		}
+	}
+	if strings.Contains(text(report), "secret") {
+		t.Errorf("the report names a credential:\n%s", text(report))
+	}
+}
+
+// Headers are judged where they are set. Without origin_url, the edge's
+// are all the probe has. With it, the origin's are judged at the origin,
+// and what an edge rewrote for browsers is information, not a warning
+// that no origin change could clear.
+func TestProbeJudgesHeadersWhereSet(t *testing.T) {
+	for _, tc := range []struct {
+		name, edgeCC, path string
+		origin             bool
+		want               map[string]string // kind -> evidence
+		exit               int
+	}{
+		{"safe origin, edge passes it on", "", "/account", true, nil, ExitClean},
+		{"safe origin, edge rewrites for browsers", "no-store, no-cache, must-revalidate, max-age=0", "/account", true,
+			map[string]string{KindEdgeHeaders: `the edge delivers what the origin did not send: Cache-Control "no-store, no-cache, must-revalidate, max-age=0" lacks private`},
+			ExitClean},
+		{"edge rewrites, no origin_url", "no-cache", "/account", false,
+			map[string]string{KindUnsafeHeaders: `at the edge (set origin_url to judge the origin's own headers): Cache-Control "no-cache" lacks private and no-store`},
+			ExitFindings},
+		{"unsafe origin", "", "/2017", true,
+			map[string]string{KindUnsafeHeaders: `at the origin: Cache-Control "no-cache" lacks private and no-store`},
+			ExitFindings},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			origin := startSite(t, noCache, nil)
+			edge := startSite(t, noCache, nil)
+			edge.edgeCacheControl = tc.edgeCC
+			cfg := testConfig(t, "http://"+edge.addr, tc.path).only(CheckPersonal)
+			if tc.origin {
+				cfg.OriginURL = "http://" + origin.addr
+			}
+			report := New(cfg).Run(context.Background())
+			gotKinds := map[string]string{}
+			for _, f := range report.Findings {
+				gotKinds[f.Kind] = strings.Join(f.Evidence, "; ")
+			}
+			if !maps.Equal(gotKinds, tc.want) {
+				t.Errorf("got %q\nwant %q", gotKinds, tc.want)
+			}
+			if code := report.ExitCode(alert.Warning); code != tc.exit {
+				t.Errorf("exit %d, want %d", code, tc.exit)
+			}
+		})
 	}
 }
 
 func TestProbePublicNotCacheable(t *testing.T) {
-	s := startSite(t, false, nil)
 	want := map[string]string{ // public URL -> evidence ("" for cacheable)
 		"/":              "",
-		"/nostore":       "Cache-Control: no-store",
-		"/private":       "Cache-Control: private",
+		"/nostore":       `at the edge: Cache-Control "no-store" says no-store`,
+		"/private":       `at the edge: Cache-Control "private, max-age=60" says private`,
 		"/vary-star":     "Vary: *",
 		"/public-cookie": "sets a cookie",
 		"/zero":          "lifetime (s-maxage or max-age) is 0",
 	}
-	cfg := testConfig("http://"+s.addr, "/account")
+	s := startSite(t, noCache, nil)
+	cfg := testConfig(t, "http://"+s.addr, "/account").only(CheckPublic)
 	cfg.PublicURLs = slices.Sorted(maps.Keys(want))
 	report := New(cfg).Run(context.Background())
-	got := map[string]string{}
+	evidence := map[string]string{}
 	for _, f := range report.Findings {
 		if f.Kind != KindNotCacheable {
 			t.Errorf("unexpected finding %+v", f)
 		}
 		u, _ := url.Parse(f.URL)
-		got[u.Path] = f.Evidence
+		evidence[u.Path] = strings.Join(f.Evidence, "; ")
 	}
-	for path, evidence := range want {
+	for path, want := range want {
 		switch {
-		case evidence == "" && got[path] != "":
-			t.Errorf("%s: reported not cacheable (%s)", path, got[path])
-		case evidence != "" && !strings.Contains(got[path], evidence):
-			t.Errorf("%s: evidence %q, want it to say %q", path, got[path], evidence)
+		case want == "" && evidence[path] != "":
+			t.Errorf("%s: reported not cacheable (%s)", path, evidence[path])
+		case want != "" && !strings.Contains(evidence[path], want):
+			t.Errorf("%s: evidence %q, want it to say %q", path, evidence[path], want)
 		}
+	}
+	// A cache that stores them says so: what the headers tell browsers
+	// no longer matters.
+	s.reset(sharedCache)
+	if report := New(cfg).Run(context.Background()); len(report.Findings) != 0 {
+		t.Errorf("public pages the cache serves from storage were reported:\n%s", text(report))
 	}
 }
 
-// A probe whose test accounts no longer log in sees no leak anywhere; it
-// must say that it could not check, not that the site is clean.
-func TestProbeLoggedOutIdentities(t *testing.T) {
-	s := startSite(t, false, nil) // every page says "please log in"
-	cfg := testConfig("http://"+s.addr, "/account")
-	cfg.Identities[0].Cookies["session"] = "expired-secret"
-	cfg.Identities[1].Headers["Authorization"] = "Bearer expired-secret"
+// A site's own cache-status header, named in the config, is read with its
+// own words.
+func TestProbeSiteCacheStatusHeader(t *testing.T) {
+	s := startSite(t, perCredential, nil)
+	// No Age, no known header: as behind Magento's VCL, which strips them.
+	s.hitHeaders = http.Header{"X-Micro-Cache": {"CACHED"}}
+	cfg := testConfig(t, "http://"+s.addr, "/account").only(CheckPersonal)
+	if report := New(cfg).Run(context.Background()); len(report.Findings) != 0 {
+		t.Fatalf("hits no header reveals gave findings:\n%s", text(report))
+	}
+	cfg.CacheStatusHeaders = map[string]cachestatus.Words{"X-Micro-Cache": {Hit: []string{"cached"}, Miss: []string{"fetched"}}}
+	s.reset(perCredential)
 	report := New(cfg).Run(context.Background())
-	if report.ExitCode() != ExitError {
-		t.Errorf("exit code %d, want %d", report.ExitCode(), ExitError)
-	}
-	for _, name := range []string{"alice", "bob"} {
-		if !slices.ContainsFunc(report.Errors, func(e string) bool {
-			return strings.HasPrefix(e, "identity "+name+": none of its") && strings.Contains(e, "credentials")
-		}) {
-			t.Errorf("no error says %s never saw its own page: %q", name, report.Errors)
-		}
-	}
-	for _, e := range report.Errors {
-		if strings.Contains(e, "secret") {
-			t.Errorf("an error names a credential: %s", e)
-		}
+	if sum := summarise(t, report); !slices.Equal(sum, []got{{KindCached, "/account", "alice->alice,bob->bob", "sequential"}}) ||
+		!strings.Contains(text(report), "the cache said hit, e.g. X-Micro-Cache: CACHED") {
+		t.Errorf("the site's header was not read:\n%s", text(report))
 	}
 }
 
-// Stamps made with another key verify for no one: the probe says the key
-// is likely wrong, besides reporting what it cannot tell from a leak.
-func TestProbeWrongStampKey(t *testing.T) {
-	s := startSite(t, false, []byte("0123456789abcdef-fence-key"))
-	cfg := testConfig("http://"+s.addr, "/account")
-	cfg.OwnerStamp = &OwnerStamp{Key: "0123456789abcdef-other-key"}
-	cfg.CollapseRounds, cfg.PathConfusion = -1, new(bool)
+// connect_to sends the requests to another address with the public Host,
+// and request_headers go with every request, anonymous ones included.
+func TestProbeConnectToAndRequestHeaders(t *testing.T) {
+	var mu sync.Mutex
+	hosts, bypass := map[string]bool{}, map[string]bool{}
+	site := serveTest(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hosts[r.Host] = true
+		bypass[r.Header.Get("X-Waf-Bypass")] = true
+		mu.Unlock()
+		w.Header().Set("Cache-Control", "private, no-store")
+		fmt.Fprintf(w, "account of %s", emails[owner(r)])
+	})
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(site, "http://"))
+	cfg := testConfig(t, "http://www.example.test:"+port, "/account").only(CheckPersonal, CheckPathConfusion)
+	cfg.ConnectTo = "127.0.0.1"
+	cfg.RequestHeaders = map[string]string{"X-Waf-Bypass": "waf-token"}
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
 	report := New(cfg).Run(context.Background())
-	if !slices.ContainsFunc(report.Errors, func(e string) bool { return strings.Contains(e, "owner_stamp.key") }) {
-		t.Errorf("no error points at the stamp key: %q", report.Errors)
+	if len(report.Findings)+len(report.Errors)+len(report.Untrusted) != 0 {
+		t.Errorf("a clean site through connect_to:\n%s", text(report))
+	}
+	want := "www.example.test:" + port
+	if !maps.Equal(hosts, map[string]bool{want: true}) {
+		t.Errorf("Host headers %v, want only %s", slices.Collect(maps.Keys(hosts)), want)
+	}
+	if !maps.Equal(bypass, map[string]bool{"waf-token": true}) {
+		t.Errorf("bypass headers %v, want the token on every request", slices.Collect(maps.Keys(bypass)))
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	leak := Finding{Severity: alert.Critical, Kind: KindLeak}
+	logged := Finding{Severity: alert.Medium, Kind: KindLoggedOutPage}
+	edge := Finding{Severity: alert.Info, Kind: KindEdgeHeaders}
+	for _, tc := range []struct {
+		name   string
+		r      Report
+		failOn alert.Severity
+		want   int
+	}{
+		{"clean", Report{}, alert.Warning, ExitClean},
+		{"info only", Report{Findings: []Finding{edge}}, alert.Warning, ExitClean},
+		{"info, fail on info", Report{Findings: []Finding{edge}}, alert.Info, ExitFindings},
+		{"medium under a high threshold", Report{Findings: []Finding{logged}}, alert.High, ExitClean},
+		{"medium at warning", Report{Findings: []Finding{logged}}, alert.Warning, ExitFindings},
+		{"findings beat request errors", Report{Findings: []Finding{leak}, Errors: []string{"timeout"}}, alert.Warning, ExitFindings},
+		{"errors alone", Report{Errors: []string{"timeout"}}, alert.Warning, ExitError},
+		{"errors under the threshold's findings", Report{Findings: []Finding{edge}, Errors: []string{"timeout"}}, alert.Warning, ExitError},
+		{"untrusted beats findings", Report{Findings: []Finding{leak}, Untrusted: []string{"identity bob: ..."}}, alert.Warning, ExitError},
+	} {
+		if got := tc.r.ExitCode(tc.failOn); got != tc.want {
+			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }
 
@@ -320,25 +618,25 @@ func TestProbeBoundsConcurrency(t *testing.T) {
 		fmt.Fprintf(w, "account of %s", emails[owner(r)])
 	})
 	for _, tc := range []struct {
-		concurrency, collapseRounds int
-		want                        int64
+		concurrency int
+		checks      []string
+		want        int64
 	}{
-		{1, -1, 1},
-		{2, -1, 2},
-		{1, 2, 3}, // two identities and an anonymous visitor, together
-		{8, 2, 8},
+		{1, []string{CheckPersonal}, 1},
+		{2, []string{CheckPersonal}, 2},
+		{1, []string{CheckPersonal, CheckCollapse}, 3}, // two identities and an anonymous visitor, together
+		{8, []string{CheckPersonal, CheckCollapse}, 8},
 	} {
 		peak.Store(0)
-		cfg := testConfig(site, "/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h")
-		cfg.Concurrency, cfg.CollapseRounds, cfg.PathConfusion = tc.concurrency, tc.collapseRounds, new(bool)
-		cfg.PublicURLs = nil
+		cfg := testConfig(t, site, "/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h").only(tc.checks...)
+		cfg.Concurrency, cfg.CollapseRounds = tc.concurrency, 2
 		report := New(cfg).Run(context.Background())
-		if len(report.Errors) > 0 || len(report.Findings) > 0 {
-			t.Fatalf("concurrency %d: %q %+v", tc.concurrency, report.Errors, report.Findings)
+		if len(report.Errors)+len(report.Findings)+len(report.Untrusted) > 0 {
+			t.Fatalf("concurrency %d:\n%s", tc.concurrency, text(report))
 		}
 		if got := peak.Load(); got != tc.want {
-			t.Errorf("concurrency %d, collapse rounds %d: %d requests in flight at most, want %d",
-				tc.concurrency, tc.collapseRounds, got, tc.want)
+			t.Errorf("concurrency %d, checks %v: %d requests in flight at most, want %d",
+				tc.concurrency, tc.checks, got, tc.want)
 		}
 	}
 }
@@ -359,9 +657,7 @@ func TestProbeRedirects(t *testing.T) {
 		}
 		http.Redirect(w, r, fmt.Sprintf("/hop/%d", n+1), http.StatusFound)
 	})
-	cfg := testConfig(site, "/hop/0", "/away")
-	cfg.CollapseRounds, cfg.PathConfusion = -1, new(bool)
-	New(cfg).Run(context.Background())
+	New(testConfig(t, site, "/hop/0", "/away").only(CheckPersonal)).Run(context.Background())
 	if got := deepest.Load(); got != maxRedirects {
 		t.Errorf("followed %d redirects, want %d", got, maxRedirects)
 	}
@@ -390,13 +686,13 @@ func TestProbeUnreachable(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	report := New(testConfig("http://"+addr, "/account")).Run(context.Background())
-	if len(report.Errors) == 0 || report.ExitCode() != ExitError {
-		t.Fatalf("exit code %d with %d errors, want %d with errors", report.ExitCode(), len(report.Errors), ExitError)
+	report := New(testConfig(t, "http://"+addr, "/account")).Run(context.Background())
+	if len(report.Errors) == 0 || report.ExitCode(alert.Warning) != ExitError {
+		t.Fatalf("exit code %d with %d errors, want %d with errors", report.ExitCode(alert.Warning), len(report.Errors), ExitError)
 	}
 	for _, e := range report.Errors {
-		if strings.Contains(e, "secret") {
-			t.Errorf("an error names a credential: %s", e)
+		if strings.Contains(e, "secret") || strings.Contains(e, "cachefence-") && !strings.Contains(e, tokenPlaceholder) {
+			t.Errorf("an error names a credential or the run's token: %s", e)
 		}
 	}
 }

@@ -5,23 +5,152 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/cachefence/cachefence/alert"
 )
 
-// Exit codes of `cachefence probe`.
+// The kinds of finding, with their severities. docs/probe.md says what to
+// do about each.
 const (
-	ExitClean    = 0 // nothing found
-	ExitFindings = 1 // something found
-	ExitError    = 2 // the probe could not run, or not completely
+	// KindLeak (critical): a page or session cookie of one identity
+	// reached another identity or an anonymous visitor.
+	KindLeak = "leak"
+	// KindCached (high): an identity's own page came from a shared cache:
+	// personal data is stored where others' requests are answered.
+	KindCached = "cached"
+	// KindLoggedOutPage (medium): a signed-in identity got the anonymous
+	// page: the cache keys without the session. Not a privacy leak, but a
+	// broken site.
+	KindLoggedOutPage = "logged_out_page"
+	// KindUnsafeHeaders (warning): a personal page's headers let a shared
+	// cache store it, judged where they are set: at origin_url, or at the
+	// edge when there is no origin_url.
+	KindUnsafeHeaders = "unsafe_headers"
+	// KindNotCacheable (warning): a public page is not stored by the
+	// cache, or its headers forbid it.
+	KindNotCacheable = "not_cacheable"
+	// KindEdgeHeaders (info): the edge delivers a personal page with
+	// headers that let downstream caches store it, though the origin's
+	// are safe: the edge rewrote them. No origin change clears it.
+	KindEdgeHeaders = "edge_headers"
 )
 
-// ExitCode maps a report to the exit code: findings win over errors, since
-// what was found is real even when other requests failed.
-func (r *Report) ExitCode() int {
+// severityOf is each kind's severity.
+var severityOf = map[string]alert.Severity{
+	KindLeak:          alert.Critical,
+	KindCached:        alert.High,
+	KindLoggedOutPage: alert.Medium,
+	KindUnsafeHeaders: alert.Warning,
+	KindNotCacheable:  alert.Warning,
+	KindEdgeHeaders:   alert.Info,
+}
+
+// The mechanisms through which a page reached someone.
+const (
+	// MechSequential: a stored copy answered a later request (a hit).
+	MechSequential = "sequential"
+	// MechCollapsed: requests arriving together got one origin response,
+	// with no hit visible, or the cache said collapsed (RFC 9211).
+	MechCollapsed = "collapsed"
+	// MechPathConfusion: under a static-looking suffix.
+	MechPathConfusion = "path_confusion"
+)
+
+// Exit codes of `cachefence probe`.
+const (
+	ExitClean    = 0 // nothing at or above the threshold
+	ExitFindings = 1 // findings at or above the threshold
+	ExitError    = 2 // the probe could not run, not completely, or its result cannot be trusted
+)
+
+// Finding is one cause the probe found: one kind on one URL, whoever it
+// showed to and however often. It holds no secret: identities are named,
+// markers are numbered, cookies are named without their values.
+type Finding struct {
+	Severity alert.Severity `json:"severity"`
+	Kind     string         `json:"kind"`
+	// URL is the configured URL, never a path-confusion variant.
+	URL string `json:"url"`
+	// Pairs say whose page reached whom: for a leak, another identity's
+	// page (Owner may be Anonymous for a session cookie minted for an
+	// anonymous visitor, or "someone else" for a stamp of an unknown
+	// identity); for cached, the identity's own (Owner == Receiver); for
+	// logged_out_page, the anonymous page (Owner == Anonymous).
+	Pairs []Pair `json:"pairs,omitempty"`
+	// Mechanisms say how: sequential, collapsed, path_confusion.
+	Mechanisms []string `json:"mechanisms,omitempty"`
+	// Suffixes are the path-confusion suffixes that showed it, with
+	// "<token>" for the random token of each run.
+	Suffixes []string `json:"suffixes,omitempty"`
+	// Evidence says what was seen, in words that quote it.
+	Evidence []string `json:"evidence"`
+}
+
+// Pair is one identity's page reaching one receiver.
+type Pair struct {
+	Owner    string `json:"owner"`
+	Receiver string `json:"receiver"`
+}
+
+func (p Pair) String() string { return p.Owner + " -> " + p.Receiver }
+
+// Key is the same for the same cause in every run: its kind and URL.
+func (f Finding) Key() string { return f.Kind + " " + f.URL }
+
+// summary is one line for alerts: where, who, how.
+func (f Finding) summary() string {
+	var b strings.Builder
+	b.WriteString(f.URL)
+	if len(f.Pairs) > 0 {
+		b.WriteString(": ")
+		for i, p := range f.Pairs {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			switch f.Kind {
+			case KindLeak:
+				fmt.Fprintf(&b, "%s's page reached %s", p.Owner, p.Receiver)
+			case KindCached:
+				fmt.Fprintf(&b, "%s's own page came from a shared cache", p.Receiver)
+			case KindLoggedOutPage:
+				fmt.Fprintf(&b, "%s got the logged-out page", p.Receiver)
+			}
+		}
+	} else if len(f.Evidence) > 0 {
+		b.WriteString(": " + f.Evidence[0])
+	}
+	if len(f.Mechanisms) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(f.Mechanisms, ", "))
+	}
+	return b.String()
+}
+
+// Report is the result of one run.
+type Report struct {
+	Started  time.Time `json:"started"`
+	Duration string    `json:"duration"`
+	Requests int       `json:"requests"`
+	Findings []Finding `json:"findings"`
+	// Untrusted says why this run's result cannot be trusted: an identity
+	// never recognised, owner stamps that no key verifies. Its silence
+	// means nothing, and stamp evidence was not used.
+	Untrusted []string `json:"untrusted,omitempty"`
+	// Errors are requests that failed; a run with errors is incomplete.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// ExitCode maps a report to the exit code for the threshold failOn. A run
+// that cannot be trusted exits ExitError whatever it found. Otherwise
+// findings win over request errors, since what was found is real even
+// when other requests failed.
+func (r *Report) ExitCode(failOn alert.Severity) int {
 	switch {
-	case len(r.Findings) > 0:
+	case len(r.Untrusted) > 0:
+		return ExitError
+	case slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Severity.AtLeast(failOn) }):
 		return ExitFindings
 	case len(r.Errors) > 0:
 		return ExitError
@@ -29,21 +158,50 @@ func (r *Report) ExitCode() int {
 	return ExitClean
 }
 
-// WriteText writes one line per finding and per error, then a summary.
+// AlertRun is the report as the watch mode's alerting sees it. A run
+// that cannot be trusted counts as incomplete: it resolves nothing.
+func (r *Report) AlertRun() alert.Run {
+	run := alert.Run{Errors: len(r.Errors) + len(r.Untrusted)}
+	for _, f := range r.Findings {
+		run.Causes = append(run.Causes, alert.Cause{Key: f.Key(), Kind: f.Kind, Severity: f.Severity,
+			Summary: f.summary(), Detail: f})
+	}
+	return run
+}
+
+// WriteText writes what cannot be trusted first, then one block per
+// finding and a line per error, then a summary.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
+	for _, u := range r.Untrusted {
+		fmt.Fprintf(&b, "UNTRUSTED %s\n", u)
+	}
 	for _, f := range r.Findings {
-		who := f.Receiver
-		if f.Owner != "" && f.Owner != f.Receiver {
-			who = f.Owner + " -> " + cmp.Or(f.Receiver, "?")
+		fmt.Fprintf(&b, "%-8s %s %s", strings.ToUpper(string(f.Severity)), f.Kind, f.URL)
+		if len(f.Pairs) > 0 {
+			names := make([]string, len(f.Pairs))
+			for i, p := range f.Pairs {
+				names[i] = p.String()
+			}
+			fmt.Fprintf(&b, "  [%s]", strings.Join(names, ", "))
 		}
-		fmt.Fprintf(&b, "%-8s %-14s %-14s %s  %s  %s\n",
-			strings.ToUpper(f.Severity), f.Kind, f.Check, f.URL, who, f.Evidence)
+		if len(f.Mechanisms) > 0 {
+			fmt.Fprintf(&b, "  via %s", strings.Join(f.Mechanisms, ", "))
+		}
+		if len(f.Suffixes) > 0 {
+			fmt.Fprintf(&b, "  suffixes %s", strings.Join(f.Suffixes, " "))
+		}
+		b.WriteString("\n")
+		for _, e := range f.Evidence {
+			fmt.Fprintf(&b, "         %s\n", e)
+		}
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(&b, "ERROR    %s\n", e)
 	}
 	switch {
+	case len(r.Untrusted) > 0:
+		fmt.Fprintf(&b, "this run cannot be trusted: %d findings, %d errors in %d requests (%s)\n", len(r.Findings), len(r.Errors), r.Requests, r.Duration)
 	case len(r.Findings) == 0 && len(r.Errors) == 0:
 		fmt.Fprintf(&b, "clean: no findings in %d requests (%s)\n", r.Requests, r.Duration)
 	default:
@@ -60,12 +218,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// AlertRun is the report as the watch mode's alerting sees it.
-func (r *Report) AlertRun() alert.Run {
-	run := alert.Run{Errors: len(r.Errors)}
-	for _, f := range r.Findings {
-		run.Causes = append(run.Causes, alert.Cause{Key: f.Key(), Kind: f.Kind, Severity: alert.Severity(f.Severity),
-			Summary: fmt.Sprintf("%s (%s check) on %s", f.Kind, f.Check, f.URL), Detail: f})
-	}
-	return run
+// sortFindings orders findings by severity, then kind and URL.
+func sortFindings(fs []Finding) {
+	slices.SortFunc(fs, func(a, b Finding) int {
+		return cmp.Or(alert.Compare(a.Severity, b.Severity), cmp.Compare(a.Key(), b.Key()))
+	})
 }
