@@ -31,6 +31,8 @@ const maxEvidence = 6
 // visitor got.
 type analysis struct {
 	ids []Identity
+	// trustStamps: some owner stamp verified, so the key is the fence's.
+	trustStamps bool
 	// minted maps a Set-Cookie pair to the receivers it was minted for:
 	// those who got it in a response not served from storage.
 	minted map[string]map[string]bool
@@ -57,6 +59,7 @@ func (p *Prober) analyze(obs []*observation) *Report {
 	a := &analysis{ids: p.cfg.Identities, minted: map[string]map[string]bool{}, stampsProven: map[string]bool{},
 		anonymous: map[string]map[[sha256.Size]byte]bool{}, recognised: map[string]map[string]bool{}}
 	trustStamps := p.checkStamps(obs, rep)
+	a.trustStamps = trustStamps
 	for _, o := range obs {
 		recv := o.receiverName()
 		if trustStamps && o.stamped && o.stampFor == recv {
@@ -73,7 +76,7 @@ func (p *Prober) analyze(obs []*observation) *Report {
 			}
 			a.anonymous[o.target+o.suffix][o.body] = true
 		}
-		if o.receiver != nil && a.own(o, trustStamps) {
+		if a.own(o) {
 			addTo(a.recognised, o.target, recv)
 		}
 	}
@@ -82,7 +85,7 @@ func (p *Prober) analyze(obs []*observation) *Report {
 	}
 	fs := findings{}
 	for _, o := range obs {
-		a.judge(fs, o, trustStamps)
+		a.judge(fs, o)
 	}
 	// A URL that leaks is one finding: its own pages served from storage,
 	// or the anonymous page served to a signed-in identity, are the same
@@ -92,7 +95,7 @@ func (p *Prober) analyze(obs []*observation) *Report {
 			delete(fs, key)
 		}
 	}
-	p.judgeHeaders(fs, obs)
+	p.judgeHeaders(fs, obs, a)
 	p.judgePublic(fs, obs)
 	rep.Findings = fs.list()
 	p.checkIdentities(obs, rep, a)
@@ -109,13 +112,13 @@ func addTo[K comparable](m map[K]map[string]bool, k K, v string) {
 
 // own reports whether o shows its receiver's own markers or a stamp made
 // for it.
-func (a *analysis) own(o *observation, trustStamps bool) bool {
-	return o.receiver != nil && (o.markers[o.receiver.Name] > 0 || (trustStamps && o.stampFor == o.receiver.Name))
+func (a *analysis) own(o *observation) bool {
+	return o.receiver != nil && (o.markers[o.receiver.Name] > 0 || (a.trustStamps && o.stampFor == o.receiver.Name))
 }
 
 // foreign lists why o is someone else's page: their markers, their
 // session cookie, their owner stamp.
-func (a *analysis) foreign(o *observation, trustStamps bool) []sighting {
+func (a *analysis) foreign(o *observation) []sighting {
 	recv := o.receiverName()
 	var seen []sighting
 	for _, id := range a.ids {
@@ -128,7 +131,7 @@ func (a *analysis) foreign(o *observation, trustStamps bool) []sighting {
 			seen = append(seen, sighting{owner, why})
 		}
 	}
-	if trustStamps && o.stamped && o.stampFor != recv {
+	if a.trustStamps && o.stamped && o.stampFor != recv {
 		switch {
 		case o.stampFor != "" && o.stampFor != Anonymous:
 			seen = append(seen, sighting{o.stampFor, fmt.Sprintf("the owner stamp was made for %s", o.stampFor)})
@@ -181,25 +184,30 @@ func mechanism(o *observation) string {
 
 // judge adds what o shows: a leak, an own page from storage, the
 // anonymous page served to a signed-in identity.
-func (a *analysis) judge(fs findings, o *observation, trustStamps bool) {
+func (a *analysis) judge(fs findings, o *observation) {
 	recv := o.receiverName()
 	mech := mechanism(o)
-	foreign := a.foreign(o, trustStamps)
+	foreign := a.foreign(o)
 	for _, s := range foreign {
 		fs.add(KindLeak, o, Pair{s.owner, recv}, mech, fmt.Sprintf("%s got %s's page: %s", recv, s.owner, s.why))
 	}
 	if o.receiver == nil || len(foreign) > 0 || o.status >= 300 {
 		return
 	}
-	if a.own(o, trustStamps) {
+	if a.own(o) {
 		if o.signal.Verdict == cachestatus.Hit {
 			fs.add(KindCached, o, Pair{recv, recv}, mech, fmt.Sprintf("%s's own page came from a shared cache", recv))
 		}
 		return
 	}
+	if o.suffix != "" {
+		// The anonymous page under a static-looking suffix is what a cache
+		// that strips cookies from static files safely serves.
+		return
+	}
 	var why string
 	switch {
-	case trustStamps && o.stampFor == Anonymous:
+	case a.trustStamps && o.stampFor == Anonymous:
 		why = "the owner stamp was made for an anonymous request"
 	case a.anonymous[o.target+o.suffix][o.body] && (a.recognised[o.target][recv] || o.signal.Verdict == cachestatus.Hit):
 		why = "the body is the one an anonymous visitor got"
@@ -212,11 +220,13 @@ func (a *analysis) judge(fs findings, o *observation, trustStamps bool) {
 // judgeHeaders judges the storage headers of personal pages where they
 // are set, with the fence's own rules: at the origin when origin_url is
 // set, else at the edge. With origin_url, what the edge adds is reported
-// apart, as information: no origin change can clear it.
-func (p *Prober) judgeHeaders(fs findings, obs []*observation) {
+// apart, as information: no origin change can clear it. Only a response
+// that is its receiver's own page is judged: the headers of the anonymous
+// page, or of someone else's, say nothing about the personal page's.
+func (p *Prober) judgeHeaders(fs findings, obs []*observation, a *analysis) {
 	origin := map[string]map[string]bool{} // URL -> the origin's problems
 	for _, o := range obs {
-		if o.via == viaOrigin && o.receiver != nil && o.status < 300 {
+		if o.via == viaOrigin && a.own(o) && o.status < 300 {
 			for _, problem := range fence.StorageProblems(o.header) {
 				addTo(origin, o.target, problem)
 				fs.note(KindUnsafeHeaders, o.target, "at the origin: "+problem)
@@ -224,7 +234,7 @@ func (p *Prober) judgeHeaders(fs findings, obs []*observation) {
 		}
 	}
 	for _, o := range obs {
-		if o.via != viaSequential || o.receiver == nil || o.status >= 300 {
+		if o.via != viaSequential || !a.own(o) || o.status >= 300 {
 			continue
 		}
 		for _, problem := range fence.StorageProblems(o.header) {
