@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/cachefence/cachefence/probe"
@@ -20,7 +19,7 @@ const stampKey = "integration-stamp-key-0123456789"
 // probeCase is one run of `cachefence probe` against a real cache.
 type probeCase struct {
 	name     string
-	cache    string    // "varnish" or "nginx"
+	cache    string    // "varnish" or "nginx"; "" probes the fence directly
 	config   string    // in testdata
 	fence    fenceFunc // nil: the cache talks to the origin directly
 	personal []string
@@ -28,44 +27,58 @@ type probeCase struct {
 	// markers are false when the identities' markers must never match, so
 	// that only the owner stamp can tell whose page it was.
 	markers  bool
-	stamp    bool // the probe checks owner stamps
-	collapse bool // run the collapse test
-	wantExit int
-	wantMech string // a leak through this mechanism must be reported ("" when clean)
+	stamp    string // the key the probe checks owner stamps with
+	collapse bool   // run the collapse test
+	// want are the findings, exactly, as findingsOf writes them.
+	want      []string
+	untrusted int // how many reasons not to trust the run
+	exit      int
 }
 
 var probeCases = []probeCase{{
 	name: "2017_cdn/without_fence", cache: "varnish", config: "varnish_2017.vcl",
 	personal: []string{"/account"}, public: []string{"/"}, markers: true, collapse: true,
-	wantExit: probe.ExitFindings, wantMech: probe.MechSequential,
+	want: []string{"leak alice->anonymous,alice->bob", probe.KindUnsafeHeaders},
+	exit: probe.ExitFindings,
 }, {
 	name: "2017_cdn/with_fence", cache: "varnish", config: "varnish_2017.vcl", fence: caddyfileFence,
 	personal: []string{"/account"}, public: []string{"/"}, markers: true, collapse: true,
-	wantExit: probe.ExitClean,
+	exit: probe.ExitClean,
 }, {
 	// The fence cannot stop a cache that ignores origin headers; the probe
 	// is what sees it.
 	name: "forced_ttl/with_fence", cache: "varnish", config: "varnish_forced_ttl.vcl", fence: caddyfileFence,
 	personal: []string{"/account"}, markers: true,
-	wantExit: probe.ExitFindings, wantMech: probe.MechSequential,
+	want: []string{"leak alice->anonymous,alice->bob"},
+	exit: probe.ExitFindings,
 }, {
 	// No marker matches: only the owner stamp says whose page it was.
 	name: "forced_ttl/stamp_only", cache: "varnish", config: "varnish_forced_ttl.vcl", fence: stampingFence(stampKey),
-	personal: []string{"/account"}, stamp: true,
-	wantExit: probe.ExitFindings, wantMech: probe.MechSequential,
+	personal: []string{"/account"}, stamp: stampKey,
+	want: []string{"leak alice->anonymous,alice->bob"},
+	exit: probe.ExitFindings,
 }, {
-	// The 2017 mechanism: the collapse test alone finds it.
+	// A key that is not the fence's verifies nothing: no finding, and a
+	// run that says it cannot be trusted.
+	name: "fence_direct/wrong_stamp_key", fence: stampingFence(stampKey),
+	personal: []string{"/account"}, markers: true, stamp: "not-the-fence-key-0123456789", collapse: true,
+	untrusted: 1,
+	exit:      probe.ExitError,
+}, {
+	// A micro-cache in front of a slow page: sequential hits and bursts
+	// alike hand the first page to everyone.
 	name: "collapsing/without_fence", cache: "varnish", config: "varnish_microcache.vcl",
 	personal: []string{"/live"}, markers: true, collapse: true,
-	wantExit: probe.ExitFindings, wantMech: probe.MechSequential,
+	want: []string{"leak *", probe.KindUnsafeHeaders},
+	exit: probe.ExitFindings,
 }, {
 	name: "collapsing/with_fence", cache: "varnish", config: "varnish_microcache.vcl", fence: caddyfileFence,
 	personal: []string{"/live"}, markers: true, collapse: true,
-	wantExit: probe.ExitClean,
+	exit: probe.ExitClean,
 }}
 
 // TestProbe runs the cachefence binary's probe subcommand through real
-// caches and checks its verdict and exit code.
+// caches and checks its findings, exactly, and its exit code.
 func TestProbe(t *testing.T) {
 	t.Parallel()
 	for _, pc := range probeCases {
@@ -75,27 +88,22 @@ func TestProbe(t *testing.T) {
 			if pc.fence != nil {
 				backend = pc.fence(t, o.port)
 			}
-			c := startCache(t, pc.cache, pc.config, backend)
-			exit, rep := runProbe(t, probeConfig(c.url, pc))
-			report(t, "probe      %-26s exit %d, %d findings", pc.name, exit, len(rep.Findings))
+			base := fmt.Sprintf("http://127.0.0.1:%d", backend)
+			if pc.cache != "" {
+				base = startCache(t, pc.cache, pc.config, backend).url
+			}
+			exit, rep := runProbe(t, probeConfig(base, pc))
+			got := findingsOf(rep)
+			report(t, "probe      %-26s exit %d, findings %v, untrusted %d", pc.name, exit, got, len(rep.Untrusted))
 			for _, f := range rep.Findings {
 				t.Logf("%s %s %s %v %v %q", f.Severity, f.Kind, f.URL, f.Pairs, f.Mechanisms, f.Evidence)
 			}
-			if exit != pc.wantExit {
-				t.Fatalf("exit %d, want %d; errors: %v", exit, pc.wantExit, rep.Errors)
+			if !matchFindings(got, pc.want) {
+				t.Errorf("findings %q, want exactly %q", got, pc.want)
 			}
-			if pc.wantMech == "" {
-				return
+			if exit != pc.exit || len(rep.Untrusted) != pc.untrusted || len(rep.Errors) > 0 {
+				t.Errorf("exit %d, want %d; untrusted %q (want %d); errors %q", exit, pc.exit, rep.Untrusted, pc.untrusted, rep.Errors)
 			}
-			for _, f := range rep.Findings {
-				if f.Kind == probe.KindLeak && slices.Contains(f.Mechanisms, pc.wantMech) {
-					if pc.stamp && !strings.Contains(strings.Join(f.Evidence, "\n"), "owner stamp") {
-						continue
-					}
-					return
-				}
-			}
-			t.Fatalf("no leak found through %s", pc.wantMech)
 		})
 	}
 }
@@ -122,18 +130,19 @@ func probeConfig(base string, pc probeCase) probe.Config {
 	if pc.collapse {
 		cfg.Checks = append(cfg.Checks, probe.CheckCollapse)
 	}
-	if pc.stamp {
-		cfg.OwnerStamp = &probe.OwnerStamp{Key: stampKey}
+	if pc.stamp != "" {
+		cfg.OwnerStamp = &probe.OwnerStamp{Key: pc.stamp}
 	}
 	return cfg
 }
 
-// runProbe runs `cachefence probe --format json` and returns its exit code
-// and report.
-func runProbe(t *testing.T, cfg probe.Config) (int, *probe.Report) {
+// runProbe runs `cachefence probe --format json` with args and returns its
+// exit code and report.
+func runProbe(t *testing.T, cfg probe.Config, args ...string) (int, *probe.Report) {
 	t.Helper()
 	file := writeProbeConfig(t, cfg)
-	cmd := exec.CommandContext(testContext(t, requestTimeout*10), cachefenceBinary(t), "probe", "--config", file, "--format", "json")
+	cmd := exec.CommandContext(testContext(t, requestTimeout*10), cachefenceBinary(t),
+		append([]string{"probe", "--config", file, "--format", "json"}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	exit := 0
