@@ -55,13 +55,7 @@ metrics. Durations are written as Caddy writes them: 30s, 5m, 1d.
 See docs/probe.md and examples/probe.json.
 `,
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.Flags().StringP("config", "c", "", "The probe's JSON config file")
-			cmd.Flags().String("format", "text", "Report format: text or json")
-			cmd.Flags().String("fail-on", string(alert.Warning), "The least severity that exits 1 and alerts: critical, high, medium, warning or info")
-			cmd.Flags().Var(new(durationFlag), "every", "Watch mode: run again after this long, forever")
-			cmd.Flags().Var(new(durationFlag), "quiet", "Watch mode: how long a cause must stay absent before it recovers (default two runs)")
-			cmd.Flags().String("webhook", "", "Watch mode: post what fired and what recovered to this URL")
-			cmd.Flags().String("metrics", "", "Watch mode: serve Prometheus metrics on this address")
+			addProbeFlags(cmd)
 			cmd.RunE = func(cmd *cobra.Command, args []string) error {
 				code, err := probe.ExitError, noArgs(cmd, args)
 				if err == nil {
@@ -77,6 +71,17 @@ See docs/probe.md and examples/probe.json.
 			})
 		},
 	})
+}
+
+// addProbeFlags defines the probe command's flags on cmd.
+func addProbeFlags(cmd *cobra.Command) {
+	cmd.Flags().StringP("config", "c", "", "The probe's JSON config file")
+	cmd.Flags().String("format", "text", "Report format: text or json")
+	cmd.Flags().String("fail-on", string(alert.Warning), "The least severity that exits 1 and alerts: critical, high, medium, warning or info")
+	cmd.Flags().Var(new(durationFlag), "every", "Watch mode: run again after this long, forever")
+	cmd.Flags().Var(new(durationFlag), "quiet", "Watch mode: how long a cause must stay absent before it recovers (default two runs)")
+	cmd.Flags().String("webhook", "", "Watch mode: post what fired and what recovered to this URL")
+	cmd.Flags().String("metrics", "", "Watch mode: serve Prometheus metrics on this address")
 }
 
 // durationFlag is a flag holding a duration as Caddy writes it ("1d").

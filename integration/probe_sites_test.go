@@ -290,6 +290,16 @@ var siteCases = []siteCase{{
 	want: []string{probe.KindCached + " alice->alice", probe.KindUnsafeHeaders},
 	exit: probe.ExitFindings,
 }, {
+	// The VCL returns before the builtin rules and never reads
+	// Cache-Control: it stores the fenced page all the same. Only a check
+	// from outside sees it; the fix is in the VCL.
+	name: "cookie_hash/with_fence", platform: "app", cache: "varnish", config: "probe_cookie_hash.vcl",
+	fenced: true, originURL: true,
+	truthPath: "/account/truth", truth: []truthStep{
+		{"alice", "alice", "miss"}, {"alice", "alice", "hit"}, {"bob", "bob", "miss"}},
+	want: []string{probe.KindCached + " alice->alice"},
+	exit: probe.ExitFindings,
+}, {
 	name: "cookie_hash_fixed/with_fence", platform: "app", cache: "varnish", config: "probe_cookie_hash_fixed.vcl",
 	fenced: true, originURL: true,
 	truthPath: "/account/truth", truth: []truthStep{
