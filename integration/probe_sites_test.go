@@ -143,11 +143,14 @@ type truthStep struct {
 	hit       string // "hit", "miss" or "" for either
 }
 
+// magentoDebug is Magento's VCL's own cache-status header and its words.
+var magentoDebug = map[string]cachestatus.Words{
+	"X-Magento-Cache-Debug": {Hit: []string{"HIT"}, Miss: []string{"MISS"}, Pass: []string{"UNCACHEABLE"}},
+}
+
 // siteSignals reads the caches' own words, Magento's debug header
 // included, for the ground truth.
-var siteSignals = cachestatus.New(map[string]cachestatus.Words{
-	"X-Magento-Cache-Debug": {Hit: []string{"HIT"}, Miss: []string{"MISS"}, Pass: []string{"UNCACHEABLE"}},
-})
+var siteSignals = cachestatus.New(magentoDebug)
 
 // groundTruth replays steps on path with plain clients, each carrying
 // exactly one identity's credentials, and checks what each got.
@@ -347,9 +350,7 @@ func TestProbeSites(t *testing.T) {
 				cfg.OriginURL = fmt.Sprintf("http://127.0.0.1:%d", backend)
 			}
 			if sc.statusHeader {
-				cfg.CacheStatusHeaders = map[string]cachestatus.Words{
-					"X-Magento-Cache-Debug": {Hit: []string{"HIT"}, Miss: []string{"MISS"}, Pass: []string{"UNCACHEABLE"}},
-				}
+				cfg.CacheStatusHeaders = magentoDebug
 			}
 			exit, rep := runProbe(t, cfg, sc.args...)
 			got := findingsOf(rep)

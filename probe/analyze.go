@@ -16,10 +16,6 @@ import (
 	"github.com/cachefence/cachefence/fence"
 )
 
-// MechOrigin: the origin itself answered with it, before any CDN (an
-// origin-side cache, or the application).
-const MechOrigin = "origin"
-
 // someoneElse owns a page whose owner stamp no known identity verifies.
 const someoneElse = "someone else"
 

@@ -1,7 +1,10 @@
 // Package probe checks a site through its CDN with test identities and
-// reports what a stranger could see: personal pages leaked to another
-// identity or to anonymous visitors, personal pages served from a shared
-// cache, unsafe caching headers, and public pages that are not cacheable.
+// reports what a stranger could see, one finding per cause: personal pages
+// leaked to another identity or to anonymous visitors, personal pages
+// stored in a shared cache, the logged-out page served to signed-in
+// identities, caching headers that let a shared cache store a personal
+// page (judged by package fence's rules, where they are set), and public
+// pages that are not cacheable. docs/probe.md describes it for users.
 package probe
 
 import (

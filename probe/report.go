@@ -57,6 +57,9 @@ const (
 	MechCollapsed = "collapsed"
 	// MechPathConfusion: under a static-looking suffix.
 	MechPathConfusion = "path_confusion"
+	// MechOrigin: the origin itself answered with it (origin_url): an
+	// origin-side cache, or the application.
+	MechOrigin = "origin"
 )
 
 // Exit codes of `cachefence probe`.
@@ -97,8 +100,8 @@ type Pair struct {
 
 func (p Pair) String() string { return p.Owner + " -> " + p.Receiver }
 
-// Key is the same for the same cause in every run: its kind and URL.
-func (f Finding) Key() string { return f.Kind + " " + f.URL }
+// key is the same for the same cause in every run: its kind and URL.
+func (f Finding) key() string { return f.Kind + " " + f.URL }
 
 // summary is one line for alerts: where, who, how.
 func (f Finding) summary() string {
@@ -163,7 +166,7 @@ func (r *Report) ExitCode(failOn alert.Severity) int {
 func (r *Report) AlertRun() alert.Run {
 	run := alert.Run{Errors: len(r.Errors) + len(r.Untrusted)}
 	for _, f := range r.Findings {
-		run.Causes = append(run.Causes, alert.Cause{Key: f.Key(), Kind: f.Kind, Severity: f.Severity,
+		run.Causes = append(run.Causes, alert.Cause{Key: f.key(), Kind: f.Kind, Severity: f.Severity,
 			Summary: f.summary(), Detail: f})
 	}
 	return run
@@ -221,6 +224,6 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // sortFindings orders findings by severity, then kind and URL.
 func sortFindings(fs []Finding) {
 	slices.SortFunc(fs, func(a, b Finding) int {
-		return cmp.Or(alert.Compare(a.Severity, b.Severity), cmp.Compare(a.Key(), b.Key()))
+		return cmp.Or(alert.Compare(a.Severity, b.Severity), cmp.Compare(a.key(), b.key()))
 	})
 }
