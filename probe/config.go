@@ -277,7 +277,7 @@ func (c *Config) validate() error {
 		}
 	}
 	if c.ConnectTo != "" {
-		if _, err := c.dialAddress(); err != nil {
+		if _, _, err := c.dialOverride(); err != nil {
 			return err
 		}
 	}
@@ -419,12 +419,13 @@ func (c *Config) checkRequestHeaders() error {
 	return nil
 }
 
-// dialAddress is the host:port that connections to the base URL's host
-// go to: connect_to, with the base URL's port when it names none.
-func (c *Config) dialAddress() (string, error) {
+// dialOverride says which connections connect_to redirects: from is the
+// base URL's host:port as the transport dials it, to is connect_to, with
+// the base URL's port when it names none.
+func (c *Config) dialOverride() (from, to string, err error) {
 	base, err := url.Parse(c.BaseURL)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	port := base.Port()
 	if port == "" {
@@ -435,9 +436,9 @@ func (c *Config) dialAddress() (string, error) {
 		host, p = c.ConnectTo, port
 	}
 	if host == "" || strings.ContainsAny(host, "/[] ") || p == "" {
-		return "", fmt.Errorf("connect_to %q: want an address such as \"203.0.113.7\" or \"203.0.113.7:443\"", c.ConnectTo)
+		return "", "", fmt.Errorf("connect_to %q: want an address such as \"203.0.113.7\" or \"203.0.113.7:443\"", c.ConnectTo)
 	}
-	return net.JoinHostPort(host, p), nil
+	return net.JoinHostPort(base.Hostname(), port), net.JoinHostPort(host, p), nil
 }
 
 // checkCredentials refuses cookies and headers that a request would not

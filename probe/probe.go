@@ -59,11 +59,20 @@ func New(cfg *Config) *Prober {
 		signals: cachestatus.New(cfg.CacheStatusHeaders),
 	}
 	base, _ := url.Parse(cfg.BaseURL)
-	dialTo, _ := cfg.dialAddress() // checked by validate when set
-	p.edge = newClient(time.Duration(cfg.Timeout), base.Host, dialTo)
+	p.edge = newClient(time.Duration(cfg.Timeout), base.Host)
+	if cfg.ConnectTo != "" {
+		from, to, _ := cfg.dialOverride() // checked by validate
+		p.edge.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if addr == from {
+				addr = to
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+	}
 	if cfg.OriginURL != "" {
 		origin, _ := url.Parse(cfg.OriginURL)
-		p.origin = newClient(time.Duration(cfg.Timeout), origin.Host, "")
+		p.origin = newClient(time.Duration(cfg.Timeout), origin.Host)
 	}
 	if cfg.OwnerStamp != nil {
 		policy, _ := cfg.OwnerStamp.policy() // checked by validate
@@ -77,24 +86,10 @@ func New(cfg *Config) *Prober {
 }
 
 // newClient returns a client that follows redirects on host only, five at
-// most, and, when dialTo is set, connects there instead of to host while
-// the requests keep host as their Host and TLS name.
-func newClient(timeout time.Duration, host, dialTo string) *http.Client {
+// most. Connections go where the URL says; connect_to replaces the dialer.
+func newClient(timeout time.Duration, host string) *http.Client {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.Proxy = nil // the probe checks the site, not a proxy in between
-	if dialTo != "" {
-		var d net.Dialer
-		hostPort := host
-		if _, _, err := net.SplitHostPort(host); err != nil {
-			hostPort = "" // filled in by the dialer's addr below
-		}
-		transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if addr == hostPort || (hostPort == "" && strings.HasPrefix(addr, host+":")) {
-				addr = dialTo
-			}
-			return d.DialContext(ctx, network, addr)
-		}
-	}
 	return &http.Client{
 		Timeout:   timeout,
 		Transport: transport,
