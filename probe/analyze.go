@@ -54,11 +54,10 @@ func (p *Prober) analyze(obs []*observation) *Report {
 	rep := &Report{}
 	a := &analysis{ids: p.cfg.Identities, minted: map[string]map[string]bool{}, stampsProven: map[string]bool{},
 		anonymous: map[string]map[[sha256.Size]byte]bool{}, recognised: map[string]map[string]bool{}}
-	trustStamps := p.checkStamps(obs, rep)
-	a.trustStamps = trustStamps
+	a.trustStamps = p.checkStamps(obs, rep)
 	for _, o := range obs {
 		recv := o.receiverName()
-		if trustStamps && o.stamped && o.stampFor == recv {
+		if a.trustStamps && o.stamped && o.stampFor == recv {
 			a.stampsProven[recv] = true
 		}
 		if o.signal.Verdict != cachestatus.Hit && o.signal.Verdict != cachestatus.Collapsed {
@@ -75,9 +74,6 @@ func (p *Prober) analyze(obs []*observation) *Report {
 		if a.own(o) {
 			addTo(a.recognised, o.target, recv)
 		}
-	}
-	if !trustStamps {
-		clear(a.stampsProven)
 	}
 	fs := findings{}
 	for _, o := range obs {
@@ -141,18 +137,24 @@ func (a *analysis) foreign(o *observation) []sighting {
 }
 
 // cookieOwner says whose session the Set-Cookie pair is, when it is not
-// recv's: a pair carrying an identity's configured cookie value, or a
-// pair minted for exactly one receiver. A pair everyone gets (a locale, a
+// recv's: a pair carrying a cookie value configured for one identity
+// alone, or a pair minted for exactly one receiver. A pair everyone gets (a locale, a
 // consent cookie, an empty value) is no one's.
 func (a *analysis) cookieOwner(pair, recv string) (owner, why string) {
 	name, value, _ := strings.Cut(pair, "=")
 	if value == "" {
 		return "", ""
 	}
+	// A configured cookie counts only when it is one identity's alone: two
+	// test accounts may well share a locale or consent cookie.
+	var holders []string
 	for _, id := range a.ids {
-		if id.Name != recv && id.Cookies[name] == value {
-			return id.Name, fmt.Sprintf("a Set-Cookie for cookie %q carries %s's value", name, id.Name)
+		if id.Cookies[name] == value {
+			holders = append(holders, id.Name)
 		}
+	}
+	if len(holders) == 1 && holders[0] != recv {
+		return holders[0], fmt.Sprintf("a Set-Cookie for cookie %q carries %s's value", name, holders[0])
 	}
 	if minters := a.minted[pair]; len(minters) == 1 && !minters[recv] {
 		for m := range minters {

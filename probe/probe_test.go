@@ -697,3 +697,33 @@ func TestProbeUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// A Set-Cookie is evidence only when it is one identity's alone.
+func TestCookieOwner(t *testing.T) {
+	a := &analysis{
+		ids: []Identity{
+			{Name: "alice", Cookies: map[string]string{"session": "a1", "locale": "en"}},
+			{Name: "bob", Cookies: map[string]string{"session": "b2", "locale": "en"}},
+		},
+		minted: map[string]map[string]bool{
+			"sid=x9":       {"alice": true},
+			"theme=dark":   {"alice": true, "bob": true},
+			"cart=anon-17": {Anonymous: true},
+		},
+	}
+	for _, tc := range []struct{ pair, recv, owner string }{
+		{"session=a1", "bob", "alice"},       // alice's configured session
+		{"session=a1", "alice", ""},          // her own
+		{"locale=en", "bob", ""},             // configured for both
+		{"sid=x9", "bob", "alice"},           // minted for alice alone
+		{"sid=x9", "alice", ""},              // minted for her
+		{"theme=dark", Anonymous, ""},        // minted for several
+		{"cart=anon-17", "alice", Anonymous}, // an anonymous visitor's session
+		{"consent=", "bob", ""},              // an empty value is no one's
+		{"unknown=z", "bob", ""},             // never minted fresh
+	} {
+		if owner, _ := a.cookieOwner(tc.pair, tc.recv); owner != tc.owner {
+			t.Errorf("cookieOwner(%q, %s) = %q, want %q", tc.pair, tc.recv, owner, tc.owner)
+		}
+	}
+}
