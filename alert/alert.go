@@ -20,17 +20,19 @@ import (
 // Severity ranks a cause. The JSON form is the lower-case name.
 type Severity string
 
-// The severities, from the most to the least urgent.
+// The severities, from the most to the least urgent: the scale of
+// cachefence audit (critical, high, medium, low), plus info, for what no
+// change on the site's side can clear and so never alerts by default.
 const (
 	Critical Severity = "critical"
 	High     Severity = "high"
 	Medium   Severity = "medium"
-	Warning  Severity = "warning"
+	Low      Severity = "low"
 	Info     Severity = "info"
 )
 
 // severities lists them from the most to the least urgent.
-var severities = []Severity{Critical, High, Medium, Warning, Info}
+var severities = []Severity{Critical, High, Medium, Low, Info}
 
 // ParseSeverity reads a severity name, as --fail-on takes it.
 func ParseSeverity(s string) (Severity, error) {

@@ -25,9 +25,10 @@ func TestParseSeverity(t *testing.T) {
 		{"critical", Critical, ""},
 		{"HIGH", High, ""},
 		{"medium", Medium, ""},
-		{"warning", Warning, ""},
+		{"low", Low, ""},
+		{"warning", "", `unknown severity "warning" (want critical, high, medium, low, info)`},
 		{"info", Info, ""},
-		{"severe", "", `unknown severity "severe" (want critical, high, medium, warning, info)`},
+		{"severe", "", `unknown severity "severe" (want critical, high, medium, low, info)`},
 		{"", "", `unknown severity ""`},
 	} {
 		got, err := ParseSeverity(tc.in)
@@ -39,7 +40,7 @@ func TestParseSeverity(t *testing.T) {
 		s, min Severity
 		want   bool
 	}{
-		{Critical, Warning, true}, {Warning, Warning, true}, {Info, Warning, false},
+		{Critical, Low, true}, {Low, Low, true}, {Info, Low, false},
 		{Medium, High, false}, {High, Medium, true}, {Info, Info, true},
 	} {
 		if got := tc.s.AtLeast(tc.min); got != tc.want {
@@ -180,7 +181,7 @@ func TestWatcherMessages(t *testing.T) {
 			h := startHook(t)
 			var current step
 			var logged []error
-			w := &Watcher{Source: "probe", Every: time.Minute, Quiet: tc.quiet, Threshold: Warning,
+			w := &Watcher{Source: "probe", Every: time.Minute, Quiet: tc.quiet, Threshold: Low,
 				Webhook: testWebhook(t, h.url),
 				Check:   func(context.Context) Run { return Run{Causes: current.causes, Errors: current.errors} },
 				Log:     func(err error) { logged = append(logged, err) }}
@@ -339,7 +340,7 @@ func TestMetrics(t *testing.T) {
 func TestWatcherRunStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var runs atomic.Int64
-	w := &Watcher{Source: "probe", Every: time.Hour, Threshold: Warning, Check: func(context.Context) Run {
+	w := &Watcher{Source: "probe", Every: time.Hour, Threshold: Low, Check: func(context.Context) Run {
 		runs.Add(1)
 		cancel()
 		return Run{}

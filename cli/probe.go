@@ -36,12 +36,12 @@ cause (kind and URL):
                              owner stamp reached someone else
   cached           high      an identity's own page came from a shared cache
   logged_out_page  medium    a signed-in identity got the anonymous page
-  unsafe_headers   warning   a personal page's headers let a shared cache
+  unsafe_headers   low       a personal page's headers let a shared cache
                              store it (at origin_url, else at the edge)
-  not_cacheable    warning   a public URL is not stored by the cache
+  not_cacheable    low       a public URL is not stored by the cache
   edge_headers     info      the edge rewrote a personal page's safe headers
 
-Exit status: 0 nothing at or above --fail-on (default warning), 1 findings
+Exit status: 0 nothing at or above --fail-on (default low), 1 findings
 at or above it, 2 the probe could not run, not completely, or its result
 cannot be trusted (an identity never recognised, a stamp key that verifies
 nothing).
@@ -77,7 +77,7 @@ See docs/probe.md and examples/probe.json.
 func addProbeFlags(cmd *cobra.Command) {
 	cmd.Flags().StringP("config", "c", "", "The probe's JSON config file")
 	cmd.Flags().String("format", "text", "Report format: text or json")
-	cmd.Flags().String("fail-on", string(alert.Warning), "The least severity that exits 1 and alerts: critical, high, medium, warning or info")
+	cmd.Flags().String("fail-on", string(alert.Low), "The least severity that exits 1 and alerts: critical, high, medium, low or info")
 	cmd.Flags().Var(new(durationFlag), "every", "Watch mode: run again after this long, forever")
 	cmd.Flags().Var(new(durationFlag), "quiet", "Watch mode: how long a cause must stay absent before it recovers (default two runs)")
 	cmd.Flags().String("webhook", "", "Watch mode: post what fired and what recovered to this URL")

@@ -324,7 +324,7 @@ func TestProbeFindings(t *testing.T) {
 			if !slices.Equal(sum, tc.want) || len(report.Errors)+len(report.Untrusted) > 0 {
 				t.Errorf("findings:\n%+v\nwant\n%+v\n%s", sum, tc.want, text(report))
 			}
-			if code := report.ExitCode(alert.Warning); code != tc.exit {
+			if code := report.ExitCode(alert.Low); code != tc.exit {
 				t.Errorf("exit %d, want %d", code, tc.exit)
 			}
 		})
@@ -412,7 +412,7 @@ func TestProbeWrongStampKey(t *testing.T) {
 	if len(report.Untrusted) != 1 || !strings.Contains(report.Untrusted[0], "owner_stamp.key") {
 		t.Errorf("untrusted %q, want one that points at the stamp key", report.Untrusted)
 	}
-	if code := report.ExitCode(alert.Warning); code != ExitError {
+	if code := report.ExitCode(alert.Low); code != ExitError {
 		t.Errorf("exit %d, want %d", code, ExitError)
 	}
 	if !strings.HasPrefix(text(report), "UNTRUSTED none of the") {
@@ -428,7 +428,7 @@ func TestProbeLoggedOutIdentities(t *testing.T) {
 	cfg.Identities[0].Cookies["session"] = "expired-secret"
 	cfg.Identities[1].Headers["Authorization"] = "Bearer expired-secret"
 	report := New(cfg).Run(context.Background())
-	if code := report.ExitCode(alert.Warning); code != ExitError {
+	if code := report.ExitCode(alert.Low); code != ExitError {
 		t.Errorf("exit code %d, want %d", code, ExitError)
 	}
 	for _, name := range []string{"alice", "bob"} {
@@ -481,7 +481,7 @@ func TestProbeJudgesHeadersWhereSet(t *testing.T) {
 			if !maps.Equal(gotKinds, tc.want) {
 				t.Errorf("got %q\nwant %q", gotKinds, tc.want)
 			}
-			if code := report.ExitCode(alert.Warning); code != tc.exit {
+			if code := report.ExitCode(alert.Low); code != tc.exit {
 				t.Errorf("exit %d, want %d", code, tc.exit)
 			}
 		})
@@ -588,15 +588,15 @@ func TestExitCode(t *testing.T) {
 		failOn alert.Severity
 		want   int
 	}{
-		{"clean", Report{}, alert.Warning, ExitClean},
-		{"info only", Report{Findings: []Finding{edge}}, alert.Warning, ExitClean},
+		{"clean", Report{}, alert.Low, ExitClean},
+		{"info only", Report{Findings: []Finding{edge}}, alert.Low, ExitClean},
 		{"info, fail on info", Report{Findings: []Finding{edge}}, alert.Info, ExitFindings},
 		{"medium under a high threshold", Report{Findings: []Finding{logged}}, alert.High, ExitClean},
-		{"medium at warning", Report{Findings: []Finding{logged}}, alert.Warning, ExitFindings},
-		{"findings beat request errors", Report{Findings: []Finding{leak}, Errors: []string{"timeout"}}, alert.Warning, ExitFindings},
-		{"errors alone", Report{Errors: []string{"timeout"}}, alert.Warning, ExitError},
-		{"errors under the threshold's findings", Report{Findings: []Finding{edge}, Errors: []string{"timeout"}}, alert.Warning, ExitError},
-		{"untrusted beats findings", Report{Findings: []Finding{leak}, Untrusted: []string{"identity bob: ..."}}, alert.Warning, ExitError},
+		{"medium at low", Report{Findings: []Finding{logged}}, alert.Low, ExitFindings},
+		{"findings beat request errors", Report{Findings: []Finding{leak}, Errors: []string{"timeout"}}, alert.Low, ExitFindings},
+		{"errors alone", Report{Errors: []string{"timeout"}}, alert.Low, ExitError},
+		{"errors under the threshold's findings", Report{Findings: []Finding{edge}, Errors: []string{"timeout"}}, alert.Low, ExitError},
+		{"untrusted beats findings", Report{Findings: []Finding{leak}, Untrusted: []string{"identity bob: ..."}}, alert.Low, ExitError},
 	} {
 		if got := tc.r.ExitCode(tc.failOn); got != tc.want {
 			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.want)
@@ -688,8 +688,8 @@ func TestProbeUnreachable(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
 	report := New(testConfig(t, "http://"+addr, "/account")).Run(context.Background())
-	if len(report.Errors) == 0 || report.ExitCode(alert.Warning) != ExitError {
-		t.Fatalf("exit code %d with %d errors, want %d with errors", report.ExitCode(alert.Warning), len(report.Errors), ExitError)
+	if len(report.Errors) == 0 || report.ExitCode(alert.Low) != ExitError {
+		t.Fatalf("exit code %d with %d errors, want %d with errors", report.ExitCode(alert.Low), len(report.Errors), ExitError)
 	}
 	for _, e := range report.Errors {
 		if strings.Contains(e, "secret") || strings.Contains(e, "cachefence-") && !strings.Contains(e, tokenPlaceholder) {

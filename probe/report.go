@@ -25,11 +25,11 @@ const (
 	// page: the cache keys without the session. Not a privacy leak, but a
 	// broken site.
 	KindLoggedOutPage = "logged_out_page"
-	// KindUnsafeHeaders (warning): a personal page's headers let a shared
+	// KindUnsafeHeaders (low): a personal page's headers let a shared
 	// cache store it, judged where they are set: at origin_url, or at the
 	// edge when there is no origin_url.
 	KindUnsafeHeaders = "unsafe_headers"
-	// KindNotCacheable (warning): a public page is not stored by the
+	// KindNotCacheable (low): a public page is not stored by the
 	// cache, or its headers forbid it.
 	KindNotCacheable = "not_cacheable"
 	// KindEdgeHeaders (info): the edge delivers a personal page with
@@ -43,8 +43,8 @@ var severityOf = map[string]alert.Severity{
 	KindLeak:          alert.Critical,
 	KindCached:        alert.High,
 	KindLoggedOutPage: alert.Medium,
-	KindUnsafeHeaders: alert.Warning,
-	KindNotCacheable:  alert.Warning,
+	KindUnsafeHeaders: alert.Low,
+	KindNotCacheable:  alert.Low,
 	KindEdgeHeaders:   alert.Info,
 }
 
