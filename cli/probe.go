@@ -87,8 +87,10 @@ func addProbeFlags(cmd *cobra.Command) {
 // durationFlag is a flag holding a duration as Caddy writes it ("1d").
 type durationFlag time.Duration
 
+// String writes the duration as Go does ("1m30s").
 func (d *durationFlag) String() string { return time.Duration(*d).String() }
 
+// Set reads a duration as Caddy does, days included.
 func (d *durationFlag) Set(s string) error {
 	v, err := caddy.ParseDuration(s)
 	if err != nil {
@@ -98,6 +100,7 @@ func (d *durationFlag) Set(s string) error {
 	return nil
 }
 
+// Type names the value in help.
 func (d *durationFlag) Type() string { return "duration" }
 
 // durationOf reads a durationFlag.

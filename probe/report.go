@@ -98,6 +98,7 @@ type Pair struct {
 	Receiver string `json:"receiver"`
 }
 
+// String writes the pair as "owner -> receiver".
 func (p Pair) String() string { return p.Owner + " -> " + p.Receiver }
 
 // key is the same for the same cause in every run: its kind and URL.
