@@ -60,13 +60,24 @@
 // from storage, as the caches themselves report it.
 //
 // TestProbe runs `cachefence probe` with two test accounts through the
-// same caches: the 2017 CDN leaks without the fence (exit 1) and is clean
-// with it; a VCL that forces a TTL on everything leaks even behind the
-// fence, found by the accounts' markers and, on pages without any, by the
-// owner stamp alone; the micro-cache leaks to the collapse test.
-// TestProbeWatch runs `probe --every` against a leaking Varnish, puts the
-// fence in, and checks that a local webhook received exactly one alert
-// per finding and one recovery, and what the metrics endpoint counted.
+// same caches and asserts its exact findings: the 2017 CDN leaks without
+// the fence (exit 1) and is clean with it; a VCL that forces a TTL on
+// everything leaks even behind the fence, found by the accounts' markers
+// and, on pages without any, by the owner stamp alone; the micro-cache
+// leaks to the collapse test; a wrong stamp key makes the run untrusted
+// (exit 2), not a list of false leaks.
+//
+// TestProbeSites runs the probe against real sites' cache configurations
+// (Magento 2's VCL, a VCL that hashes the Cookie header, WordPress nginx
+// caches that ignore or obey the origin, an nginx microcache; each
+// testdata/probe_* file names its source), each first checked with plain
+// HTTP clients, leaking and fixed, without and with the fence, and
+// asserts exactly the findings that ground truth supports.
+//
+// TestProbeWatch runs `probe --every` against a Varnish micro-cache whose
+// leak comes and goes as the fence is put in, taken out and put back: the
+// local webhook must get one message firing the causes and one resolving
+// them, not a stream; the metrics endpoint counts it all.
 //
 // TestXcaddyBuild builds the module into stock Caddy with xcaddy and checks
 // that the handler is there and fences.
