@@ -1,0 +1,389 @@
+package logs
+
+import (
+	"cmp"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cachefence/cachefence/alert"
+	"github.com/cachefence/cachefence/cachestatus"
+	"github.com/cachefence/cachefence/fence"
+)
+
+// The checks, as findings name them.
+const (
+	// StampMismatch: the response carried an owner stamp made for
+	// another identity than the requester's.
+	StampMismatch = "stamp_mismatch"
+	// CachedPersonal: a personal response (stamped, on a private path, or
+	// setting a cookie) was served from a shared cache.
+	CachedPersonal = "cached_personal"
+	// CollapseSuspected: in a log without response headers, requesters
+	// with different identities got hits on one private path within a
+	// window after one miss.
+	CollapseSuspected = "collapse_suspected"
+)
+
+// severities of the checks.
+var severities = map[string]alert.Severity{
+	StampMismatch:     alert.Critical,
+	CachedPersonal:    alert.High,
+	CollapseSuspected: alert.High,
+}
+
+// Config configures a Checker.
+type Config struct {
+	// Key is cache_fence's owner_stamp key; without it, stamps cannot be
+	// checked.
+	Key []byte
+	// Rules are the fence's cookie rules, credential headers and
+	// parameters, and private paths: the checker reads identities and
+	// paths as the fence does. Its stamp and tag options are not used.
+	Rules fence.Config
+	// Accounts name test accounts, so that findings say "alice" where the
+	// identity is theirs.
+	Accounts []Account
+	// CollapseWindow is how long after a miss hits count towards
+	// collapse_suspected. Zero means DefaultCollapseWindow.
+	CollapseWindow time.Duration
+	// CollapseEntries bounds the private paths whose last miss is kept.
+	// Zero means DefaultCollapseEntries.
+	CollapseEntries int
+}
+
+// Account is a named test account: the request headers that log it in.
+type Account struct {
+	Name   string
+	Header http.Header
+}
+
+// Defaults of Config.
+const (
+	DefaultCollapseWindow  = 5 * time.Second
+	DefaultCollapseEntries = 10000
+)
+
+// collapseDistinct is how many identities other than the miss's must hit
+// within the window: "several hits with different session cookies".
+const collapseDistinct = 2
+
+// Finding is one record a check flagged. It holds no secret: identities
+// appear as account names, "anonymous", or digests.
+type Finding struct {
+	Check    string         `json:"check"`
+	Severity alert.Severity `json:"severity"`
+	// Source names the stream ("access.log", "push:cloudflare") and Line
+	// the record's line in it.
+	Source string    `json:"source"`
+	Line   int64     `json:"line"`
+	Time   time.Time `json:"time,omitzero"`
+	Host   string    `json:"host"`
+	// Path is the requested path without its query or ";" parameters,
+	// which may carry credentials.
+	Path  string              `json:"path"`
+	Cache cachestatus.Verdict `json:"cache"`
+	// CacheWord is the cache status as logged.
+	CacheWord string `json:"cache_status,omitempty"`
+	// Owner is whom the response was stamped for, and Requester who
+	// received it.
+	Owner     string `json:"owner,omitempty"`
+	Requester string `json:"requester,omitempty"`
+	// Why lists what made the response personal (cached_personal), or
+	// what the collapse looked like.
+	Why []string `json:"why,omitempty"`
+}
+
+// Key identifies the finding's cause across runs: the check, host and
+// path.
+func (f *Finding) Key() string { return f.Check + "|" + f.Host + "|" + f.Path }
+
+// Cause is the finding as alerting sees it.
+func (f *Finding) Cause() alert.Cause {
+	return alert.Cause{Key: f.Key(), Kind: f.Check, Severity: f.Severity, Summary: f.summary(), Detail: f}
+}
+
+func (f *Finding) summary() string {
+	where := f.Host + f.Path
+	switch f.Check {
+	case StampMismatch:
+		return fmt.Sprintf("%s: page stamped for %s served to %s (%s)", where, f.Owner, f.Requester, f.CacheWord)
+	case CachedPersonal:
+		return fmt.Sprintf("%s: personal response (%s) served from cache (%s) to %s", where, strings.Join(f.Why, ", "), f.CacheWord, f.Requester)
+	}
+	return fmt.Sprintf("%s: %s", where, strings.Join(f.Why, "; "))
+}
+
+// String is the finding's line in a text report.
+func (f *Finding) String() string {
+	return fmt.Sprintf("%s:%d: %s %s: %s", f.Source, f.Line, f.Severity, f.Check, f.summary())
+}
+
+// Checker judges records. Each is judged on its own, except for
+// collapse_suspected, which keeps the last miss of each private path for
+// a window, in bounded memory. It is safe for concurrent use.
+type Checker struct {
+	key      []byte
+	policy   *fence.Policy
+	accounts map[string]string // identity → name
+	// anonKey makes digests when there is no stamp key: stable within a
+	// run, meaningless outside it.
+	anonKey []byte
+	window  time.Duration
+	max     int
+
+	mu       sync.Mutex
+	collapse map[string]*missState
+	seed     maphash.Seed
+}
+
+// missState is what the collapse check keeps for a private path: its last
+// miss, and the identities that got hits since.
+type missState struct {
+	at       time.Time
+	identity uint64
+	others   [collapseDistinct]uint64
+	nothers  int
+}
+
+// NewChecker checks c and returns its Checker.
+func NewChecker(c Config) (*Checker, error) {
+	rules := c.Rules
+	rules.StampKey, rules.StampHeader, rules.TagHeader, rules.PublicPaths = nil, "", "", nil
+	policy, err := fence.New(rules)
+	if err != nil {
+		return nil, err
+	}
+	if c.Key != nil && len(c.Key) < fence.MinStampKey {
+		// Never echo the key.
+		return nil, fmt.Errorf("owner stamp key must be at least %d bytes, got %d", fence.MinStampKey, len(c.Key))
+	}
+	ch := &Checker{
+		key:      c.Key,
+		policy:   policy,
+		accounts: map[string]string{},
+		window:   cmp.Or(c.CollapseWindow, DefaultCollapseWindow),
+		max:      cmp.Or(c.CollapseEntries, DefaultCollapseEntries),
+		collapse: map[string]*missState{},
+		seed:     maphash.MakeSeed(),
+	}
+	if ch.key == nil {
+		ch.anonKey = make([]byte, 32)
+		rand.Read(ch.anonKey)
+	}
+	for _, a := range c.Accounts {
+		if a.Name == "" {
+			return nil, errors.New("an account needs a name")
+		}
+		id := policy.Identity(a.Header, &url.URL{})
+		if id == "" {
+			return nil, fmt.Errorf("account %q: no cookie or header of it identifies a user under the cookie rules", a.Name)
+		}
+		if other, dup := ch.accounts[id]; dup {
+			return nil, fmt.Errorf("accounts %q and %q have the same credentials", other, a.Name)
+		}
+		ch.accounts[id] = a.Name
+	}
+	return ch, nil
+}
+
+// Stamps reports whether the checker has a key to check owner stamps.
+func (c *Checker) Stamps() bool { return c.key != nil }
+
+// Check judges r, read from source, and calls emit with each finding.
+func (c *Checker) Check(source string, r *Record, emit func(*Finding)) {
+	hitLike := r.Cache == cachestatus.Hit || r.Cache == cachestatus.Collapsed
+	stampCheck := r.Stamp != "" && c.key != nil
+	collapseCheck := !r.Stamped && !r.Time.IsZero()
+	if !stampCheck && !hitLike && !collapseCheck {
+		return
+	}
+	v := view{r: r, policy: c.policy}
+	finding := func(check string) *Finding {
+		return &Finding{Check: check, Severity: severities[check], Source: source, Line: r.Line, Time: r.Time,
+			Host: printable(r.Host), Path: displayPath(r.Path), Cache: r.Cache, CacheWord: printable(r.CacheWord),
+			Requester: c.name(v.identity())}
+	}
+	if stampCheck && !fence.VerifyOwnerStamp(c.key, v.identity(), r.Stamp) {
+		f := finding(StampMismatch)
+		f.Owner = c.owner(r.Stamp)
+		emit(f)
+	}
+	if hitLike {
+		var why []string
+		if r.Stamp != "" {
+			why = append(why, "owner_stamp")
+		}
+		if v.private() {
+			why = append(why, "private_path")
+		}
+		if r.SetCookie {
+			why = append(why, "set_cookie")
+		}
+		if len(why) > 0 {
+			f := finding(CachedPersonal)
+			f.Why = why
+			emit(f)
+		}
+	}
+	if collapseCheck && v.private() {
+		if why := c.collapsed(r, v.identity()); why != "" {
+			f := finding(CollapseSuspected)
+			f.Why = []string{why}
+			emit(f)
+		}
+	}
+}
+
+// view reads a record's request as the fence would, each part at most
+// once and only when a check asks.
+type view struct {
+	r      *Record
+	policy *fence.Policy
+
+	u      *url.URL
+	id     *string
+	isPriv *bool
+}
+
+func (v *view) url() *url.URL {
+	if v.u == nil {
+		v.u = &url.URL{Path: v.r.Path, RawQuery: v.r.Query}
+		if p, err := url.PathUnescape(v.r.Path); err == nil {
+			v.u.Path, v.u.RawPath = p, v.r.Path
+		}
+	}
+	return v.u
+}
+
+// identity is the requester's identity, as fence.Policy.Identity makes it.
+func (v *view) identity() string {
+	if v.id == nil {
+		h := make(http.Header, len(v.r.Header)+2)
+		for name, values := range v.r.Header {
+			h[name] = values
+		}
+		if v.r.Cookie != "" {
+			h["Cookie"] = []string{v.r.Cookie}
+		}
+		if v.r.Authorization != "" {
+			h["Authorization"] = []string{v.r.Authorization}
+		}
+		id := v.policy.Identity(h, v.url())
+		v.id = &id
+	}
+	return *v.id
+}
+
+// private says whether some form of the path matches a private path.
+func (v *view) private() bool {
+	if v.isPriv == nil {
+		// Private paths depend on the URL alone.
+		p := v.policy.Request(nil, v.url()).PrivatePath
+		v.isPriv = &p
+	}
+	return *v.isPriv
+}
+
+// collapsed tracks r on its private path and, once enough identities
+// other than the last miss's got hits within the window, says what was
+// seen.
+func (c *Checker) collapsed(r *Record, identity string) string {
+	key := r.Host + "\x00" + r.Path
+	who := maphash.String(c.seed, identity)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.collapse[key]
+	switch r.Cache {
+	case cachestatus.Stored:
+		if m == nil {
+			if len(c.collapse) >= c.max {
+				c.sweep(r.Time)
+				if len(c.collapse) >= c.max {
+					// Full of recent misses: this one goes
+					// untracked rather than grow the map.
+					return ""
+				}
+			}
+			m = &missState{}
+			c.collapse[key] = m
+		}
+		*m = missState{at: r.Time, identity: who}
+		return ""
+	case cachestatus.Hit, cachestatus.Collapsed:
+	default:
+		return ""
+	}
+	if m == nil || who == m.identity || r.Time.Before(m.at) || r.Time.Sub(m.at) > c.window {
+		return ""
+	}
+	seen := false
+	for _, o := range m.others[:m.nothers] {
+		seen = seen || o == who
+	}
+	if !seen && m.nothers < collapseDistinct {
+		m.others[m.nothers] = who
+		m.nothers++
+	}
+	if m.nothers < collapseDistinct {
+		return ""
+	}
+	return fmt.Sprintf("%d identities got hits within %s of one miss by another (this one %s after it)",
+		m.nothers, c.window, r.Time.Sub(m.at).Round(time.Millisecond))
+}
+
+// sweep forgets misses older than the window before now.
+func (c *Checker) sweep(now time.Time) {
+	for k, m := range c.collapse {
+		if now.Sub(m.at) > c.window {
+			delete(c.collapse, k)
+		}
+	}
+}
+
+// name shows an identity: an account's name, "anonymous", or the digest
+// cache_fence would stamp for it.
+func (c *Checker) name(identity string) string {
+	if name, ok := c.accounts[identity]; ok {
+		return name
+	}
+	if identity == "" {
+		return "anonymous"
+	}
+	if c.key != nil {
+		return fence.OwnerStamp(c.key, identity)
+	}
+	mac := hmac.New(sha256.New, c.anonKey)
+	mac.Write([]byte(identity))
+	return "id:" + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:9])
+}
+
+// owner shows whom a stamp was made for: an account, anonymous, or the
+// stamp itself, already a digest.
+func (c *Checker) owner(stamp string) string {
+	for identity, name := range c.accounts {
+		if fence.VerifyOwnerStamp(c.key, identity, stamp) {
+			return name
+		}
+	}
+	if fence.VerifyOwnerStamp(c.key, "", stamp) {
+		return "anonymous"
+	}
+	return printable(stamp)
+}
+
+// displayPath is a path fit to print: without ";" parameters (a
+// cookieless session id lives there) and safe for a terminal.
+func displayPath(p string) string {
+	p, _, _ = strings.Cut(p, ";")
+	return printable(p)
+}

@@ -1,0 +1,191 @@
+package logs
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cachefence/cachefence/cachestatus"
+)
+
+// CloudFront logs no response header: neither the owner stamp nor
+// Set-Cookie. Its records feed the private-path and collapse checks.
+
+// w3cParser reads CloudFront's standard log: tab-separated values in the
+// order its "#Fields:" directive gives, "-" for none, values URL-encoded
+// (docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logs-reference.html).
+type w3cParser struct {
+	// index maps a field name to its column, from the last #Fields line.
+	index map[string]int
+	n     int
+}
+
+func (p *w3cParser) parse(line string, r *Record) error {
+	if strings.HasPrefix(line, "#") {
+		if fields, ok := strings.CutPrefix(line, "#Fields:"); ok {
+			names := strings.Fields(fields)
+			p.index = make(map[string]int, len(names))
+			for i, name := range names {
+				p.index[name] = i
+			}
+			p.n = len(names)
+		}
+		return errSkip
+	}
+	if strings.TrimSpace(line) == "" {
+		return errSkip
+	}
+	if p.index == nil {
+		return fmt.Errorf("record before the #Fields line")
+	}
+	f := strings.Split(line, "\t")
+	if len(f) != p.n {
+		return fmt.Errorf("want %d tab-separated fields as #Fields says, got %d", p.n, len(f))
+	}
+	get := func(names ...string) string {
+		for _, name := range names {
+			if i, ok := p.index[name]; ok && f[i] != "-" {
+				return f[i]
+			}
+		}
+		return ""
+	}
+	t, err := time.Parse("2006-01-02 15:04:05", get("date")+" "+get("time"))
+	if err != nil {
+		return fmt.Errorf("bad date or time")
+	}
+	r.Time = t
+	// x-host-header is the Host the viewer sent; cs(Host) the
+	// distribution's own domain.
+	return cloudFrontRecord(r, get("x-host-header", "cs(Host)"), get("cs-method"), get("cs-uri-stem"),
+		get("cs-uri-query"), get("sc-status"),
+		get("x-edge-result-type", "x-edge-response-result-type", "x-edge-detailed-result-type"),
+		get("cs(Cookie)"), "")
+}
+
+// cloudFrontRecord fills r with the fields both CloudFront formats log.
+func cloudFrontRecord(r *Record, host, method, stem, query, status, result, cookie, headers string) error {
+	if !strings.HasPrefix(stem, "/") {
+		return fmt.Errorf("bad cs-uri-stem")
+	}
+	// The real-time stem holds the query too.
+	var inStem string
+	r.Path, inStem, _ = strings.Cut(stem, "?")
+	r.Query = cmp.Or(query, inStem)
+	r.Host, r.Method = host, method
+	if status != "" {
+		n, err := strconv.Atoi(status)
+		if err != nil {
+			return fmt.Errorf("bad sc-status")
+		}
+		r.Status = n
+	}
+	r.CacheWord = result
+	r.Cache = cachestatus.Field("x-edge-result-type", result)
+	r.Cookie = unpercent(cookie)
+	if headers != "" {
+		// cs-headers: "Name:value" lines, URL-encoded, cut at 800 bytes.
+		for line := range strings.SplitSeq(unpercent(headers), "\n") {
+			if name, v, ok := strings.Cut(line, ":"); ok && name != "Cookie" && name != "cookie" {
+				setHeader(r, name, strings.TrimSpace(v))
+			}
+		}
+	}
+	return nil
+}
+
+// setHeader records a logged request header: Cookie and Authorization
+// in their fields, the rest in r.Header.
+func setHeader(r *Record, name, value string) {
+	switch name = http.CanonicalHeaderKey(name); name {
+	case "Cookie":
+		r.Cookie = value
+	case "Authorization":
+		r.Authorization = value
+	default:
+		if r.Header == nil {
+			r.Header = http.Header{}
+		}
+		r.Header[name] = append(r.Header[name], value)
+	}
+}
+
+// realtimeFields are the real-time log's fields, in the fixed order of
+// its records (doc_source/real-time-logs.md in
+// awsdocs/amazon-cloudfront-developer-guide).
+var realtimeFields = []string{
+	"timestamp", "c-ip", "time-to-first-byte", "sc-status", "sc-bytes", "cs-method", "cs-protocol",
+	"cs-host", "cs-uri-stem", "cs-bytes", "x-edge-location", "x-edge-request-id", "x-host-header",
+	"time-taken", "cs-protocol-version", "c-ip-version", "cs-user-agent", "cs-referer", "cs-cookie",
+	"cs-uri-query", "x-edge-response-result-type", "x-forwarded-for", "ssl-protocol", "ssl-cipher",
+	"x-edge-result-type", "fle-encrypted-fields", "fle-status", "sc-content-type", "sc-content-len",
+	"sc-range-start", "sc-range-end", "c-port", "x-edge-detailed-result-type", "c-country",
+	"cs-accept-encoding", "cs-accept", "cache-behavior-path-pattern", "cs-headers", "cs-header-names",
+	"cs-headers-count",
+}
+
+// realtimeParser reads CloudFront real-time log records: tab-separated,
+// the configured fields in the documented order whatever order they were
+// chosen in.
+type realtimeParser struct {
+	index map[string]int
+	n     int
+}
+
+func newRealtimeParser(fields []string) (*realtimeParser, error) {
+	if len(fields) == 0 {
+		return nil, fmt.Errorf("cloudfront-realtime needs the real-time log configuration's fields (--fields)")
+	}
+	chosen := map[string]bool{}
+	for _, f := range fields {
+		if !slices.Contains(realtimeFields, f) {
+			return nil, fmt.Errorf("--fields: %q is not a CloudFront real-time log field", f)
+		}
+		chosen[f] = true
+	}
+	for _, need := range []string{"timestamp", "cs-uri-stem"} {
+		if !chosen[need] {
+			return nil, fmt.Errorf("--fields: the checks need %s", need)
+		}
+	}
+	p := &realtimeParser{index: map[string]int{}}
+	for _, f := range realtimeFields {
+		if chosen[f] {
+			p.index[f] = p.n
+			p.n++
+		}
+	}
+	return p, nil
+}
+
+func (p *realtimeParser) parse(line string, r *Record) error {
+	if isComment(line) {
+		return errSkip
+	}
+	f := strings.Split(line, "\t")
+	if len(f) != p.n {
+		return fmt.Errorf("want %d tab-separated fields, got %d", p.n, len(f))
+	}
+	get := func(names ...string) string {
+		for _, name := range names {
+			if i, ok := p.index[name]; ok && f[i] != "-" {
+				return f[i]
+			}
+		}
+		return ""
+	}
+	var ok bool
+	if r.Time, ok = parseTime(get("timestamp")); !ok {
+		return fmt.Errorf("bad timestamp")
+	}
+	// Here cs-host is the Host the viewer sent, and x-host-header the
+	// distribution's domain: the other way round from the standard log.
+	return cloudFrontRecord(r, get("cs-host", "x-host-header"), get("cs-method"), get("cs-uri-stem"),
+		get("cs-uri-query"), get("sc-status"),
+		get("x-edge-result-type", "x-edge-response-result-type", "x-edge-detailed-result-type"),
+		get("cs-cookie"), get("cs-headers"))
+}

@@ -1,0 +1,297 @@
+package logs
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/cachefence/cachefence/cachestatus"
+	"github.com/cachefence/cachefence/fence"
+)
+
+// The JSON formats: one object per line.
+
+// errNoURI is the error of a JSON record that lacks its request path.
+var errNoURI = errors.New("no request path")
+
+// logpushParser reads Cloudflare Logpush's http_requests dataset, with the
+// custom fields RequestHeaders, ResponseHeaders and Cookies
+// (logs/reference/log-fields/zone/http_requests.md and
+// logs/reference/custom-fields.mdx in cloudflare/cloudflare-docs).
+type logpushParser struct {
+	// stamp is the owner-stamp header's name in lower case, as Logpush
+	// writes header names.
+	stamp string
+}
+
+func newLogpushParser(stampHeader string) logpushParser {
+	return logpushParser{stamp: strings.ToLower(cmp.Or(stampHeader, fence.DefaultStampHeader))}
+}
+
+func (p logpushParser) parse(line string, r *Record) error {
+	if strings.TrimSpace(line) == "" {
+		return errSkip
+	}
+	var uri, path, cookies string
+	var test bool
+	err := members(line, func(key, v string) {
+		switch key {
+		case "EdgeStartTimestamp":
+			r.Time, _ = parseTime(jsonString(v))
+		case "ClientRequestHost":
+			r.Host = jsonString(v)
+		case "ClientRequestMethod":
+			r.Method = jsonString(v)
+		case "ClientRequestURI":
+			uri = jsonString(v)
+		case "ClientRequestPath":
+			path = jsonString(v)
+		case "EdgeResponseStatus":
+			r.Status, _ = jsonInt(v)
+		case "CacheCacheStatus":
+			r.CacheWord = jsonString(v)
+			r.Cache = cachestatus.Field("CacheCacheStatus", r.CacheWord)
+		case "RequestHeaders":
+			eachString(v, func(name, value string) { setHeader(r, name, value) })
+		case "ResponseHeaders", "ResponseFields":
+			r.Stamped = true
+			_ = members(v, func(name, raw string) {
+				switch strings.ToLower(name) {
+				case p.stamp:
+					r.Stamp = jsonString(raw)
+				case "set-cookie":
+					// One value, or all of them with preserve_duplicates.
+					r.SetCookie = r.SetCookie || (raw != `""` && raw != "null" && raw != "[]")
+				}
+			})
+		case "Cookies":
+			cookies = cookieHeader(v)
+		case "content":
+			// Logpush validates an HTTP destination by uploading
+			// {"content":"tests"}.
+			test = true
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if r.Cookie == "" {
+		// The Cookie request header, when logged, is the whole truth;
+		// else the cookies logged by name.
+		r.Cookie = cookies
+	}
+	uri = cmp.Or(uri, path)
+	if uri == "" {
+		if test {
+			return errSkip
+		}
+		return errNoURI
+	}
+	r.Path, r.Query, _ = strings.Cut(uri, "?")
+	return nil
+}
+
+// eachString calls fn for each member of the JSON object raw whose value
+// is a string; anything else in raw is ignored.
+func eachString(raw string, fn func(key, value string)) {
+	_ = members(raw, func(key, v string) {
+		if strings.HasPrefix(v, `"`) {
+			fn(key, unquote(v))
+		}
+	})
+}
+
+// cookieHeader rebuilds a Cookie header from Logpush's Cookies object,
+// name to value.
+func cookieHeader(raw string) string {
+	var b strings.Builder
+	eachString(raw, func(name, value string) {
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(name)
+		b.WriteByte('=')
+		b.WriteString(value)
+	})
+	return b.String()
+}
+
+// fastlyParser reads the recommended Fastly log format (docs/logs.md):
+// time, host, method, url, status, fastly_state, cookie, authorization,
+// cache_fence_owner and set_cookie.
+type fastlyParser struct{}
+
+func (fastlyParser) parse(line string, r *Record) error {
+	if strings.TrimSpace(line) == "" {
+		return errSkip
+	}
+	var uri string
+	err := members(line, func(key, v string) {
+		switch key {
+		case "time":
+			r.Time, _ = parseTime(jsonString(v))
+		case "host":
+			r.Host = fastlyValue(v)
+		case "method":
+			r.Method = fastlyValue(v)
+		case "url":
+			uri = fastlyValue(v)
+		case "status":
+			r.Status, _ = jsonInt(v)
+		case "fastly_state":
+			r.CacheWord = fastlyValue(v)
+			r.Cache = cachestatus.Field("fastly_info.state", r.CacheWord)
+		case "cookie":
+			r.Cookie = fastlyValue(v)
+		case "authorization":
+			r.Authorization = fastlyValue(v)
+		case "cache_fence_owner":
+			r.Stamped = true
+			r.Stamp = fastlyValue(v)
+		case "set_cookie":
+			r.SetCookie = v == "true"
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(uri, "/") {
+		return errNoURI
+	}
+	r.Path, r.Query, _ = strings.Cut(uri, "?")
+	return nil
+}
+
+// fastlyValue reads a string Fastly logged; it writes "(null)" for a
+// header that is not set.
+func fastlyValue(raw string) string {
+	if s := jsonString(raw); s != "(null)" && s != "-" {
+		return s
+	}
+	return ""
+}
+
+// datastreamParser reads Akamai DataStream 2 JSON
+// (techdocs.akamai.com/datastream2/docs/log-format-1). Values are strings,
+// hex-encoded per RFC 1738 outside printable ASCII. The owner stamp comes
+// in the custom log field (docs/logs.md).
+type datastreamParser struct{}
+
+func (datastreamParser) parse(line string, r *Record) error {
+	if strings.TrimSpace(line) == "" {
+		return errSkip
+	}
+	var cacheable string
+	err := members(line, func(key, v string) {
+		switch key {
+		case "reqTimeSec":
+			r.Time, _ = parseTime(jsonString(v))
+		case "reqHost":
+			r.Host = jsonString(v)
+		case "reqMethod":
+			r.Method = jsonString(v)
+		case "reqPath":
+			r.Path = jsonString(v)
+		case "queryStr":
+			r.Query = jsonString(v)
+		case "statusCode":
+			r.Status, _ = jsonInt(v)
+		case "cacheStatus":
+			r.CacheWord = jsonString(v)
+			r.Cache = cachestatus.Field("cacheStatus", r.CacheWord)
+		case "cacheable":
+			cacheable = jsonString(v)
+		case "cookie":
+			r.Cookie = unpercent(jsonString(v))
+		case "customField":
+			r.Stamped = true
+			r.Stamp = stampIn(unpercent(jsonString(v)))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if r.Path == "" || r.Path == "-" {
+		return errNoURI
+	}
+	if !strings.HasPrefix(r.Path, "/") {
+		r.Path = "/" + r.Path
+	}
+	if r.Cache == cachestatus.Stored && cacheable == "0" {
+		// Not from the cache, and not cacheable: the cache passed it.
+		r.Cache = cachestatus.Passed
+	}
+	return nil
+}
+
+// stampIn finds an owner stamp in a custom log field, alone or among other
+// values separated by '|', ';', ',' or spaces. Stamps start "v1."; the
+// field may hold other things, and they are no stamp.
+func stampIn(field string) string {
+	for word := range strings.FieldsFuncSeq(field, func(c rune) bool {
+		return c == '|' || c == ';' || c == ',' || c == ' ' || c == '='
+	}) {
+		if strings.HasPrefix(word, "v1.") {
+			return word
+		}
+	}
+	return ""
+}
+
+// cloudCDNParser reads Google Cloud CDN's LoadBalancerLogEntry, one per
+// line as a Cloud Logging sink to Cloud Storage or Pub/Sub writes them
+// (cloud.google.com/cdn/docs/logging). Cloud CDN logs neither cookies nor
+// response headers.
+type cloudCDNParser struct{}
+
+func (cloudCDNParser) parse(line string, r *Record) error {
+	if strings.TrimSpace(line) == "" {
+		return errSkip
+	}
+	var requestURL string
+	var cacheHit bool
+	err := members(line, func(key, v string) {
+		switch key {
+		case "timestamp":
+			r.Time, _ = parseTime(jsonString(v))
+		case "httpRequest":
+			_ = members(v, func(key, v string) {
+				switch key {
+				case "requestMethod":
+					r.Method = jsonString(v)
+				case "requestUrl":
+					requestURL = jsonString(v)
+				case "status":
+					r.Status, _ = jsonInt(v)
+				case "cacheHit":
+					// Boolean fields appear only when true.
+					cacheHit = v == "true"
+				}
+			})
+		case "jsonPayload":
+			eachString(v, func(key, value string) {
+				if key == "statusDetails" {
+					r.CacheWord = value
+					r.Cache = cachestatus.Field("statusDetails", value)
+				}
+			})
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if r.Cache == cachestatus.Unknown && cacheHit {
+		r.CacheWord, r.Cache = "cacheHit", cachestatus.Hit
+	}
+	u, err := url.Parse(requestURL)
+	if requestURL == "" || err != nil {
+		return fmt.Errorf("no usable requestUrl")
+	}
+	r.Host, r.Path, r.Query = u.Host, u.EscapedPath(), u.RawQuery
+	if r.Path == "" {
+		r.Path = "/"
+	}
+	return nil
+}

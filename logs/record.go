@@ -1,0 +1,195 @@
+// Package logs reads CDN and cache access logs and finds personal
+// responses served from a shared cache: a page stamped by cache_fence for
+// one requester and served to another, a personal response served from
+// storage, and, in CloudFront's logs, which carry no response headers, the
+// pattern request collapsing leaves.
+//
+// Each vendor's format is a parser that turns one line into a Record;
+// Read runs one over a stream, with bounded memory whatever the stream
+// holds. A Checker judges records, Receiver accepts pushed logs over HTTP,
+// and Window and Metrics connect the findings to the alert package.
+package logs
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cachefence/cachefence/cachestatus"
+)
+
+// Record is one request as its log line tells it, reduced to what the
+// checks need. Strings are as the client sent them, escapes of the log
+// format undone.
+type Record struct {
+	// Line is the line's number in its source, from 1; for pushed logs,
+	// within the push.
+	Line int64
+	Time time.Time
+	Method,
+	Host string
+	// Path is the path as requested, escapes included, and Query the
+	// query string after "?".
+	Path, Query string
+	Status      int
+	// Cache is what the cache says it did, and CacheWord the word it
+	// logged.
+	Cache     cachestatus.Verdict
+	CacheWord string
+	// Cookie and Authorization are the request's headers; "" when absent.
+	Cookie, Authorization string
+	// Header holds the other request headers the log carries, for the
+	// fence's credential headers; nil when it carries none.
+	Header http.Header
+	// Stamped says the format logs the response's owner stamp, and Stamp
+	// is its value ("" when the response had none).
+	Stamped bool
+	Stamp   string
+	// SetCookie says the response set a cookie.
+	SetCookie bool
+}
+
+// Format names a log format.
+type Format string
+
+// The formats. Each is documented, with the configuration that makes the
+// CDN log what the checks need, in docs/logs.md.
+const (
+	// CloudFront is CloudFront's standard log (W3C, with a #Fields line).
+	CloudFront Format = "cloudfront"
+	// CloudFrontRealtime is a CloudFront real-time log record, whose
+	// fields are given by Options.Fields.
+	CloudFrontRealtime Format = "cloudfront-realtime"
+	// Cloudflare is Logpush's http_requests dataset, NDJSON.
+	Cloudflare Format = "cloudflare"
+	// Fastly is JSON lines in the recommended log format.
+	Fastly Format = "fastly"
+	// Akamai is DataStream 2 JSON.
+	Akamai Format = "akamai"
+	// CloudCDN is Google Cloud CDN's entries from Cloud Logging, as JSON
+	// lines.
+	CloudCDN Format = "gcp"
+	// Varnishncsa is varnishncsa with the recommended -F format.
+	Varnishncsa Format = "varnishncsa"
+	// Nginx is nginx with the recommended log_format.
+	Nginx Format = "nginx"
+)
+
+// Formats lists every format, for flags and documentation.
+var Formats = []Format{CloudFront, CloudFrontRealtime, Cloudflare, Fastly, Akamai, CloudCDN, Varnishncsa, Nginx}
+
+// Options say how to read a log.
+type Options struct {
+	// Format is the log's format; empty means to tell it from the first
+	// line (CloudFront's #Fields, the JSON formats' keys).
+	Format Format
+	// Fields are a CloudFront real-time log configuration's fields, in any
+	// order: records hold them in the documented order.
+	Fields []string
+	// StampHeader names the owner-stamp header, for formats that log
+	// response headers by name (Logpush's ResponseHeaders). Empty means
+	// fence.DefaultStampHeader.
+	StampHeader string
+	// MaxLine bounds a line, in bytes; a longer one is a bad line. Zero
+	// means DefaultMaxLine.
+	MaxLine int
+}
+
+// DefaultMaxLine is the default bound on a line: far above any CDN's
+// record (CloudFront truncates its cookie and header fields to 800 bytes).
+const DefaultMaxLine = 64 << 10
+
+// parser reads one format. It may keep state from line to line (the W3C
+// #Fields line).
+type parser interface {
+	// parse reads line into r, which it finds zeroed. It returns errSkip
+	// for a line that holds no record, or an error that says what is
+	// wrong without quoting the line, which may hold secrets.
+	parse(line string, r *Record) error
+}
+
+// errSkip marks a line that is not a record: a W3C directive, a blank
+// line, Logpush's test upload.
+var errSkip = errors.New("not a record")
+
+// newParser returns the parser for o.Format, which must be set.
+func newParser(o Options) (parser, error) {
+	switch o.Format {
+	case CloudFront:
+		return &w3cParser{}, nil
+	case CloudFrontRealtime:
+		return newRealtimeParser(o.Fields)
+	case Cloudflare:
+		return newLogpushParser(o.StampHeader), nil
+	case Fastly:
+		return fastlyParser{}, nil
+	case Akamai:
+		return datastreamParser{}, nil
+	case CloudCDN:
+		return cloudCDNParser{}, nil
+	case Varnishncsa:
+		return tabParser{cacheField: "Varnish:handling"}, nil
+	case Nginx:
+		return tabParser{cacheField: "$upstream_cache_status"}, nil
+	}
+	return nil, fmt.Errorf("unknown log format %q (want %s)", o.Format, formatNames())
+}
+
+// ParseFormat reads a format name, as --format takes it.
+func ParseFormat(s string) (Format, error) {
+	if s == "" || s == "auto" {
+		return "", nil
+	}
+	if f := Format(s); slices.Contains(Formats, f) {
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown log format %q (want auto, %s)", s, formatNames())
+}
+
+func formatNames() string {
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}
+
+// detect tells a format from a log's first line: CloudFront's W3C
+// directives, or the keys of a JSON format. The tab-separated formats
+// (nginx, varnishncsa, CloudFront real-time) look alike and are never
+// guessed. A comment line, before the directives, tells nothing yet: it
+// returns "" and no error.
+func detect(line string) (Format, error) {
+	line = strings.TrimSpace(line)
+	if strings.HasPrefix(line, "#Version:") || strings.HasPrefix(line, "#Fields:") {
+		return CloudFront, nil
+	}
+	if strings.HasPrefix(line, "#") {
+		return "", nil
+	}
+	if strings.HasPrefix(line, "{") {
+		var found Format
+		err := members(line, func(key, _ string) {
+			if found != "" {
+				return
+			}
+			switch key {
+			case "EdgeStartTimestamp", "RayID", "CacheCacheStatus", "ClientRequestURI":
+				found = Cloudflare
+			case "httpRequest":
+				found = CloudCDN
+			case "reqTimeSec", "reqPath", "cacheStatus":
+				found = Akamai
+			case "fastly_state":
+				found = Fastly
+			}
+		})
+		if err == nil && found != "" {
+			return found, nil
+		}
+	}
+	return "", errors.New("cannot tell the log format from the first line; pass --format")
+}

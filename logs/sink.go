@@ -1,0 +1,41 @@
+package logs
+
+import "io"
+
+// Sink takes the records every source reads: it checks each, counts it,
+// and hands on the findings. It is safe for concurrent use when Emit is.
+type Sink struct {
+	Checker *Checker
+	// Metrics, Window and Emit are optional. Emit gets each finding as it
+	// is found.
+	Metrics *Metrics
+	Window  *Window
+	Emit    func(*Finding)
+}
+
+// Record checks r, read in format f from source.
+func (s *Sink) Record(source string, f Format, r *Record) {
+	s.Metrics.Record(f, r)
+	s.Checker.Check(source, r, s.finding)
+}
+
+func (s *Sink) finding(f *Finding) {
+	s.Metrics.Finding(f)
+	if s.Window != nil {
+		s.Window.Add(f)
+	}
+	if s.Emit != nil {
+		s.Emit(f)
+	}
+}
+
+// Read reads the stream r, named source, with o, and checks every record
+// as it comes; see Read.
+func (s *Sink) Read(source string, r io.Reader, o Options) (Stats, error) {
+	st, err := Read(r, o, func(f Format, rec *Record) { s.Record(source, f, rec) })
+	s.Metrics.ParseErrors(st.Format, st.Bad)
+	if err != nil && s.Window != nil {
+		s.Window.Fail()
+	}
+	return st, err
+}

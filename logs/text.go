@@ -1,0 +1,151 @@
+package logs
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// unbackslash undoes the escaping nginx (escape=default: \xHH for '"',
+// '\' and bytes outside printable ASCII) and varnishncsa (\xHH, \", \\,
+// \t, \n) apply to logged values. A value without a backslash is returned
+// as it is.
+func unbackslash(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		switch s[i+1] {
+		case 'x':
+			if i+3 < len(s) {
+				hi, ok1 := unhex(s[i+2])
+				lo, ok2 := unhex(s[i+3])
+				if ok1 && ok2 {
+					b.WriteByte(hi<<4 | lo)
+					i += 3
+					continue
+				}
+			}
+			b.WriteByte(c)
+		case '"', '\\':
+			b.WriteByte(s[i+1])
+			i++
+		case 't':
+			b.WriteByte('\t')
+			i++
+		case 'n':
+			b.WriteByte('\n')
+			i++
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// unpercent decodes %HH escapes, as CloudFront and DataStream 2 write the
+// values they log; '+' stays '+', since a cookie value may hold one. A
+// malformed escape is kept as written.
+func unpercent(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			hi, ok1 := unhex(s[i+1])
+			lo, ok2 := unhex(s[i+2])
+			if ok1 && ok2 {
+				b.WriteByte(hi<<4 | lo)
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// dash reads the "-" that W3C, nginx and varnishncsa write for an empty
+// value as "".
+func dash(s string) string {
+	if s == "-" {
+		return ""
+	}
+	return s
+}
+
+// parseTime reads a log timestamp: a Unix time in seconds, milliseconds,
+// microseconds or nanoseconds (told apart by size), with or without a
+// fraction, or an RFC 3339 date.
+func parseTime(s string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, false
+	}
+	if c := s[0]; c >= '0' && c <= '9' && !strings.ContainsAny(s, "-:T") {
+		return unixTime(s)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
+}
+
+// printable makes a logged value safe to print: invalid UTF-8 and control
+// characters become U+FFFD, so that a crafted path cannot move a
+// terminal's cursor or forge an output line.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// unixTime reads digits[.digits] as a Unix time in the unit its size
+// tells, exactly: no float is involved.
+func unixTime(s string) (time.Time, bool) {
+	whole, frac, _ := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}, false
+	}
+	var fracNanos int64 // the fraction of one unit, in billionths
+	for i := range 9 {
+		fracNanos *= 10
+		if i < len(frac) {
+			if frac[i] < '0' || frac[i] > '9' {
+				return time.Time{}, false
+			}
+			fracNanos += int64(frac[i] - '0')
+		}
+	}
+	switch {
+	case n < 1e11: // seconds, until the year 5138
+		return time.Unix(n, fracNanos).UTC(), true
+	case n < 1e14: // milliseconds
+		return time.Unix(n/1e3, n%1e3*1e6+fracNanos/1e3).UTC(), true
+	case n < 1e17: // microseconds
+		return time.Unix(n/1e6, n%1e6*1e3+fracNanos/1e6).UTC(), true
+	}
+	return time.Unix(n/1e9, n%1e9).UTC(), true
+}
