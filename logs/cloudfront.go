@@ -136,6 +136,13 @@ type realtimeParser struct {
 	n     int
 }
 
+// CheckFields checks a CloudFront real-time log configuration's fields, as
+// Options.Fields takes them.
+func CheckFields(fields []string) error {
+	_, err := newRealtimeParser(fields)
+	return err
+}
+
 func newRealtimeParser(fields []string) (*realtimeParser, error) {
 	if len(fields) == 0 {
 		return nil, fmt.Errorf("cloudfront-realtime needs the real-time log configuration's fields (--fields)")

@@ -177,7 +177,9 @@ func detect(line string) (Format, error) {
 				return
 			}
 			switch key {
-			case "EdgeStartTimestamp", "RayID", "CacheCacheStatus", "ClientRequestURI":
+			case "EdgeStartTimestamp", "RayID", "CacheCacheStatus", "ClientRequestURI", "content":
+				// "content" alone is the upload that validates a Logpush
+				// destination.
 				found = Cloudflare
 			case "httpRequest":
 				found = CloudCDN

@@ -1,0 +1,405 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/cachefence/cachefence/alert"
+	"github.com/cachefence/cachefence/fence"
+	"github.com/cachefence/cachefence/logs"
+	"github.com/cachefence/cachefence/probe"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "logs",
+		Usage: "[--format <format>] [--follow | --listen <addr>] [--session-cookie <glob>]... [--private-path <pattern>]... [--account <name>=<env>]... [--webhook <url>] [--metrics <addr>] [FILE...]",
+		Short: "Watch CDN access logs for personal pages served from a shared cache",
+		Long: `
+Reads CDN or cache access logs (files, gzip or not, or - for stdin) and
+reports, record by record:
+  stamp_mismatch      (critical) the response carried cache_fence's owner
+                      stamp for another identity than the requester's
+  cached_personal     (high) a personal response (stamped, on a private
+                      path, or setting a cookie) was served from the cache
+  collapse_suspected  (high) CloudFront: requesters with different
+                      cookies got hits on a private path within seconds of
+                      one miss
+
+Formats (--format, or told from the first line where it can be):
+  ` + strings.Join(formatList(), ", ") + `
+docs/logs.md gives each CDN's log configuration.
+
+The owner-stamp key is read from the environment variable named by
+--key-env (CACHE_FENCE_KEY); give the same cookie rules as the fence.
+
+Exit status, reading files: 0 clean, 1 findings, 2 could not run (bad
+flags, unreadable input, or input mostly unparsable).
+
+--follow tails files across rotation; --listen receives pushed logs
+(POST /cloudflare, /fastly, /firehose; the secret in the variable named
+by --secret-env). Both run until interrupted, post each new finding and
+each recovery once to --webhook, and serve Prometheus metrics on
+--metrics.
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			fs := cmd.Flags()
+			fs.String("format", "auto", "Log format: auto, "+strings.Join(formatList(), ", "))
+			fs.String("fields", "", "cloudfront-realtime: the real-time log configuration's fields, space- or comma-separated")
+			fs.Bool("follow", false, "Follow the files across rotation, like tail -F, until interrupted")
+			fs.String("listen", "", "Receive pushed logs on this address")
+			fs.String("tls-cert", "", "--listen: serve HTTPS with this certificate file")
+			fs.String("tls-key", "", "--listen: the certificate's key file")
+			fs.String("secret-env", "CACHEFENCE_LOGS_SECRET", "--listen: environment variable holding the shared secret of every push")
+			fs.StringArray("fastly-service", nil, "--listen: a Fastly service ID for the ownership challenge (repeatable; none answers *)")
+			fs.String("key-env", "CACHE_FENCE_KEY", "Environment variable holding cache_fence's owner_stamp key")
+			fs.String("stamp-header", fence.DefaultStampHeader, "The owner-stamp header, as Logpush's ResponseHeaders name it")
+			fs.StringArray("session-cookie", nil, "Cookie name glob that identifies a user, as the fence's session_cookies (repeatable)")
+			fs.StringArray("ignore-cookie", nil, "Cookie name glob that never identifies a user, as the fence's ignore_cookies (repeatable)")
+			fs.StringArray("credential-header", nil, "A credential header, as the fence's credential_headers (repeatable; default the fence's list)")
+			fs.StringArray("credential-param", nil, "A credential URL parameter, as the fence's credential_params (repeatable; default the fence's list)")
+			fs.StringArray("private-path", nil, "Path pattern that is always personal, as the fence's private_paths (repeatable)")
+			fs.StringArray("account", nil, "A test account, name=ENV: ENV holds its Cookie header value or its header lines (repeatable)")
+			fs.Duration("collapse-window", logs.DefaultCollapseWindow, "collapse_suspected: how long after a miss hits count")
+			fs.Int("max-line", logs.DefaultMaxLine, "Longest line read, in bytes; longer ones are bad lines")
+			fs.String("output", "text", "Findings as text or json (one object per line)")
+			fs.Duration("every", 30*time.Second, "--follow, --listen: how often to alert on what was found since")
+			fs.String("webhook", "", "--follow, --listen: post new findings and recoveries to this URL")
+			fs.String("metrics", "", "--follow, --listen: serve Prometheus metrics on this address")
+			cmd.RunE = func(cmd *cobra.Command, args []string) error {
+				code, err := cmdLogs(cmd.Context(), caddycmd.Flags{FlagSet: fs}, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				exitLogs(cmd, code, err)
+				return nil
+			}
+			cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+				exitLogs(cmd, probe.ExitError, err)
+				return nil
+			})
+		},
+	})
+}
+
+func formatList() []string {
+	names := make([]string, len(logs.Formats))
+	for i, f := range logs.Formats {
+		names[i] = string(f)
+	}
+	return names
+}
+
+// exitLogs prints err, if any, and exits with code, as exitProbe does.
+func exitLogs(cmd *cobra.Command, code int, err error) {
+	if err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "cachefence logs:", err)
+	}
+	os.Exit(code)
+}
+
+// logsRun is one run of the command, as its flags configure it.
+type logsRun struct {
+	opts    logs.Options
+	checker *logs.Checker
+	out     io.Writer
+	errOut  io.Writer
+	json    bool
+
+	mu    sync.Mutex // serializes writes to out
+	found int
+}
+
+func cmdLogs(ctx context.Context, fl caddycmd.Flags, args []string, out, errOut io.Writer) (int, error) {
+	run, err := newLogsRun(fl, out, errOut)
+	if err != nil {
+		return probe.ExitError, err
+	}
+	follow, listen := fl.Bool("follow"), fl.String("listen")
+	switch {
+	case follow && listen != "":
+		return probe.ExitError, errors.New("--follow and --listen exclude each other")
+	case listen != "" && len(args) > 0:
+		return probe.ExitError, fmt.Errorf("unexpected argument %q: --listen takes no files", args[0])
+	case listen == "" && len(args) == 0:
+		return probe.ExitError, errors.New("no input: name files, - for stdin, or --listen")
+	case follow && strings.Contains(" "+strings.Join(args, " ")+" ", " - "):
+		return probe.ExitError, errors.New("--follow reads files, not stdin")
+	}
+	if !follow && listen == "" {
+		if fl.String("webhook") != "" || fl.String("metrics") != "" {
+			return probe.ExitError, errors.New("--webhook and --metrics need --follow or --listen")
+		}
+		return run.batch(args), nil
+	}
+	return run.watch(ctx, fl, args)
+}
+
+// newLogsRun checks the flags and the environment they name.
+func newLogsRun(fl caddycmd.Flags, out, errOut io.Writer) (*logsRun, error) {
+	format, err := logs.ParseFormat(fl.String("format"))
+	if err != nil {
+		return nil, fmt.Errorf("--format: %w", err)
+	}
+	r := &logsRun{out: out, errOut: errOut}
+	switch fl.String("output") {
+	case "text":
+	case "json":
+		r.json = true
+	default:
+		return nil, fmt.Errorf("--output %q: want text or json", fl.String("output"))
+	}
+	r.opts = logs.Options{Format: format, StampHeader: fl.String("stamp-header"), MaxLine: fl.Int("max-line")}
+	if fields := fl.String("fields"); fields != "" {
+		r.opts.Fields = strings.FieldsFunc(fields, func(c rune) bool { return c == ',' || c == ' ' })
+	}
+	if format == logs.CloudFrontRealtime || len(r.opts.Fields) > 0 {
+		// Check --fields now, not at the first record.
+		if err := logs.CheckFields(r.opts.Fields); err != nil {
+			return nil, err
+		}
+	}
+	if r.opts.MaxLine < 256 {
+		return nil, fmt.Errorf("--max-line %d: at least 256", r.opts.MaxLine)
+	}
+	cfg := logs.Config{CollapseWindow: fl.Duration("collapse-window")}
+	if cfg.CollapseWindow <= 0 {
+		return nil, errors.New("--collapse-window: must be positive")
+	}
+	for flag, dst := range map[string]*[]string{
+		"session-cookie":    &cfg.Rules.SessionCookies,
+		"ignore-cookie":     &cfg.Rules.IgnoreCookies,
+		"credential-header": &cfg.Rules.CredentialHeaders,
+		"credential-param":  &cfg.Rules.CredentialParams,
+		"private-path":      &cfg.Rules.PrivatePaths,
+	} {
+		if values, _ := fl.GetStringArray(flag); len(values) > 0 {
+			*dst = values
+		}
+	}
+	if name := fl.String("key-env"); os.Getenv(name) != "" {
+		cfg.Key = []byte(os.Getenv(name))
+	}
+	accounts, _ := fl.GetStringArray("account")
+	for _, a := range accounts {
+		acct, err := parseAccount(a)
+		if err != nil {
+			return nil, fmt.Errorf("--account: %w", err)
+		}
+		cfg.Accounts = append(cfg.Accounts, acct)
+	}
+	if r.checker, err = logs.NewChecker(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Key == nil {
+		fmt.Fprintf(errOut, "cachefence logs: $%s is not set: owner stamps are not checked\n", fl.String("key-env"))
+	}
+	return r, nil
+}
+
+// parseAccount reads name=ENV. ENV holds the account's credentials: a
+// Cookie header value ("session=abc"), or header lines
+// ("Authorization: Bearer abc"), one per line.
+func parseAccount(s string) (logs.Account, error) {
+	name, env, ok := strings.Cut(s, "=")
+	if !ok || name == "" || env == "" {
+		return logs.Account{}, fmt.Errorf("%q: want name=ENV", s)
+	}
+	creds := os.Getenv(env)
+	if creds == "" {
+		return logs.Account{}, fmt.Errorf("%s: $%s is empty", name, env)
+	}
+	h := http.Header{}
+	for line := range strings.Lines(creds) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if k, v, ok := strings.Cut(line, ":"); ok && !strings.ContainsAny(k, "=; ") {
+			h.Add(k, strings.TrimSpace(v))
+		} else {
+			h.Add("Cookie", line)
+		}
+	}
+	return logs.Account{Name: name, Header: h}, nil
+}
+
+// emit prints a finding.
+func (r *logsRun) emit(f *logs.Finding) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.found++
+	if r.json {
+		b, _ := json.Marshal(f)
+		r.out.Write(append(b, '\n'))
+		return
+	}
+	fmt.Fprintln(r.out, f)
+}
+
+// report prints what a stream held, with its bad lines, and says whether
+// it was usable.
+func (r *logsRun) report(source string, st logs.Stats, err error) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		fmt.Fprintf(r.errOut, "cachefence logs: %s: %v\n", source, err)
+		return false
+	}
+	fmt.Fprintf(r.errOut, "cachefence logs: %s: %s, %d records, %d bad lines\n", source, st.Format, st.Records, st.Bad)
+	for _, b := range st.BadLines {
+		fmt.Fprintf(r.errOut, "  %s: %s\n", source, b)
+	}
+	if more := st.Bad - int64(len(st.BadLines)); more > 0 {
+		fmt.Fprintf(r.errOut, "  %s: … and %d more\n", source, more)
+	}
+	if st.Unparsable() {
+		fmt.Fprintf(r.errOut, "cachefence logs: %s: mostly unparsable (%d bad lines, %d records): wrong --format?\n", source, st.Bad, st.Records)
+		return false
+	}
+	return true
+}
+
+// batch reads every file to its end and returns the exit code.
+func (r *logsRun) batch(files []string) int {
+	sink := &logs.Sink{Checker: r.checker, Emit: r.emit}
+	usable := true
+	for _, name := range files {
+		st, err := r.readFile(sink, name)
+		usable = r.report(name, st, err) && usable
+	}
+	switch {
+	case r.found > 0:
+		return probe.ExitFindings
+	case !usable:
+		return probe.ExitError
+	}
+	return probe.ExitClean
+}
+
+func (r *logsRun) readFile(sink *logs.Sink, name string) (logs.Stats, error) {
+	if name == "-" {
+		return sink.Read("stdin", os.Stdin, r.opts)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return logs.Stats{}, err
+	}
+	defer f.Close()
+	return sink.Read(name, f, r.opts)
+}
+
+// watch follows files or receives pushes until interrupted, alerting
+// through an alert.Watcher.
+func (r *logsRun) watch(ctx context.Context, fl caddycmd.Flags, files []string) (int, error) {
+	every := fl.Duration("every")
+	if every < time.Second {
+		return probe.ExitError, fmt.Errorf("--every %s: at least 1s", every)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	window := &logs.Window{}
+	sink := &logs.Sink{Checker: r.checker, Window: window, Emit: r.emit}
+	logErr := func(err error) { fmt.Fprintln(r.errOut, "cachefence logs:", err) }
+	w := &alert.Watcher{Source: "logs", Every: every, Threshold: alert.High, Check: window.Run, Log: logErr}
+	if url := fl.String("webhook"); url != "" {
+		wh, err := alert.NewWebhook(url)
+		if err != nil {
+			return probe.ExitError, fmt.Errorf("--webhook: %w", err)
+		}
+		w.Webhook = wh
+	}
+	var servers []*http.Server
+	defer func() {
+		for _, s := range servers {
+			s.Close()
+		}
+	}()
+	if addr := fl.String("metrics"); addr != "" {
+		reg := prometheus.NewRegistry()
+		var err error
+		if w.Metrics, err = alert.NewMetrics(reg, "logs"); err != nil {
+			return probe.ExitError, err
+		}
+		if sink.Metrics, err = logs.NewMetrics(reg); err != nil {
+			return probe.ExitError, err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		srv, err := serveOn(addr, mux, "", "")
+		if err != nil {
+			return probe.ExitError, fmt.Errorf("--metrics: %w", err)
+		}
+		servers = append(servers, srv)
+	}
+	var wg sync.WaitGroup
+	if addr := fl.String("listen"); addr != "" {
+		secret := os.Getenv(fl.String("secret-env"))
+		if len(secret) < 16 {
+			return probe.ExitError, fmt.Errorf("--listen: $%s must hold a secret of at least 16 bytes", fl.String("secret-env"))
+		}
+		services, _ := fl.GetStringArray("fastly-service")
+		rv := &logs.Receiver{Sink: sink, Secret: secret, Fields: r.opts.Fields, StampHeader: r.opts.StampHeader,
+			FastlyServices: services, MaxLine: r.opts.MaxLine}
+		srv, err := serveOn(addr, rv.Handler(), fl.String("tls-cert"), fl.String("tls-key"))
+		if err != nil {
+			return probe.ExitError, fmt.Errorf("--listen: %w", err)
+		}
+		servers = append(servers, srv)
+	}
+	for _, name := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			src := logs.Follow(ctx, name, 250*time.Millisecond)
+			defer src.Close()
+			st, err := sink.Read(name, src, r.opts)
+			r.report(name, st, err)
+		}()
+	}
+	err := w.Run(ctx)
+	wg.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return probe.ExitError, err
+	}
+	return probe.ExitClean, nil
+}
+
+// serveOn serves h on addr, over TLS when cert and key are given, and
+// returns once it listens.
+func serveOn(addr string, h http.Handler, cert, key string) (*http.Server, error) {
+	if (cert == "") != (key == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, err
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}}
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if srv.TLSConfig != nil {
+		l = tls.NewListener(l, srv.TLSConfig)
+	}
+	go srv.Serve(l)
+	return srv, nil
+}
