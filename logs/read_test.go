@@ -1,0 +1,299 @@
+package logs
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const nginxLine = "1796006221.596\twww.example.com\tGET\t/account\t200\tHIT\t-\t-\t-\tsession=alice\n"
+
+// readAll reads s with o and returns the stats and the records' paths.
+func readAll(t *testing.T, r io.Reader, o Options) (Stats, []string, error) {
+	t.Helper()
+	var paths []string
+	st, err := Read(r, o, func(_ Format, rec *Record) { paths = append(paths, rec.Path) })
+	return st, paths, err
+}
+
+func gzipped(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	io.WriteString(zw, s)
+	zw.Close()
+	return b.Bytes()
+}
+
+func TestReadBadInput(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	for _, tc := range []struct {
+		name      string
+		input     string
+		opts      Options
+		records   int64
+		bad       []BadLine
+		wantErr   string
+		unparsing bool
+	}{
+		{name: "bad lines are counted with their numbers, the run goes on",
+			input:   nginxLine + "garbage\n" + nginxLine + "1\t2\n" + nginxLine,
+			opts:    Options{Format: Nginx},
+			records: 3, bad: []BadLine{{2, "want 10 tab-separated fields, got 1"}, {4, "want 10 tab-separated fields, got 2"}}},
+		{name: "a line over the limit is bad, and the next line reads",
+			input:   nginxLine + "1\t" + long + "\n" + nginxLine,
+			opts:    Options{Format: Nginx, MaxLine: 256},
+			records: 2, bad: []BadLine{{2, "longer than 256 bytes"}}},
+		{name: "a last line over the limit, with no newline",
+			input:   nginxLine + long,
+			opts:    Options{Format: Nginx, MaxLine: 256},
+			records: 1, bad: []BadLine{{2, "longer than 256 bytes"}}},
+		{name: "invalid UTF-8 and CRLF are read as they are",
+			input:   strings.Replace(nginxLine, "session=alice", "s=\xff\xfe", 1) + strings.Replace(nginxLine, "\n", "\r\n", 1),
+			opts:    Options{Format: Nginx},
+			records: 2},
+		{name: "invalid JSON",
+			input:   `{"reqPath":"/a","reqTimeSec":"1"}` + "\n" + `{"reqPath":"/a",` + "\n" + `{"reqPath":"\x01"}` + "\n",
+			opts:    Options{Format: Akamai},
+			records: 1, bad: []BadLine{{2, "invalid JSON"}, {3, "invalid JSON"}}, unparsing: true},
+		{name: "mostly unparsable",
+			input:   "a\nb\n" + nginxLine,
+			opts:    Options{Format: Nginx},
+			records: 1, bad: []BadLine{{1, "want 10 tab-separated fields, got 1"}, {2, "want 10 tab-separated fields, got 1"}}, unparsing: true},
+		{name: "no format given and none told",
+			input: nginxLine, wantErr: "cannot tell the log format"},
+		{name: "blank lines before the first record",
+			input: "\n\n" + `{"reqPath":"/x","reqTimeSec":"1700000000"}` + "\n", records: 1},
+		{name: "a W3C record before #Fields",
+			input: "#Version: 1.0\n2019-12-04\t21:02:31\n", records: 0,
+			bad: []BadLine{{2, "record before the #Fields line"}}, unparsing: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, paths, err := readAll(t, strings.NewReader(tc.input), tc.opts)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Records != tc.records || int64(len(paths)) != tc.records || st.Bad != int64(len(tc.bad)) {
+				t.Errorf("records %d (%d emitted), bad %d %v; want %d and %v", st.Records, len(paths), st.Bad, st.BadLines, tc.records, tc.bad)
+			}
+			for i, b := range tc.bad {
+				if i < len(st.BadLines) && st.BadLines[i] != b {
+					t.Errorf("bad line %d: %v, want %v", i, st.BadLines[i], b)
+				}
+			}
+			if st.Unparsable() != tc.unparsing {
+				t.Errorf("Unparsable() = %v", st.Unparsable())
+			}
+		})
+	}
+}
+
+// No bad line quotes its content: a malformed line may hold a cookie.
+func TestBadLinesQuoteNoContent(t *testing.T) {
+	secret := "session=s3cr3t-value"
+	for _, f := range Formats {
+		input := "1\t" + secret + "\n" + `{"reqPath":"` + secret + "\n" + secret + "\n"
+		st, _, _ := readAll(t, strings.NewReader(input), Options{Format: f, Fields: []string{"timestamp", "cs-uri-stem"}})
+		for _, b := range st.BadLines {
+			if strings.Contains(b.Reason, "s3cr3t") {
+				t.Errorf("%s: %v", f, b)
+			}
+		}
+	}
+}
+
+func TestReadGzip(t *testing.T) {
+	// Two members, as concatenated log files are.
+	data := append(gzipped(t, nginxLine+nginxLine), gzipped(t, nginxLine)...)
+	st, paths, err := readAll(t, bytes.NewReader(data), Options{Format: Nginx})
+	if err != nil || st.Records != 3 || len(paths) != 3 {
+		t.Fatalf("records %d, err %v", st.Records, err)
+	}
+	corrupt := gzipped(t, nginxLine)
+	corrupt = corrupt[:len(corrupt)-6]
+	if _, _, err := readAll(t, bytes.NewReader(corrupt), Options{Format: Nginx}); err == nil {
+		t.Error("a truncated gzip stream read without error")
+	}
+}
+
+// A gzip member that inflates to one enormous line is read past in
+// bounded memory: the line is bad, and the records around it count.
+func TestReadHugeGzipMember(t *testing.T) {
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	io.WriteString(zw, nginxLine)
+	chunk := bytes.Repeat([]byte("x"), 1<<20)
+	for range 32 { // 32 MiB of one line, 512 times the limit
+		zw.Write(chunk)
+	}
+	io.WriteString(zw, "\n"+nginxLine)
+	zw.Close()
+	st, _, err := readAll(t, &b, Options{Format: Nginx})
+	if err != nil || st.Records != 2 || st.Bad != 1 {
+		t.Fatalf("records %d bad %d err %v", st.Records, st.Bad, err)
+	}
+}
+
+func TestDetect(t *testing.T) {
+	for line, want := range map[string]Format{
+		"#Version: 1.0":                                 CloudFront,
+		"#Fields: date time x-edge-location":            CloudFront,
+		`{"content":"tests"}`:                           Cloudflare,
+		`{"RayID":"7c0a","EdgeStartTimestamp":1}`:       Cloudflare,
+		`{"version":1,"reqTimeSec":"1573840000"}`:       Akamai,
+		`{"insertId":"x","httpRequest":{"status":200}}`: CloudCDN,
+		`{"time":1,"fastly_state":"HIT"}`:               Fastly,
+	} {
+		if got, err := detect(line); got != want || err != nil {
+			t.Errorf("detect(%q) = %q, %v; want %q", line, got, err, want)
+		}
+	}
+	for _, line := range []string{nginxLine, `{"message":"x"}`, "{"} {
+		if got, err := detect(line); err == nil {
+			t.Errorf("detect(%q) = %q, want an error", line, got)
+		}
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for _, f := range Formats {
+		if got, err := ParseFormat(string(f)); got != f || err != nil {
+			t.Errorf("ParseFormat(%q) = %q, %v", f, got, err)
+		}
+	}
+	if got, err := ParseFormat("auto"); got != "" || err != nil {
+		t.Errorf("auto: %q, %v", got, err)
+	}
+	if _, err := ParseFormat("apache"); err == nil || !strings.Contains(err.Error(), "cloudfront-realtime") {
+		t.Errorf("apache: %v", err)
+	}
+	for _, fields := range [][]string{nil, {"timestamp"}, {"timestamp", "cs-uri-stem", "x-nonsense"}} {
+		if err := CheckFields(fields); err == nil {
+			t.Errorf("CheckFields(%q) accepted", fields)
+		}
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	for in, want := range map[string]string{
+		"1700000000":           "2023-11-14T22:13:20Z",
+		"1700000000.5":         "2023-11-14T22:13:20.5Z",
+		"1700000000123":        "2023-11-14T22:13:20.123Z",
+		"1700000000123456":     "2023-11-14T22:13:20.123456Z",
+		"1700000000123456789":  "2023-11-14T22:13:20.123456789Z",
+		"2023-11-14T22:13:20Z": "2023-11-14T22:13:20Z",
+	} {
+		got, ok := parseTime(in)
+		if !ok || got.Format(time.RFC3339Nano) != want {
+			t.Errorf("parseTime(%q) = %s, %v; want %s", in, got.Format(time.RFC3339Nano), ok, want)
+		}
+	}
+	for _, in := range []string{"", "-", "0", "12a", "1.2.3", "yesterday"} {
+		if _, ok := parseTime(in); ok {
+			t.Errorf("parseTime(%q) accepted", in)
+		}
+	}
+}
+
+// Follow reads like tail -F: from the end, then what is appended, across
+// a rename (the new file from its start) and a copy-and-truncate.
+func TestFollow(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "access.log")
+	write := func(name, s string, flag int) {
+		t.Helper()
+		f, err := os.OpenFile(name, flag|os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(f, s)
+		f.Close()
+	}
+	line := func(p string) string { return strings.Replace(nginxLine, "/account", p, 1) }
+	write(path, line("/old"), os.O_TRUNC)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan string, 16)
+	done := make(chan error, 1)
+	src := Follow(ctx, path, 10*time.Millisecond)
+	defer src.Close()
+	go func() {
+		_, err := Read(src, Options{Format: Nginx}, func(_ Format, r *Record) { got <- r.Path })
+		done <- err
+	}()
+	next := func(want string) {
+		t.Helper()
+		select {
+		case p := <-got:
+			if p != want {
+				t.Fatalf("read %s, want %s", p, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("nothing read, want %s", want)
+		}
+	}
+	write(path, line("/one"), os.O_APPEND)
+	next("/one")
+	// Rotation by rename: the rest of a line cut at the rotation is its
+	// own (bad) line, and the new file is read from its start.
+	write(path, strings.TrimSuffix(line("/cut"), "\n"), os.O_APPEND)
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	write(path, line("/two"), os.O_TRUNC)
+	next("/cut")
+	next("/two")
+	// Rotation by copy and truncate, seen as a file shorter than what
+	// was read (as tail -F sees it).
+	write(path, line("/3"), os.O_TRUNC)
+	next("/3")
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Follow did not end with its context")
+	}
+	select {
+	case p := <-got:
+		t.Errorf("read %s after the end", p)
+	default:
+	}
+}
+
+// Follow waits for a file that does not exist yet.
+func TestFollowWaitsForTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "later.log")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	src := Follow(ctx, path, 10*time.Millisecond)
+	defer src.Close()
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		os.WriteFile(path, []byte(nginxLine), 0o644)
+	}()
+	buf := make([]byte, len(nginxLine))
+	if _, err := io.ReadFull(src, buf); err != nil || string(buf) != nginxLine {
+		t.Fatalf("read %q, %v", buf, err)
+	}
+	cancel()
+	if _, err := src.Read(buf); !errors.Is(err, io.EOF) {
+		t.Errorf("after the context: %v", err)
+	}
+}
