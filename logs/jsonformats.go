@@ -83,8 +83,8 @@ func (p logpushParser) parse(line string, r *Record) error {
 		r.Cookie = cookies
 	}
 	uri = cmp.Or(uri, path)
-	if uri == "" {
-		if test {
+	if !strings.HasPrefix(uri, "/") {
+		if test && uri == "" {
 			return errSkip
 		}
 		return errNoURI
@@ -290,8 +290,11 @@ func (cloudCDNParser) parse(line string, r *Record) error {
 		return fmt.Errorf("no usable requestUrl")
 	}
 	r.Host, r.Path, r.Query = u.Host, u.EscapedPath(), u.RawQuery
-	if r.Path == "" {
+	if r.Path == "" && u.Host != "" {
 		r.Path = "/"
+	}
+	if !strings.HasPrefix(r.Path, "/") {
+		return fmt.Errorf("requestUrl without a path")
 	}
 	return nil
 }
