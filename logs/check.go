@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -144,7 +145,17 @@ type Checker struct {
 	mu       sync.Mutex
 	collapse map[string]*missState
 	seed     maphash.Seed
+	// Paths and identities repeat from record to record: private and
+	// stamps remember, within maxRemembered entries, whether a path is
+	// private and the stamp each identity gets, so that most records cost
+	// neither a path match nor an HMAC.
+	private map[string]bool
+	stamps  map[string]string
 }
+
+// maxRemembered bounds each of the Checker's memories; when one is full
+// it starts again empty.
+const maxRemembered = 4096
 
 // missState is what the collapse check keeps for a private path: its last
 // miss, and the identities that got hits since.
@@ -175,6 +186,8 @@ func NewChecker(c Config) (*Checker, error) {
 		max:      cmp.Or(c.CollapseEntries, DefaultCollapseEntries),
 		collapse: map[string]*missState{},
 		seed:     maphash.MakeSeed(),
+		private:  map[string]bool{},
+		stamps:   map[string]string{},
 	}
 	if ch.key == nil {
 		ch.anonKey = make([]byte, 32)
@@ -207,13 +220,13 @@ func (c *Checker) Check(source string, r *Record, emit func(*Finding)) {
 	if !stampCheck && !hitLike && !collapseCheck {
 		return
 	}
-	v := view{r: r, policy: c.policy}
+	v := view{r: r, c: c}
 	finding := func(check string) *Finding {
 		return &Finding{Check: check, Severity: severities[check], Source: source, Line: r.Line, Time: r.Time,
 			Host: printable(r.Host), Path: displayPath(r.Path), Cache: r.Cache, CacheWord: printable(r.CacheWord),
 			Requester: c.name(v.identity())}
 	}
-	if stampCheck && !fence.VerifyOwnerStamp(c.key, v.identity(), r.Stamp) {
+	if stampCheck && !c.stampFor(v.identity(), r.Stamp) {
 		f := finding(StampMismatch)
 		f.Owner = c.owner(r.Stamp)
 		emit(f)
@@ -247,22 +260,23 @@ func (c *Checker) Check(source string, r *Record, emit func(*Finding)) {
 // view reads a record's request as the fence would, each part at most
 // once and only when a check asks.
 type view struct {
-	r      *Record
-	policy *fence.Policy
+	r *Record
+	c *Checker
 
-	u      *url.URL
+	u      url.URL
+	parsed bool
 	id     *string
-	isPriv *bool
 }
 
 func (v *view) url() *url.URL {
-	if v.u == nil {
-		v.u = &url.URL{Path: v.r.Path, RawQuery: v.r.Query}
+	if !v.parsed {
+		v.u = url.URL{Path: v.r.Path, RawQuery: v.r.Query}
 		if p, err := url.PathUnescape(v.r.Path); err == nil {
 			v.u.Path, v.u.RawPath = p, v.r.Path
 		}
+		v.parsed = true
 	}
-	return v.u
+	return &v.u
 }
 
 // identity is the requester's identity, as fence.Policy.Identity makes it.
@@ -278,7 +292,7 @@ func (v *view) identity() string {
 		if v.r.Authorization != "" {
 			h["Authorization"] = []string{v.r.Authorization}
 		}
-		id := v.policy.Identity(h, v.url())
+		id := v.c.policy.Identity(h, v.url())
 		v.id = &id
 	}
 	return *v.id
@@ -286,12 +300,41 @@ func (v *view) identity() string {
 
 // private says whether some form of the path matches a private path.
 func (v *view) private() bool {
-	if v.isPriv == nil {
-		// Private paths depend on the URL alone.
-		p := v.policy.Request(nil, v.url()).PrivatePath
-		v.isPriv = &p
+	c := v.c
+	c.mu.Lock()
+	p, ok := c.private[v.r.Path]
+	c.mu.Unlock()
+	if ok {
+		return p
 	}
-	return *v.isPriv
+	// Private paths depend on the URL alone.
+	p = c.policy.Request(nil, v.url()).PrivatePath
+	c.mu.Lock()
+	if len(c.private) >= maxRemembered {
+		clear(c.private)
+	}
+	// A copy: the path is a slice of its whole line.
+	c.private[strings.Clone(v.r.Path)] = p
+	c.mu.Unlock()
+	return p
+}
+
+// stampFor reports whether stamp is the owner stamp of identity, as
+// fence.VerifyOwnerStamp does, in constant time.
+func (c *Checker) stampFor(identity, stamp string) bool {
+	c.mu.Lock()
+	want, ok := c.stamps[identity]
+	c.mu.Unlock()
+	if !ok {
+		want = fence.OwnerStamp(c.key, identity)
+		c.mu.Lock()
+		if len(c.stamps) >= maxRemembered {
+			clear(c.stamps)
+		}
+		c.stamps[identity] = want
+		c.mu.Unlock()
+	}
+	return subtle.ConstantTimeCompare([]byte(stamp), []byte(want)) == 1
 }
 
 // collapsed tracks r on its private path and, once enough identities

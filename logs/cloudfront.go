@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/cachefence/cachefence/cachestatus"
 )
 
 // CloudFront logs no response header: neither the owner stamp nor
@@ -20,8 +18,10 @@ import (
 // (docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logs-reference.html).
 type w3cParser struct {
 	// index maps a field name to its column, from the last #Fields line.
-	index map[string]int
-	n     int
+	index  map[string]int
+	n      int
+	fields []string // the current line's, reused
+	words  words
 }
 
 func (p *w3cParser) parse(line string, r *Record) error {
@@ -42,7 +42,8 @@ func (p *w3cParser) parse(line string, r *Record) error {
 	if p.index == nil {
 		return fmt.Errorf("record before the #Fields line")
 	}
-	f := strings.Split(line, "\t")
+	p.fields = splitTabs(p.fields[:0], line)
+	f := p.fields
 	if len(f) != p.n {
 		return fmt.Errorf("want %d tab-separated fields as #Fields says, got %d", p.n, len(f))
 	}
@@ -61,14 +62,14 @@ func (p *w3cParser) parse(line string, r *Record) error {
 	r.Time = t
 	// x-host-header is the Host the viewer sent; cs(Host) the
 	// distribution's own domain.
-	return cloudFrontRecord(r, get("x-host-header", "cs(Host)"), get("cs-method"), get("cs-uri-stem"),
+	return cloudFrontRecord(r, &p.words, get("x-host-header", "cs(Host)"), get("cs-method"), get("cs-uri-stem"),
 		get("cs-uri-query"), get("sc-status"),
 		get("x-edge-result-type", "x-edge-response-result-type", "x-edge-detailed-result-type"),
 		get("cs(Cookie)"), "")
 }
 
 // cloudFrontRecord fills r with the fields both CloudFront formats log.
-func cloudFrontRecord(r *Record, host, method, stem, query, status, result, cookie, headers string) error {
+func cloudFrontRecord(r *Record, w *words, host, method, stem, query, status, result, cookie, headers string) error {
 	if !strings.HasPrefix(stem, "/") {
 		return fmt.Errorf("bad cs-uri-stem")
 	}
@@ -85,7 +86,7 @@ func cloudFrontRecord(r *Record, host, method, stem, query, status, result, cook
 		r.Status = n
 	}
 	r.CacheWord = result
-	r.Cache = cachestatus.Field("x-edge-result-type", result)
+	r.Cache = w.verdict(result)
 	r.Cookie = unpercent(cookie)
 	if headers != "" {
 		// cs-headers: "Name:value" lines, URL-encoded, cut at 800 bytes.
@@ -132,8 +133,10 @@ var realtimeFields = []string{
 // the configured fields in the documented order whatever order they were
 // chosen in.
 type realtimeParser struct {
-	index map[string]int
-	n     int
+	index  map[string]int
+	n      int
+	fields []string // the current line's, reused
+	words  words
 }
 
 // CheckFields checks a CloudFront real-time log configuration's fields, as
@@ -159,7 +162,7 @@ func newRealtimeParser(fields []string) (*realtimeParser, error) {
 			return nil, fmt.Errorf("--fields: the checks need %s", need)
 		}
 	}
-	p := &realtimeParser{index: map[string]int{}}
+	p := &realtimeParser{index: map[string]int{}, words: words{field: "x-edge-result-type"}}
 	for _, f := range realtimeFields {
 		if chosen[f] {
 			p.index[f] = p.n
@@ -173,7 +176,8 @@ func (p *realtimeParser) parse(line string, r *Record) error {
 	if isComment(line) {
 		return errSkip
 	}
-	f := strings.Split(line, "\t")
+	p.fields = splitTabs(p.fields[:0], line)
+	f := p.fields
 	if len(f) != p.n {
 		return fmt.Errorf("want %d tab-separated fields, got %d", p.n, len(f))
 	}
@@ -191,8 +195,20 @@ func (p *realtimeParser) parse(line string, r *Record) error {
 	}
 	// Here cs-host is the Host the viewer sent, and x-host-header the
 	// distribution's domain: the other way round from the standard log.
-	return cloudFrontRecord(r, get("cs-host", "x-host-header"), get("cs-method"), get("cs-uri-stem"),
+	return cloudFrontRecord(r, &p.words, get("cs-host", "x-host-header"), get("cs-method"), get("cs-uri-stem"),
 		get("cs-uri-query"), get("sc-status"),
 		get("x-edge-result-type", "x-edge-response-result-type", "x-edge-detailed-result-type"),
 		get("cs-cookie"), get("cs-headers"))
+}
+
+// splitTabs appends line's tab-separated fields to f.
+func splitTabs(f []string, line string) []string {
+	for {
+		i := strings.IndexByte(line, '\t')
+		if i < 0 {
+			return append(f, line)
+		}
+		f = append(f, line[:i])
+		line = line[i+1:]
+	}
 }

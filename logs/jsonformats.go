@@ -24,13 +24,15 @@ type logpushParser struct {
 	// stamp is the owner-stamp header's name in lower case, as Logpush
 	// writes header names.
 	stamp string
+	words words
 }
 
-func newLogpushParser(stampHeader string) logpushParser {
-	return logpushParser{stamp: strings.ToLower(cmp.Or(stampHeader, fence.DefaultStampHeader))}
+func newLogpushParser(stampHeader string) *logpushParser {
+	return &logpushParser{stamp: strings.ToLower(cmp.Or(stampHeader, fence.DefaultStampHeader)),
+		words: words{field: "CacheCacheStatus"}}
 }
 
-func (p logpushParser) parse(line string, r *Record) error {
+func (p *logpushParser) parse(line string, r *Record) error {
 	if strings.TrimSpace(line) == "" {
 		return errSkip
 	}
@@ -52,7 +54,7 @@ func (p logpushParser) parse(line string, r *Record) error {
 			r.Status, _ = jsonInt(v)
 		case "CacheCacheStatus":
 			r.CacheWord = jsonString(v)
-			r.Cache = cachestatus.Field("CacheCacheStatus", r.CacheWord)
+			r.Cache = p.words.verdict(r.CacheWord)
 		case "RequestHeaders":
 			eachString(v, func(name, value string) { setHeader(r, name, value) })
 		case "ResponseHeaders", "ResponseFields":
@@ -121,9 +123,9 @@ func cookieHeader(raw string) string {
 // fastlyParser reads the recommended Fastly log format (docs/logs.md):
 // time, host, method, url, status, fastly_state, cookie, authorization,
 // cache_fence_owner and set_cookie.
-type fastlyParser struct{}
+type fastlyParser struct{ words words }
 
-func (fastlyParser) parse(line string, r *Record) error {
+func (p *fastlyParser) parse(line string, r *Record) error {
 	if strings.TrimSpace(line) == "" {
 		return errSkip
 	}
@@ -142,7 +144,7 @@ func (fastlyParser) parse(line string, r *Record) error {
 			r.Status, _ = jsonInt(v)
 		case "fastly_state":
 			r.CacheWord = fastlyValue(v)
-			r.Cache = cachestatus.Field("fastly_info.state", r.CacheWord)
+			r.Cache = p.words.verdict(r.CacheWord)
 		case "cookie":
 			r.Cookie = fastlyValue(v)
 		case "authorization":
@@ -177,9 +179,9 @@ func fastlyValue(raw string) string {
 // (techdocs.akamai.com/datastream2/docs/log-format-1). Values are strings,
 // hex-encoded per RFC 1738 outside printable ASCII. The owner stamp comes
 // in the custom log field (docs/logs.md).
-type datastreamParser struct{}
+type datastreamParser struct{ words words }
 
-func (datastreamParser) parse(line string, r *Record) error {
+func (p *datastreamParser) parse(line string, r *Record) error {
 	if strings.TrimSpace(line) == "" {
 		return errSkip
 	}
@@ -200,7 +202,7 @@ func (datastreamParser) parse(line string, r *Record) error {
 			r.Status, _ = jsonInt(v)
 		case "cacheStatus":
 			r.CacheWord = jsonString(v)
-			r.Cache = cachestatus.Field("cacheStatus", r.CacheWord)
+			r.Cache = p.words.verdict(r.CacheWord)
 		case "cacheable":
 			cacheable = jsonString(v)
 		case "cookie":
@@ -244,9 +246,9 @@ func stampIn(field string) string {
 // line as a Cloud Logging sink to Cloud Storage or Pub/Sub writes them
 // (cloud.google.com/cdn/docs/logging). Cloud CDN logs neither cookies nor
 // response headers.
-type cloudCDNParser struct{}
+type cloudCDNParser struct{ words words }
 
-func (cloudCDNParser) parse(line string, r *Record) error {
+func (p *cloudCDNParser) parse(line string, r *Record) error {
 	if strings.TrimSpace(line) == "" {
 		return errSkip
 	}
@@ -274,7 +276,7 @@ func (cloudCDNParser) parse(line string, r *Record) error {
 			eachString(v, func(key, value string) {
 				if key == "statusDetails" {
 					r.CacheWord = value
-					r.Cache = cachestatus.Field("statusDetails", value)
+					r.Cache = p.words.verdict(value)
 				}
 			})
 		}

@@ -75,6 +75,8 @@ func Read(r io.Reader, o Options, emit func(Format, *Record)) (Stats, error) {
 			return st, err
 		}
 	}
+	// One record for every line: emit must not keep it.
+	var rec Record
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -106,7 +108,7 @@ func Read(r io.Reader, o Options, emit func(Format, *Record)) (Stats, error) {
 					}
 				}
 			}
-			var rec Record
+			rec = Record{}
 			switch perr := parseLine(p, text, &rec); perr {
 			case nil:
 				rec.Line = st.Lines

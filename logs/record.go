@@ -111,6 +111,33 @@ type parser interface {
 	parse(line string, r *Record) error
 }
 
+// words reads one log field's cache-status words with cachestatus.Field,
+// remembering the verdicts: a log holds few distinct words, and a word
+// read again costs a map lookup.
+type words struct {
+	field string
+	seen  map[string]cachestatus.Verdict
+}
+
+// maxWords bounds what words remembers; a log of random words is read
+// word by word.
+const maxWords = 64
+
+func (w *words) verdict(word string) cachestatus.Verdict {
+	if v, ok := w.seen[word]; ok {
+		return v
+	}
+	v := cachestatus.Field(w.field, word)
+	if w.seen == nil {
+		w.seen = map[string]cachestatus.Verdict{}
+	}
+	if len(w.seen) < maxWords {
+		// A copy: word is a slice of its whole line.
+		w.seen[strings.Clone(word)] = v
+	}
+	return v
+}
+
 // errSkip marks a line that is not a record: a W3C directive, a blank
 // line, Logpush's test upload.
 var errSkip = errors.New("not a record")
@@ -119,21 +146,21 @@ var errSkip = errors.New("not a record")
 func newParser(o Options) (parser, error) {
 	switch o.Format {
 	case CloudFront:
-		return &w3cParser{}, nil
+		return &w3cParser{words: words{field: "x-edge-result-type"}}, nil
 	case CloudFrontRealtime:
 		return newRealtimeParser(o.Fields)
 	case Cloudflare:
 		return newLogpushParser(o.StampHeader), nil
 	case Fastly:
-		return fastlyParser{}, nil
+		return &fastlyParser{words: words{field: "fastly_info.state"}}, nil
 	case Akamai:
-		return datastreamParser{}, nil
+		return &datastreamParser{words: words{field: "cacheStatus"}}, nil
 	case CloudCDN:
-		return cloudCDNParser{}, nil
+		return &cloudCDNParser{words: words{field: "statusDetails"}}, nil
 	case Varnishncsa:
-		return tabParser{cacheField: "Varnish:handling"}, nil
+		return &tabParser{words: words{field: "Varnish:handling"}}, nil
 	case Nginx:
-		return tabParser{cacheField: "$upstream_cache_status"}, nil
+		return &tabParser{words: words{field: "$upstream_cache_status"}}, nil
 	}
 	return nil, fmt.Errorf("unknown log format %q (want %s)", o.Format, formatNames())
 }

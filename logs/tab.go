@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/cachefence/cachefence/cachestatus"
 )
 
 // tabParser reads the recommended nginx log_format and varnishncsa -F
@@ -16,14 +14,13 @@ import (
 // Both escape tabs inside values, and the cookie comes last, so that even
 // an unescaped tab cannot shift a field the checks read.
 type tabParser struct {
-	// cacheField names the cache-status field for cachestatus.Field.
-	cacheField string
+	words words
 }
 
 // tabFields is the number of fields of the recommended formats.
 const tabFields = 10
 
-func (p tabParser) parse(line string, r *Record) error {
+func (p *tabParser) parse(line string, r *Record) error {
 	if isComment(line) {
 		return errSkip
 	}
@@ -58,7 +55,7 @@ func (p tabParser) parse(line string, r *Record) error {
 	}
 	r.Status = status
 	r.CacheWord = dash(f[5])
-	r.Cache = cachestatus.Field(p.cacheField, r.CacheWord)
+	r.Cache = p.words.verdict(r.CacheWord)
 	r.Stamped = true
 	r.Stamp = unbackslash(dash(f[6]))
 	r.SetCookie = dash(f[7]) != ""
