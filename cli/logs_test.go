@@ -1,0 +1,364 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cachefence/cachefence/alert"
+	"github.com/cachefence/cachefence/internal/testnet"
+)
+
+// The fixtures' stamp key and accounts (logs/testdata).
+var logsEnv = map[string]string{
+	"CACHE_FENCE_KEY":        "logs-test-key-0123456789abcdef",
+	"LOGS_ALICE":             "session=alice",
+	"LOGS_BOB":               "Authorization: Bearer bob",
+	"CACHEFENCE_LOGS_SECRET": "push-secret-0123456789",
+}
+
+// logsArgs are the fence's rules of the fixtures.
+var logsArgs = []string{"logs", "--ignore-cookie", "_ga*", "--private-path", "/account*", "--private-path", "/orders/*",
+	"--account", "alice=LOGS_ALICE", "--account", "bob=LOGS_BOB"}
+
+func setLogsEnv(t *testing.T) {
+	for k, v := range logsEnv {
+		t.Setenv(k, v)
+	}
+}
+
+// fixturePath is a fixture of the logs package, absolute: commands run in
+// a temporary directory.
+func fixturePath(name string) string {
+	p, err := filepath.Abs(filepath.Join("..", "logs", "testdata", name))
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func TestLogsCommandLine(t *testing.T) {
+	bin := buildCachefence(t)
+	dir := t.TempDir()
+	setLogsEnv(t)
+	t.Setenv("LOGS_EMPTY", "")
+	nginx := fixturePath("nginx.log")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"logs", "--format", "apache", nginx}, 2, `cachefence logs: --format: unknown log format "apache"`},
+		{[]string{"logs", "--output", "xml", nginx}, 2, `--output "xml": want text or json`},
+		{[]string{"logs"}, 2, "no input: name files, - for stdin, or --listen"},
+		{[]string{"logs", "--bogus", nginx}, 2, "unknown flag: --bogus"},
+		{[]string{"logs", "--follow", "--listen", "127.0.0.1:0", nginx}, 2, "--follow and --listen exclude each other"},
+		{[]string{"logs", "--listen", "127.0.0.1:0", nginx}, 2, "--listen takes no files"},
+		{[]string{"logs", "--follow", "-"}, 2, "--follow reads files, not stdin"},
+		{[]string{"logs", "--webhook", "http://127.0.0.1:1/hook-secret", nginx}, 2, "--webhook and --metrics need --follow or --listen"},
+		{[]string{"logs", "--format", "cloudfront-realtime", nginx}, 2, "needs the real-time log configuration's fields (--fields)"},
+		{[]string{"logs", "--fields", "timestamp,cs-uri-stem,x-nope", nginx}, 2, `"x-nope" is not a CloudFront real-time log field`},
+		{[]string{"logs", "--account", "alice", nginx}, 2, `--account: "alice": want name=ENV`},
+		{[]string{"logs", "--account", "alice=LOGS_EMPTY", nginx}, 2, "--account: alice: $LOGS_EMPTY is empty"},
+		{[]string{"logs", "--account", "alice=LOGS_ALICE", "--account", "twin=LOGS_ALICE", nginx}, 2, `accounts "alice" and "twin" have the same credentials`},
+		{[]string{"logs", "--session-cookie", "[x", nginx}, 2, `session_cookies: bad cookie name pattern "[x"`},
+		{[]string{"logs", "--max-line", "10", nginx}, 2, "--max-line 10: at least 256"},
+		{[]string{"logs", "--follow", "--every", "10ms", nginx}, 2, "--every 10ms: at least 1s"},
+		{[]string{"logs", "--listen", "127.0.0.1:0", "--secret-env", "LOGS_EMPTY"}, 2, "$LOGS_EMPTY must hold a secret of at least 16 bytes"},
+		{[]string{"logs", "--follow", "--webhook", "hooks.example/hook-secret", nginx}, 2, "--webhook: want an absolute http or https URL"},
+		{[]string{"logs", "no-such-file.log"}, 2, "no-such-file.log: open no-such-file.log: no such file or directory"},
+		{[]string{"logs", "--help"}, 0, "\n  cachefence logs [--format <format>]"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out := runCachefence(t, bin, dir, tc.args...)
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d, want %d, with %q in:\n%s", code, tc.code, tc.want, out)
+			}
+			if strings.Contains(out, "hook-secret") || strings.Contains(out, logsEnv["CACHE_FENCE_KEY"]) {
+				t.Errorf("the output shows a secret:\n%s", out)
+			}
+		})
+	}
+}
+
+// Batch mode exits like probe: 0 clean, 1 findings, 2 when an input is
+// unreadable or mostly unparsable, findings winning over errors. Cookie
+// and token values never reach the output.
+func TestLogsBatch(t *testing.T) {
+	bin := buildCachefence(t)
+	dir := t.TempDir()
+	setLogsEnv(t)
+	clean := filepath.Join(dir, "clean.log")
+	if err := os.WriteFile(clean, []byte("1796006221.596\twww.example.com\tGET\t/news/1\t200\tHIT\t-\t-\t-\tsession=alice\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	garbage := filepath.Join(dir, "garbage.log")
+	if err := os.WriteFile(garbage, []byte("not\na\nlog\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gz := filepath.Join(dir, "nginx.log.gz")
+	raw := mustRead(t, fixturePath("nginx.log"))
+	var zbuf bytes.Buffer
+	zw := gzip.NewWriter(&zbuf)
+	zw.Write(raw)
+	zw.Close()
+	os.WriteFile(gz, zbuf.Bytes(), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"findings", append(logsArgs, fixturePath("cloudflare.ndjson")), 1, []string{
+			"cloudflare.ndjson:4: critical stamp_mismatch: www.example.com/account: page stamped for alice served to v1.",
+			"cloudflare.ndjson:5: critical stamp_mismatch: www.example.com/account: page stamped for alice served to anonymous (updating)",
+			"cloudflare.ndjson:7: high cached_personal: www.example.com/login: personal response (set_cookie) served from cache (hit) to anonymous",
+			"cloudflare.ndjson: cloudflare, 7 records, 0 bad lines"}},
+		{"gzip, format given", append(logsArgs, "--format", "nginx", gz), 1, []string{
+			"nginx.log.gz:3: critical stamp_mismatch: www.example.com/account: page stamped for alice served to v1."}},
+		{"clean", append(logsArgs, "--format", "nginx", clean), 0, []string{"clean.log: nginx, 1 records, 0 bad lines"}},
+		{"mostly unparsable", append(logsArgs, "--format", "nginx", garbage), 2, []string{
+			"garbage.log: line 1: want 10 tab-separated fields, got 1", "garbage.log: mostly unparsable (3 bad lines, 0 records)"}},
+		{"findings win over errors", append(logsArgs, "--format", "nginx", garbage, fixturePath("nginx.log")), 1, []string{"nginx.log:3: critical stamp_mismatch"}},
+		{"no key: stamps unchecked", []string{"logs", "--key-env", "NO_SUCH_KEY", "--format", "nginx", clean}, 0, []string{"$NO_SUCH_KEY is not set: owner stamps are not checked"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := runCachefence(t, bin, dir, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d:\n%s", code, tc.code, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("no %q in:\n%s", w, out)
+				}
+			}
+			for _, secret := range []string{"session=", "Bearer bob", logsEnv["CACHE_FENCE_KEY"]} {
+				if strings.Contains(out, secret) {
+					t.Errorf("the output shows %q:\n%s", secret, out)
+				}
+			}
+		})
+	}
+	// stdin, JSON output.
+	cmd := exec.Command(bin, append(logsArgs, "--output", "json", "-")...)
+	cmd.Stdin = bytes.NewReader(mustRead(t, fixturePath("akamai.ndjson")))
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 {
+		t.Fatalf("stdin: %v", err)
+	}
+	var f struct{ Check, Owner, Source, Path string }
+	if err := json.Unmarshal(bytes.SplitN(stdout.Bytes(), []byte("\n"), 2)[0], &f); err != nil || f.Check != "stamp_mismatch" || f.Owner != "alice" || f.Source != "stdin" || f.Path != "/account" {
+		t.Errorf("stdin JSON finding %+v, %v:\n%s", f, err, stdout.String())
+	}
+}
+
+// hookMessages is a webhook receiver on 127.0.0.1.
+type hookMessages struct {
+	mu   sync.Mutex
+	msgs []alert.Message
+}
+
+func (h *hookMessages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var m alert.Message
+	if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	h.mu.Lock()
+	h.msgs = append(h.msgs, m)
+	h.mu.Unlock()
+}
+
+func (h *hookMessages) wait(t *testing.T, n int) []alert.Message {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		h.mu.Lock()
+		if len(h.msgs) >= n {
+			defer h.mu.Unlock()
+			return append([]alert.Message(nil), h.msgs...)
+		}
+		h.mu.Unlock()
+	}
+	t.Fatalf("fewer than %d webhook messages", n)
+	return nil
+}
+
+func startHookServer(t *testing.T) (*hookMessages, string) {
+	t.Helper()
+	h := &hookMessages{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return h, "http://" + l.Addr().String() + "/hook"
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// startLogs runs `cachefence logs` in watch mode and stops it, checking it
+// exits 0, when the test ends.
+func startLogs(t *testing.T, bin string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var out lockedOutput
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("cachefence logs ended with %v:\n%s", err, out.String())
+			}
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("cachefence logs did not stop on SIGTERM")
+		}
+	})
+}
+
+type lockedOutput struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *lockedOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *lockedOutput) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// waitHTTPUp polls url until it answers.
+func waitHTTPUp(t *testing.T, url string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return
+		}
+	}
+	t.Fatalf("%s never answered", url)
+}
+
+// --listen: a Logpush push is checked, alerted once per cause, counted in
+// the metrics, and resolved after the quiet period.
+func TestLogsListen(t *testing.T) {
+	bin := buildCachefence(t)
+	setLogsEnv(t)
+	hook, hookURL := startHookServer(t)
+	listen, metrics := testnet.FreeAddr(t), testnet.FreeAddr(t)
+	startLogs(t, bin, append(logsArgs, "--listen", listen, "--metrics", metrics, "--webhook", hookURL, "--every", "1s")...)
+	waitHTTPUp(t, "http://"+metrics+"/metrics")
+
+	body := mustRead(t, fixturePath("cloudflare.ndjson"))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+listen+"/cloudflare", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+logsEnv["CACHEFENCE_LOGS_SECRET"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("push answered %d", resp.StatusCode)
+	}
+	msgs := hook.wait(t, 2) // fired, then resolved two quiet runs later
+	var firing, resolved []string
+	for _, m := range msgs[:2] {
+		for _, c := range m.Firing {
+			firing = append(firing, c.Key)
+		}
+		for _, c := range m.Resolved {
+			resolved = append(resolved, c.Key)
+		}
+	}
+	const want = "[stamp_mismatch|www.example.com|/account cached_personal|www.example.com|/account cached_personal|www.example.com|/login]"
+	if fmt.Sprint(firing) != want || fmt.Sprint(resolved) != want {
+		t.Errorf("firing %v, resolved %v; want each %s", firing, resolved, want)
+	}
+	resp, err = http.Get("http://" + metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page strings.Builder
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		page.WriteString(sc.Text() + "\n")
+	}
+	for _, w := range []string{
+		`cachefence_logs_records_total{format="cloudflare"} 7`,
+		`cachefence_logs_cache_status_total{format="cloudflare",verdict="hit"} 5`,
+		`cachefence_logs_findings_total{check="stamp_mismatch",severity="critical"} 2`,
+		`cachefence_logs_findings_total{check="cached_personal",severity="high"} 4`,
+		`cachefence_logs_runs_total`,
+	} {
+		if !strings.Contains(page.String(), w) {
+			t.Errorf("metrics lack %q", w)
+		}
+	}
+}
+
+// --follow: lines appended to a followed file are checked as they come.
+func TestLogsFollow(t *testing.T) {
+	bin := buildCachefence(t)
+	setLogsEnv(t)
+	hook, hookURL := startHookServer(t)
+	file := filepath.Join(t.TempDir(), "access.log")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startLogs(t, bin, append(logsArgs, "--format", "nginx", "--follow", "--webhook", hookURL, "--every", "1s", file)...)
+	raw := mustRead(t, fixturePath("nginx.log"))
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Follow starts at the end: wait until it has surely opened the file.
+	time.Sleep(500 * time.Millisecond)
+	f.Write(raw)
+	f.Close()
+	msgs := hook.wait(t, 1)
+	var keys []string
+	for _, c := range msgs[0].Firing {
+		keys = append(keys, c.Key)
+	}
+	if fmt.Sprint(keys) != "[stamp_mismatch|www.example.com|/account cached_personal|www.example.com|/account cached_personal|www.example.com|/login]" {
+		t.Errorf("firing %v", keys)
+	}
+	if !strings.Contains(msgs[0].Text, "page stamped for alice served to v1.") {
+		t.Errorf("message text %q", msgs[0].Text)
+	}
+}
