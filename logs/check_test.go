@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cachefence/cachefence/cachestatus"
 
 	"github.com/cachefence/cachefence/fence"
 )
@@ -110,5 +113,123 @@ func TestChecksOnFixtures(t *testing.T) {
 				t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
+	}
+}
+
+// record is a CloudFront-like record (no stamp logged) for the checks'
+// own tests.
+func record(line int64, at time.Time, path string, cache cachestatus.Verdict, cookie string) Record {
+	return Record{Line: line, Time: at, Host: "www.example.com", Path: path, Cache: cache, Cookie: cookie}
+}
+
+// collapse_suspected: two identities other than the miss's within the
+// window on a private path; not on a public path, not after the window,
+// not for the missing identity's own hits.
+func TestCollapse(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	hit, miss := cachestatus.Hit, cachestatus.Stored
+	for _, tc := range []struct {
+		name string
+		recs []Record
+		want []int64 // lines flagged collapse_suspected
+	}{
+		{"burst after a miss", []Record{
+			record(1, t0, "/account", miss, "session=a"),
+			record(2, t0.Add(time.Second), "/account", hit, "session=b"),
+			record(3, t0.Add(2*time.Second), "/account", hit, "session=c"),
+			record(4, t0.Add(3*time.Second), "/account", hit, ""),
+		}, []int64{3, 4}},
+		{"the same requester again does not count twice", []Record{
+			record(1, t0, "/account", miss, "session=a"),
+			record(2, t0.Add(time.Second), "/account", hit, "session=b"),
+			record(3, t0.Add(time.Second), "/account", hit, "session=b"),
+			record(4, t0.Add(time.Second), "/account", hit, "session=a"),
+		}, nil},
+		{"outside the window", []Record{
+			record(1, t0, "/account", miss, "session=a"),
+			record(2, t0.Add(time.Second), "/account", hit, "session=b"),
+			record(3, t0.Add(6*time.Second), "/account", hit, "session=c"),
+		}, nil},
+		{"a public path", []Record{
+			record(1, t0, "/news", miss, "session=a"),
+			record(2, t0.Add(time.Second), "/news", hit, "session=b"),
+			record(3, t0.Add(time.Second), "/news", hit, "session=c"),
+		}, nil},
+		{"a new miss starts again", []Record{
+			record(1, t0, "/account", miss, "session=a"),
+			record(2, t0.Add(time.Second), "/account", hit, "session=b"),
+			record(3, t0.Add(2*time.Second), "/account", miss, "session=c"),
+			record(4, t0.Add(3*time.Second), "/account", hit, "session=d"),
+		}, nil},
+		{"hits with no miss seen", []Record{
+			record(1, t0, "/account", hit, "session=b"),
+			record(2, t0, "/account", hit, "session=c"),
+			record(3, t0, "/account", hit, "session=d"),
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := newTestChecker(t, Config{Rules: fence.Config{PrivatePaths: []string{"/account"}}})
+			var got []int64
+			for i := range tc.recs {
+				ch.Check("t", &tc.recs[i], func(f *Finding) {
+					if f.Check == CollapseSuspected {
+						got = append(got, f.Line)
+					}
+				})
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("flagged lines %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// The checker's state stays bounded whatever the traffic.
+func TestCheckerBounds(t *testing.T) {
+	ch := newTestChecker(t, Config{Key: testKey, CollapseEntries: 100,
+		Rules: fence.Config{PrivatePaths: []string{"/account/*"}}})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 20000 {
+		r := record(int64(i), t0, fmt.Sprintf("/account/%d", i), cachestatus.Stored, fmt.Sprintf("session=u%d", i))
+		ch.Check("t", &r, func(*Finding) {})
+		s := Record{Path: fmt.Sprintf("/p/%d", i), Cache: cachestatus.Hit, Stamped: true, Stamp: "v1.x", Cookie: fmt.Sprintf("session=u%d", i)}
+		ch.Check("t", &s, func(*Finding) {})
+	}
+	if len(ch.collapse) > 100 || len(ch.private) > maxRemembered || len(ch.stamps) > maxRemembered {
+		t.Errorf("state grew: %d misses, %d paths, %d stamps", len(ch.collapse), len(ch.private), len(ch.stamps))
+	}
+	// Once the window has passed, old misses make room for new ones.
+	r := record(1, t0.Add(time.Minute), "/account/new", cachestatus.Stored, "session=n")
+	ch.Check("t", &r, func(*Finding) {})
+	if _, ok := ch.collapse["www.example.com\x00/account/new"]; !ok {
+		t.Error("a new miss was not tracked after the window")
+	}
+}
+
+// Without a key, stamps go unchecked and identities show as digests that
+// are stable within the run and say nothing outside it.
+func TestCheckerNames(t *testing.T) {
+	ch := newTestChecker(t, Config{Accounts: []Account{{Name: "alice", Header: http.Header{"Cookie": {"session=alice"}}}}})
+	if ch.Stamps() {
+		t.Error("a checker without a key checks stamps")
+	}
+	bob := ch.name("cookie\x00session=bob\x00")
+	if !strings.HasPrefix(bob, "id:") || bob != ch.name("cookie\x00session=bob\x00") || strings.Contains(bob, "bob") {
+		t.Errorf("bob shows as %q", bob)
+	}
+	if ch.name("") != "anonymous" || ch.name("cookie\x00session=alice\x00") != "alice" {
+		t.Error("anonymous or an account misnamed")
+	}
+	r := Record{Path: "/x", Cache: cachestatus.Stored, Stamped: true, Stamp: "v1.whatever", Cookie: "session=bob"}
+	ch.Check("t", &r, func(f *Finding) { t.Errorf("a finding without a key: %s", f) })
+	for _, c := range []Config{
+		{Key: []byte("short")},
+		{Accounts: []Account{{Name: "", Header: http.Header{"Cookie": {"a=b"}}}}},
+		{Accounts: []Account{{Name: "x", Header: http.Header{}}}},
+		{Rules: fence.Config{IgnoreCookies: []string{"["}}},
+	} {
+		if _, err := NewChecker(c); err == nil {
+			t.Errorf("NewChecker(%+v) accepted", c)
+		}
 	}
 }
