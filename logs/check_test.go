@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cachefence/cachefence/cachestatus"
-
 	"github.com/cachefence/cachefence/fence"
 )
 

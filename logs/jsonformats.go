@@ -33,12 +33,9 @@ func newLogpushParser(stampHeader string) *logpushParser {
 }
 
 func (p *logpushParser) parse(line string, r *Record) error {
-	if strings.TrimSpace(line) == "" {
-		return errSkip
-	}
 	var uri, path, cookies string
 	var test bool
-	err := members(line, func(key, v string) {
+	err := eachMember(line, func(key, v string) {
 		switch key {
 		case "EdgeStartTimestamp":
 			r.Time, _ = parseTime(jsonString(v))
@@ -95,6 +92,15 @@ func (p *logpushParser) parse(line string, r *Record) error {
 	return nil
 }
 
+// eachMember reads a line of a JSON format with members; a blank line
+// holds no record.
+func eachMember(line string, fn func(key, value string)) error {
+	if strings.TrimSpace(line) == "" {
+		return errSkip
+	}
+	return members(line, fn)
+}
+
 // eachString calls fn for each member of the JSON object raw whose value
 // is a string; anything else in raw is ignored.
 func eachString(raw string, fn func(key, value string)) {
@@ -126,11 +132,8 @@ func cookieHeader(raw string) string {
 type fastlyParser struct{ words words }
 
 func (p *fastlyParser) parse(line string, r *Record) error {
-	if strings.TrimSpace(line) == "" {
-		return errSkip
-	}
 	var uri string
-	err := members(line, func(key, v string) {
+	err := eachMember(line, func(key, v string) {
 		switch key {
 		case "time":
 			r.Time, _ = parseTime(jsonString(v))
@@ -182,11 +185,8 @@ func fastlyValue(raw string) string {
 type datastreamParser struct{ words words }
 
 func (p *datastreamParser) parse(line string, r *Record) error {
-	if strings.TrimSpace(line) == "" {
-		return errSkip
-	}
 	var cacheable string
-	err := members(line, func(key, v string) {
+	err := eachMember(line, func(key, v string) {
 		switch key {
 		case "reqTimeSec":
 			r.Time, _ = parseTime(jsonString(v))
@@ -249,12 +249,9 @@ func stampIn(field string) string {
 type cloudCDNParser struct{ words words }
 
 func (p *cloudCDNParser) parse(line string, r *Record) error {
-	if strings.TrimSpace(line) == "" {
-		return errSkip
-	}
 	var requestURL string
 	var cacheHit bool
-	err := members(line, func(key, v string) {
+	err := eachMember(line, func(key, v string) {
 		switch key {
 		case "timestamp":
 			r.Time, _ = parseTime(jsonString(v))

@@ -26,14 +26,10 @@ func unbackslash(s string) string {
 		}
 		switch s[i+1] {
 		case 'x':
-			if i+3 < len(s) {
-				hi, ok1 := unhex(s[i+2])
-				lo, ok2 := unhex(s[i+3])
-				if ok1 && ok2 {
-					b.WriteByte(hi<<4 | lo)
-					i += 3
-					continue
-				}
+			if c, ok := hexByte(s, i+2); ok {
+				b.WriteByte(c)
+				i += 3
+				continue
 			}
 			b.WriteByte(c)
 		case '"', '\\':
@@ -62,11 +58,9 @@ func unpercent(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) {
-			hi, ok1 := unhex(s[i+1])
-			lo, ok2 := unhex(s[i+2])
-			if ok1 && ok2 {
-				b.WriteByte(hi<<4 | lo)
+		if s[i] == '%' {
+			if c, ok := hexByte(s, i+1); ok {
+				b.WriteByte(c)
 				i += 2
 				continue
 			}
@@ -74,6 +68,16 @@ func unpercent(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// hexByte reads the two hex digits at s[i:].
+func hexByte(s string, i int) (byte, bool) {
+	if i+1 >= len(s) {
+		return 0, false
+	}
+	hi, ok1 := unhex(s[i])
+	lo, ok2 := unhex(s[i+1])
+	return hi<<4 | lo, ok1 && ok2
 }
 
 // dash reads the "-" that W3C, nginx and varnishncsa write for an empty
