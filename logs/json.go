@@ -188,12 +188,19 @@ func stringEnd(s string, i int) (int, error) {
 		return 0, errJSON
 	}
 	for i++; i < len(s); i++ {
+		// Most bytes are plain: skip them with one look-up each.
+		for i < len(s) && !stringStop[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
 		switch c := s[i]; {
 		case c == '"':
 			return i + 1, nil
 		case c < 0x20:
 			return 0, errJSON
-		case c == '\\':
+		default: // a backslash
 			i++
 			if i >= len(s) {
 				return 0, errJSON
@@ -212,6 +219,16 @@ func stringEnd(s string, i int) (int, error) {
 	}
 	return 0, errJSON
 }
+
+// stringStop marks the bytes that end a run of plain bytes in a JSON
+// string: the quote, the backslash and control characters.
+var stringStop = func() (stop [256]bool) {
+	for c := range 0x20 {
+		stop[c] = true
+	}
+	stop['"'], stop['\\'] = true, true
+	return stop
+}()
 
 func isHex4(s string) bool {
 	for i := range 4 {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/cachefence/cachefence/cachestatus"
@@ -284,12 +283,18 @@ func (p *cloudCDNParser) parse(line string, r *Record) error {
 	if r.Cache == cachestatus.Unknown && cacheHit {
 		r.CacheWord, r.Cache = "cacheHit", cachestatus.Hit
 	}
-	u, err := url.Parse(requestURL)
-	if requestURL == "" || err != nil {
+	// requestUrl is absolute: scheme://host/path?query.
+	_, rest, ok := strings.Cut(requestURL, "://")
+	if !ok {
 		return fmt.Errorf("no usable requestUrl")
 	}
-	r.Host, r.Path, r.Query = u.Host, u.EscapedPath(), u.RawQuery
-	if r.Path == "" && u.Host != "" {
+	uri := "/"
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		rest, uri = rest[:i], rest[i:]
+	}
+	r.Host = rest
+	r.Path, r.Query, _ = strings.Cut(uri, "?")
+	if r.Path == "" {
 		r.Path = "/"
 	}
 	if !strings.HasPrefix(r.Path, "/") {
