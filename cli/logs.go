@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -137,7 +138,7 @@ func cmdLogs(ctx context.Context, fl caddycmd.Flags, args []string, out, errOut 
 		return probe.ExitError, fmt.Errorf("unexpected argument %q: --listen takes no files", args[0])
 	case listen == "" && len(args) == 0:
 		return probe.ExitError, errors.New("no input: name files, - for stdin, or --listen")
-	case follow && strings.Contains(" "+strings.Join(args, " ")+" ", " - "):
+	case follow && slices.Contains(args, "-"):
 		return probe.ExitError, errors.New("--follow reads files, not stdin")
 	}
 	if !follow && listen == "" {
