@@ -411,7 +411,7 @@ func (c *Checker) name(identity string) string {
 }
 
 // owner shows whom a stamp was made for: an account, anonymous, or the
-// stamp itself, already a digest.
+// stamp itself, already a digest, when it has a stamp's form.
 func (c *Checker) owner(stamp string) string {
 	for identity, name := range c.accounts {
 		if fence.VerifyOwnerStamp(c.key, identity, stamp) {
@@ -421,7 +421,23 @@ func (c *Checker) owner(stamp string) string {
 	if fence.VerifyOwnerStamp(c.key, "", stamp) {
 		return "anonymous"
 	}
-	return printable(stamp)
+	if !wellFormedStamp(stamp) {
+		// Not a stamp the fence made: whatever the field held is not
+		// echoed.
+		return "a malformed stamp"
+	}
+	return stamp
+}
+
+// wellFormedStamp says whether s has the form of cache_fence's stamps:
+// "v1." and 16 bytes in unpadded base64url.
+func wellFormedStamp(s string) bool {
+	digest, ok := strings.CutPrefix(s, "v1.")
+	if !ok || len(digest) != 22 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(digest)
+	return err == nil
 }
 
 // displayPath is a path fit to print: without ";" parameters (a

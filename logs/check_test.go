@@ -232,3 +232,20 @@ func TestCheckerNames(t *testing.T) {
 		}
 	}
 }
+
+// An owner stamp the fence did not make is shown as such, not echoed.
+func TestOwnerOfAMalformedStamp(t *testing.T) {
+	ch := newTestChecker(t, testConfig())
+	for stamp, want := range map[string]string{
+		stampAlice:                    "alice",
+		stampAnon:                     "anonymous",
+		"v1.8mTHvq1bUjK-UoGWDwMEPA":   "v1.8mTHvq1bUjK-UoGWDwMEPA",
+		"session=alice; token=s3cr3t": "a malformed stamp",
+		"v1.short":                    "a malformed stamp",
+		"v1.8mTHvq1bUjK-UoGWDwME+A":   "a malformed stamp",
+	} {
+		if got := ch.owner(stamp); got != want {
+			t.Errorf("owner(%q) = %q, want %q", stamp, got, want)
+		}
+	}
+}
