@@ -182,6 +182,12 @@ func (h *hookMessages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 }
 
+func (h *hookMessages) messages() []alert.Message {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]alert.Message(nil), h.msgs...)
+}
+
 func (h *hookMessages) wait(t *testing.T, n int) []alert.Message {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -342,15 +348,22 @@ func TestLogsFollow(t *testing.T) {
 	}
 	startLogs(t, bin, append(logsArgs, "--format", "nginx", "--follow", "--webhook", hookURL, "--every", "1s", file)...)
 	raw := mustRead(t, fixturePath("nginx.log"))
-	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
+	// Follow starts at the end of the file, once the command has started:
+	// append until something is alerted.
+	var msgs []alert.Message
+	for attempt := 0; len(msgs) == 0; attempt++ {
+		if attempt == 40 {
+			t.Fatal("nothing alerted on lines appended to the followed file")
+		}
+		f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(raw)
+		f.Close()
+		time.Sleep(500 * time.Millisecond)
+		msgs = hook.messages()
 	}
-	// Follow starts at the end: wait until it has surely opened the file.
-	time.Sleep(500 * time.Millisecond)
-	f.Write(raw)
-	f.Close()
-	msgs := hook.wait(t, 1)
 	var keys []string
 	for _, c := range msgs[0].Firing {
 		keys = append(keys, c.Key)
