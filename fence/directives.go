@@ -42,14 +42,7 @@ func (d directive) unquoted() string {
 func directives(lines []string) iter.Seq2[directive, bool] {
 	return func(yield func(directive, bool) bool) {
 		for _, line := range lines {
-			for rest := line; ; {
-				rest = trimOWS(rest)
-				for strings.HasPrefix(rest, ",") {
-					rest = trimOWS(rest[1:])
-				}
-				if rest == "" {
-					break
-				}
+			for rest := skipEmptyMembers(line); rest != ""; rest = skipEmptyMembers(rest) {
 				var d directive
 				var ok bool
 				d, rest, ok = nextDirective(rest)
@@ -59,6 +52,14 @@ func directives(lines []string) iter.Seq2[directive, bool] {
 			}
 		}
 	}
+}
+
+// skipEmptyMembers drops white space and empty list members ahead of the
+// next member.
+func skipEmptyMembers(s string) string {
+	for s = trimOWS(s); s != "" && s[0] == ','; s = trimOWS(s[1:]) {
+	}
+	return s
 }
 
 // nextDirective reads one member from s, which starts at its name, and
@@ -217,39 +218,53 @@ func readCacheControl(lines []string) cacheControl {
 	cc := cacheControl{present: len(lines) > 0, lines: len(lines)}
 	var seen [maxDirectives]string
 	n := 0
-	for d, ok := range directives(lines) {
-		if !ok || d.params != "" || (d.hasValue && !d.quoted() && !isToken(d.value)) {
-			cc.invalid = true
-			continue
-		}
-		for _, s := range seen[:n] {
-			cc.repeated = cc.repeated || strings.EqualFold(s, d.name)
-		}
-		if n == maxDirectives {
-			cc.repeated = true
-		} else {
-			seen[n] = d.name
-			n++
-		}
-		switch name := d.name; {
-		case strings.EqualFold(name, "public"):
-			cc.public = true
-		case strings.EqualFold(name, "private"):
-			cc.private = cc.private || !d.hasValue
-			cc.privateQualified = cc.privateQualified || d.hasValue
-		case strings.EqualFold(name, "no-cache"):
-			cc.noCache = cc.noCache || !d.hasValue
-			cc.noCacheQualified = cc.noCacheQualified || d.hasValue
-		case strings.EqualFold(name, "no-store"):
-			// An argument is meaningless here; every cache that reads
-			// the name (nginx and Varnish by substring) refuses to store.
-			cc.noStore = true
-		case strings.EqualFold(name, "max-age"), strings.EqualFold(name, "s-maxage"):
-			cc.invalid = cc.invalid || !isDeltaSeconds(d)
-		case strings.EqualFold(name, "stale-while-revalidate"), strings.EqualFold(name, "stale-if-error"):
-			// Next.js and Vercel send these bare on every ISR page.
-			cc.invalid = cc.invalid || (d.hasValue && !isDeltaSeconds(d))
+	// A plain loop rather than the directives iterator: this runs on every
+	// response.
+	for _, line := range lines {
+		for rest := skipEmptyMembers(line); rest != ""; rest = skipEmptyMembers(rest) {
+			var d directive
+			var ok bool
+			d, rest, ok = nextDirective(rest)
+			if !ok || d.params != "" || (d.hasValue && !d.quoted() && !isToken(d.value)) {
+				cc.invalid = true
+				continue
+			}
+			for _, s := range seen[:n] {
+				cc.repeated = cc.repeated || strings.EqualFold(s, d.name)
+			}
+			if n == maxDirectives {
+				cc.repeated = true
+			} else {
+				seen[n] = d.name
+				n++
+			}
+			cc.note(d)
 		}
 	}
 	return cc
+}
+
+// note records what one valid directive says. Names are told apart by
+// length first: this runs for every directive of every response.
+func (cc *cacheControl) note(d directive) {
+	is := func(known string) bool { return len(d.name) == len(known) && strings.EqualFold(d.name, known) }
+	switch {
+	case is("public"):
+		cc.public = true
+	case is("private"):
+		cc.private = cc.private || !d.hasValue
+		cc.privateQualified = cc.privateQualified || d.hasValue
+	case is("no-cache"):
+		cc.noCache = cc.noCache || !d.hasValue
+		cc.noCacheQualified = cc.noCacheQualified || d.hasValue
+	case is("no-store"):
+		// An argument is meaningless here; every cache that reads the
+		// name (nginx and Varnish by substring) refuses to store.
+		cc.noStore = true
+	case is("max-age"), is("s-maxage"):
+		cc.invalid = cc.invalid || !isDeltaSeconds(d)
+	case is("stale-while-revalidate"), is("stale-if-error"):
+		// Next.js and Vercel send these bare on every ISR page.
+		cc.invalid = cc.invalid || (d.hasValue && !isDeltaSeconds(d))
+	}
 }
