@@ -79,6 +79,13 @@
 // local webhook must get one message firing the causes and one resolving
 // them, not a stream; the metrics endpoint counts it all.
 //
+// TestLogs runs real Varnish (with varnishncsa) and nginx (with its access
+// log) in front of the fence with owner_stamp, configured to ignore
+// "private" as a misconfigured CDN does; mixed users, one after another
+// and all at once, produce real log lines, and `cachefence logs` must flag
+// exactly the records where one user's page reached another, none on the
+// public pages, and none at all with a cache that honours "private".
+//
 // TestXcaddyBuild builds the module into stock Caddy with xcaddy and checks
 // that the handler is there and fences.
 //
