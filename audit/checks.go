@@ -1,42 +1,32 @@
 package audit
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/cachefence/cachefence/alert"
+)
 
 // Severity ranks a finding by what the setting does beyond a faithful RFC
-// 9111 shared cache.
-type Severity string
+// 9111 shared cache. It is the alerting scale, so that --fail-on means the
+// same for audit, probe and logs.
+type Severity = alert.Severity
 
 // The severities, worst first.
 const (
 	// Critical: a personal response can be stored or collapsed and served
 	// to another user even when the origin sends private, no-store. The
 	// fence cannot help; it must be fixed at the CDN.
-	Critical Severity = "critical"
+	Critical = alert.Critical
 	// High: the cache stores or shares more than RFC 9111 lets a shared
 	// cache. The fence's rewrite defends every route it covers.
-	High Severity = "high"
+	High = alert.High
 	// Medium and Low: weaker risks.
-	Medium Severity = "medium"
-	Low    Severity = "low"
+	Medium = alert.Medium
+	Low    = alert.Low
 )
 
-// Severities lists the severities, worst first.
+// Severities lists the severities a check can have, worst first.
 var Severities = []Severity{Critical, High, Medium, Low}
-
-// Rank orders severities: higher is worse; 0 is not a severity.
-func (s Severity) Rank() int {
-	switch s {
-	case Critical:
-		return 4
-	case High:
-		return 3
-	case Medium:
-		return 2
-	case Low:
-		return 1
-	}
-	return 0
-}
 
 // VendorRule is how a check applies to one vendor: where the vendor
 // documents the behaviour, and how to fix it there.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/cachefence/cachefence/alert"
 )
 
 // The kinds of finding.
@@ -72,7 +74,7 @@ func NewReport(cfg *Config, drift []Finding) *Report {
 		r.Errors = append(r.Errors, err.Error())
 	}
 	slices.SortStableFunc(r.Findings, func(a, b Finding) int {
-		if c := b.Severity.Rank() - a.Severity.Rank(); c != 0 {
+		if c := alert.Compare(a.Severity, b.Severity); c != 0 {
 			return c
 		}
 		if a.DefendedByFence != b.DefendedByFence {
@@ -93,11 +95,32 @@ func (r *Report) ExitCode(failOn Severity) int {
 		return ExitError
 	}
 	for _, f := range r.Findings {
-		if f.Severity.Rank() >= failOn.Rank() {
+		if f.Severity.AtLeast(failOn) {
 			return ExitFindings
 		}
 	}
 	return ExitClean
+}
+
+// AlertRun is the report as alerting sees it: one cause per finding, keyed
+// by check, file, scope and setting, which stay the same from one run to
+// the next while the setting does.
+func (r *Report) AlertRun() alert.Run {
+	run := alert.Run{Errors: len(r.Errors)}
+	for _, f := range r.Findings {
+		where := "the fence defends it"
+		if !f.DefendedByFence {
+			where = "fix at the CDN"
+		}
+		run.Causes = append(run.Causes, alert.Cause{
+			Key:      strings.Join([]string{f.ID, f.File, f.Scope, f.Setting}, "|"),
+			Kind:     f.ID,
+			Severity: f.Severity,
+			Summary:  fmt.Sprintf("%s: %s in %s (%s = %s); %s", f.ID, f.Scope, f.File, f.Setting, f.Value, where),
+			Detail:   f,
+		})
+	}
+	return run
 }
 
 // WriteJSON writes the report as one JSON object.

@@ -1,16 +1,19 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
+	"github.com/cachefence/cachefence/alert"
 	"github.com/cachefence/cachefence/audit"
 	"github.com/cachefence/cachefence/audit/load"
 )
@@ -18,7 +21,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "audit",
-		Usage: "[--kind <kind>] [--format text|json|sarif] [--fail-on <severity>] [--baseline <file>] [--write-baseline <file>] <path>...",
+		Usage: "[--kind <kind>] [--format text|json|sarif] [--fail-on <severity>] [--baseline <file>] [--write-baseline <file>] [--every <duration> [--quiet <duration>] [--webhook <url>] [--metrics <addr>]] <path>...",
 		Short: "Check a CDN's own cache configuration for settings that share personal pages",
 		Long: `
 Reads a CDN's configuration and reports each setting that lets a shared
@@ -44,7 +47,13 @@ every change since then as a drift finding.
 
 Exit status: 0 no finding at or above --fail-on (default high), 1 findings,
 2 the audit could not run (an unreadable file, an unknown format, a parse
-error). See docs/audit.md.
+error).
+
+With --every, it reads the paths again that often, forever (point it at
+configuration a job exports, or a synced repository), and posts to
+--webhook at most one message per run, listing the findings at or above
+--fail-on that appeared and those that went away; --metrics serves
+Prometheus metrics. See docs/audit.md.
 `,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Flags().String("kind", "", "Read every path as this kind: "+strings.Join(load.Kinds(), ", "))
@@ -52,29 +61,15 @@ error). See docs/audit.md.
 			cmd.Flags().String("fail-on", string(audit.High), "Exit 1 for findings at or above this severity: critical, high, medium or low")
 			cmd.Flags().String("baseline", "", "Report changes since this baseline as drift findings")
 			cmd.Flags().String("write-baseline", "", "Write the normalised configuration to this file")
-			cmd.RunE = func(cmd *cobra.Command, args []string) error {
-				code, err := cmdAudit(caddycmd.Flags{FlagSet: cmd.Flags()}, args, cmd.OutOrStdout())
-				exitAudit(cmd, code, err)
-				return nil
-			}
-			// Cobra's own exit for a bad flag, 1, would read as findings.
-			cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-				exitAudit(cmd, audit.ExitError, err)
-				return nil
+			addWatchFlags(cmd, 0, "Watch mode: read the paths again after this long, forever, and alert on new findings and recoveries")
+			runCommand(cmd, audit.ExitError, func(cmd *cobra.Command, args []string) (int, error) {
+				return cmdAudit(cmd.Context(), caddycmd.Flags{FlagSet: cmd.Flags()}, args, cmd.OutOrStdout())
 			})
 		},
 	})
 }
 
-// exitAudit prints err, if any, and exits with code, as exitProbe does.
-func exitAudit(cmd *cobra.Command, code int, err error) {
-	if err != nil {
-		fmt.Fprintln(cmd.ErrOrStderr(), "cachefence audit:", err)
-	}
-	os.Exit(code)
-}
-
-func cmdAudit(fl caddycmd.Flags, paths []string, out io.Writer) (int, error) {
+func cmdAudit(ctx context.Context, fl caddycmd.Flags, paths []string, out io.Writer) (int, error) {
 	if len(paths) == 0 {
 		return audit.ExitError, errors.New("no path given: name the configuration files or directories to audit")
 	}
@@ -83,11 +78,21 @@ func cmdAudit(fl caddycmd.Flags, paths []string, out io.Writer) (int, error) {
 		return audit.ExitError, fmt.Errorf("--format %q: want text, json or sarif", format)
 	}
 	failOn := audit.Severity(fl.String("fail-on"))
-	if failOn.Rank() == 0 {
+	if !slices.Contains(audit.Severities, failOn) {
 		return audit.ExitError, fmt.Errorf("--fail-on %q: want critical, high, medium or low", failOn)
 	}
-	if kind := fl.String("kind"); kind != "" && !slices.Contains(load.Kinds(), kind) {
+	kind := fl.String("kind")
+	if kind != "" && !slices.Contains(load.Kinds(), kind) {
 		return audit.ExitError, fmt.Errorf("--kind %q: want one of %s", kind, strings.Join(load.Kinds(), ", "))
+	}
+	// Reading the configuration every few minutes would hammer nothing,
+	// but a CDN's export changes on deploys: a minute is the least.
+	every := durationOf(fl, "every")
+	if err := checkWatchFlags(fl, every, time.Minute); err != nil {
+		return audit.ExitError, err
+	}
+	if every != 0 && fl.String("write-baseline") != "" {
+		return audit.ExitError, errors.New("--write-baseline goes with a single run, not --every")
 	}
 	var base *audit.Baseline
 	if path := fl.String("baseline"); path != "" {
@@ -102,30 +107,56 @@ func cmdAudit(fl caddycmd.Flags, paths []string, out io.Writer) (int, error) {
 		}
 	}
 
-	cfg := load.Paths(paths, fl.String("kind"))
-	var drift []audit.Finding
-	if base != nil {
-		drift = base.Drift(cfg)
+	// run reads the paths afresh and writes one report.
+	run := func() (*audit.Report, error) {
+		cfg := load.Paths(paths, kind)
+		var drift []audit.Finding
+		if base != nil {
+			drift = base.Drift(cfg)
+		}
+		if path := fl.String("write-baseline"); path != "" {
+			if err := writeBaseline(path, audit.NewBaseline(cfg)); err != nil {
+				return nil, err
+			}
+		}
+		report := audit.NewReport(cfg, drift)
+		switch format {
+		case "json":
+			return report, report.WriteJSON(out)
+		case "sarif":
+			return report, report.WriteSARIF(out)
+		}
+		return report, report.WriteText(out)
 	}
-	if path := fl.String("write-baseline"); path != "" {
-		if err := writeBaseline(path, audit.NewBaseline(cfg)); err != nil {
+	if every == 0 {
+		report, err := run()
+		if err != nil {
 			return audit.ExitError, err
 		}
+		return report.ExitCode(failOn), nil
 	}
-	report := audit.NewReport(cfg, drift)
-	var err error
-	switch format {
-	case "json":
-		err = report.WriteJSON(out)
-	case "sarif":
-		err = report.WriteSARIF(out)
-	default:
-		err = report.WriteText(out)
-	}
+
+	ctx, cancel := untilSignal(ctx)
+	defer cancel()
+	logErr := func(err error) { fmt.Fprintln(os.Stderr, "cachefence audit:", err) }
+	w := &alert.Watcher{Source: "audit", Every: every, Threshold: failOn, Log: logErr,
+		Check: func(context.Context) alert.Run {
+			report, err := run()
+			if err != nil {
+				logErr(err)
+				return alert.Run{Errors: 1}
+			}
+			return report.AlertRun()
+		}}
+	stop, err := equipWatcher(fl, w, nil)
 	if err != nil {
 		return audit.ExitError, err
 	}
-	return report.ExitCode(failOn), nil
+	defer stop()
+	if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return audit.ExitError, err
+	}
+	return audit.ExitClean, nil
 }
 
 func writeBaseline(path string, b *audit.Baseline) error {

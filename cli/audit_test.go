@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cachefence/cachefence/audit"
 )
 
 // fixture returns the absolute path of an audit fixture.
@@ -24,6 +27,36 @@ func TestAudit(t *testing.T) {
 	t.Run("command line", func(t *testing.T) { auditCommandLine(t, bin) })
 	t.Run("formats", func(t *testing.T) { auditFormats(t, bin) })
 	t.Run("baseline and secrets", func(t *testing.T) { auditBaselineAndSecrets(t, bin) })
+	t.Run("watch mode", func(t *testing.T) { auditWatch(t, bin) })
+}
+
+// With --every, the first run fires the findings at or above --fail-on to
+// the webhook in one message, each saying where to fix it.
+func auditWatch(t *testing.T, bin string) {
+	hook, url := startHookServer(t)
+	proxy := fixture(t, "cloudfront/testdata/proxy")
+	startCommand(t, bin, "audit", "--every", "1h", "--webhook", url, proxy)
+	msgs := hook.wait(t, 1)
+	m := msgs[0]
+	if m.Source != "audit" || len(m.Firing) == 0 || len(m.Resolved) != 0 {
+		t.Fatalf("first message %+v: want the audit firing its findings", m)
+	}
+	for _, c := range m.Firing {
+		if !c.Severity.AtLeast(audit.High) {
+			t.Errorf("%s (%s) fired below --fail-on high", c.Kind, c.Severity)
+		}
+	}
+	found := false
+	for _, c := range m.Firing {
+		found = found || (c.Kind == "stores-private" && c.Severity == audit.Critical && strings.HasSuffix(c.Summary, "fix at the CDN"))
+	}
+	if !found {
+		t.Errorf("no critical stores-private cause to fix at the CDN among %+v", m.Firing)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(hook.messages()); n != 1 {
+		t.Errorf("%d messages after one run, want 1", n)
+	}
 }
 
 // Exit 0 clean, 1 findings at or above --fail-on, 2 when it cannot run,
@@ -58,6 +91,9 @@ func auditCommandLine(t *testing.T, bin string) {
 		{[]string{"audit", "--kind", "azure", safe}, 2, `cachefence audit: --kind "azure": want one of terraform, cloudfront`},
 		{[]string{"audit", "--baseline", "missing.json", safe}, 2, "cachefence audit: --baseline: open missing.json"},
 		{[]string{"audit", "--help"}, 0, "\n  cachefence audit [--kind <kind>]"},
+		{[]string{"audit", "--every", "10s", safe}, 2, "cachefence audit: --every 10s: at least 1m0s"},
+		{[]string{"audit", "--every", "1h", "--write-baseline", "b.json", safe}, 2, "cachefence audit: --write-baseline goes with a single run"},
+		{[]string{"audit", "--webhook", "http://127.0.0.1:1/hook", safe}, 2, "cachefence audit: --webhook and --metrics need --every"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out := runCachefence(t, bin, dir, tc.args...)

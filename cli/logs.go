@@ -10,16 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/cachefence/cachefence/alert"
@@ -81,17 +78,9 @@ each recovery once to --webhook, and serve Prometheus metrics on
 			fs.Duration("collapse-window", logs.DefaultCollapseWindow, "collapse_suspected: how long after a miss hits count")
 			fs.Int("max-line", logs.DefaultMaxLine, "Longest line read, in bytes; longer ones are bad lines")
 			fs.String("output", "text", "Findings as text or json (one object per line)")
-			fs.Duration("every", 30*time.Second, "--follow, --listen: how often to alert on what was found since")
-			fs.String("webhook", "", "--follow, --listen: post new findings and recoveries to this URL")
-			fs.String("metrics", "", "--follow, --listen: serve Prometheus metrics on this address")
-			cmd.RunE = func(cmd *cobra.Command, args []string) error {
-				code, err := cmdLogs(cmd.Context(), caddycmd.Flags{FlagSet: fs}, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
-				exitLogs(cmd, code, err)
-				return nil
-			}
-			cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-				exitLogs(cmd, probe.ExitError, err)
-				return nil
+			addWatchFlags(cmd, 30*time.Second, "--follow, --listen: how often to alert on what was found since")
+			runCommand(cmd, probe.ExitError, func(cmd *cobra.Command, args []string) (int, error) {
+				return cmdLogs(cmd.Context(), caddycmd.Flags{FlagSet: fs}, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			})
 		},
 	})
@@ -103,14 +92,6 @@ func formatList() []string {
 		names[i] = string(f)
 	}
 	return names
-}
-
-// exitLogs prints err, if any, and exits with code, as exitProbe does.
-func exitLogs(cmd *cobra.Command, code int, err error) {
-	if err != nil {
-		fmt.Fprintln(cmd.ErrOrStderr(), "cachefence logs:", err)
-	}
-	os.Exit(code)
 }
 
 // logsRun is one run of the command, as its flags configure it.
@@ -307,46 +288,29 @@ func (r *logsRun) readFile(sink *logs.Sink, name string) (logs.Stats, error) {
 // watch follows files or receives pushes until interrupted, alerting
 // through an alert.Watcher.
 func (r *logsRun) watch(ctx context.Context, fl caddycmd.Flags, files []string) (int, error) {
-	every := fl.Duration("every")
-	if every < time.Second {
-		return probe.ExitError, fmt.Errorf("--every %s: at least 1s", every)
+	if err := checkWatchFlags(fl, durationOf(fl, "every"), time.Second); err != nil {
+		return probe.ExitError, err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := untilSignal(ctx)
+	defer cancel()
 	window := &logs.Window{}
 	sink := &logs.Sink{Checker: r.checker, Window: window, Emit: r.emit}
 	logErr := func(err error) { fmt.Fprintln(r.errOut, "cachefence logs:", err) }
-	w := &alert.Watcher{Source: "logs", Every: every, Threshold: alert.High, Check: window.Run, Log: logErr}
-	if url := fl.String("webhook"); url != "" {
-		wh, err := alert.NewWebhook(url)
-		if err != nil {
-			return probe.ExitError, fmt.Errorf("--webhook: %w", err)
-		}
-		w.Webhook = wh
+	w := &alert.Watcher{Source: "logs", Every: durationOf(fl, "every"), Threshold: alert.High, Check: window.Run, Log: logErr}
+	stop, err := equipWatcher(fl, w, func(reg prometheus.Registerer) (err error) {
+		sink.Metrics, err = logs.NewMetrics(reg)
+		return err
+	})
+	if err != nil {
+		return probe.ExitError, err
 	}
+	defer stop()
 	var servers []*http.Server
 	defer func() {
 		for _, s := range servers {
 			s.Close()
 		}
 	}()
-	if addr := fl.String("metrics"); addr != "" {
-		reg := prometheus.NewRegistry()
-		var err error
-		if w.Metrics, err = alert.NewMetrics(reg, "logs"); err != nil {
-			return probe.ExitError, err
-		}
-		if sink.Metrics, err = logs.NewMetrics(reg); err != nil {
-			return probe.ExitError, err
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		srv, err := serveOn(addr, mux, "", "")
-		if err != nil {
-			return probe.ExitError, fmt.Errorf("--metrics: %w", err)
-		}
-		servers = append(servers, srv)
-	}
 	var wg sync.WaitGroup
 	if addr := fl.String("listen"); addr != "" {
 		secret := os.Getenv(fl.String("secret-env"))
@@ -372,7 +336,7 @@ func (r *logsRun) watch(ctx context.Context, fl caddycmd.Flags, files []string) 
 			r.report(name, st, err)
 		}()
 	}
-	err := w.Run(ctx)
+	err = w.Run(ctx)
 	wg.Wait()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return probe.ExitError, err

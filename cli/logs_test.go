@@ -226,7 +226,9 @@ func mustRead(t *testing.T, name string) []byte {
 
 // startLogs runs `cachefence logs` in watch mode and stops it, checking it
 // exits 0, when the test ends.
-func startLogs(t *testing.T, bin string, args ...string) {
+// startCommand runs the binary with args in the background, and stops it
+// with SIGTERM when the test ends: it must exit cleanly.
+func startCommand(t *testing.T, bin string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	var out lockedOutput
@@ -241,11 +243,11 @@ func startLogs(t *testing.T, bin string, args ...string) {
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("cachefence logs ended with %v:\n%s", err, out.String())
+				t.Errorf("cachefence %s ended with %v:\n%s", args[0], err, out.String())
 			}
 		case <-time.After(10 * time.Second):
 			cmd.Process.Kill()
-			t.Errorf("cachefence logs did not stop on SIGTERM")
+			t.Errorf("cachefence %s did not stop on SIGTERM", args[0])
 		}
 	})
 }
@@ -286,7 +288,7 @@ func TestLogsListen(t *testing.T) {
 	setLogsEnv(t)
 	hook, hookURL := startHookServer(t)
 	listen, metrics := testnet.FreeAddr(t), testnet.FreeAddr(t)
-	startLogs(t, bin, append(logsArgs, "--listen", listen, "--metrics", metrics, "--webhook", hookURL, "--every", "1s")...)
+	startCommand(t, bin, append(logsArgs, "--listen", listen, "--metrics", metrics, "--webhook", hookURL, "--every", "1s")...)
 	waitHTTPUp(t, "http://"+metrics+"/metrics")
 
 	body := mustRead(t, fixturePath("cloudflare.ndjson"))
@@ -346,7 +348,7 @@ func TestLogsFollow(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startLogs(t, bin, append(logsArgs, "--format", "nginx", "--follow", "--webhook", hookURL, "--every", "1s", file)...)
+	startCommand(t, bin, append(logsArgs, "--format", "nginx", "--follow", "--webhook", hookURL, "--every", "1s", file)...)
 	raw := mustRead(t, fixturePath("nginx.log"))
 	// Follow starts at the end of the file, once the command has started:
 	// append until something is alerted.

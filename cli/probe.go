@@ -5,17 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/cachefence/cachefence/alert"
@@ -56,18 +49,11 @@ See docs/probe.md and examples/probe.json.
 `,
 		CobraFunc: func(cmd *cobra.Command) {
 			addProbeFlags(cmd)
-			cmd.RunE = func(cmd *cobra.Command, args []string) error {
-				code, err := probe.ExitError, noArgs(cmd, args)
-				if err == nil {
-					code, err = cmdProbe(cmd.Context(), caddycmd.Flags{FlagSet: cmd.Flags()}, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			runCommand(cmd, probe.ExitError, func(cmd *cobra.Command, args []string) (int, error) {
+				if err := noArgs(cmd, args); err != nil {
+					return probe.ExitError, err
 				}
-				exitProbe(cmd, code, err)
-				return nil
-			}
-			// Cobra's own exit for a bad flag, 1, would read as findings.
-			cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-				exitProbe(cmd, probe.ExitError, err)
-				return nil
+				return cmdProbe(cmd.Context(), caddycmd.Flags{FlagSet: cmd.Flags()}, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			})
 		},
 	})
@@ -78,44 +64,7 @@ func addProbeFlags(cmd *cobra.Command) {
 	cmd.Flags().StringP("config", "c", "", "The probe's JSON config file")
 	cmd.Flags().String("format", "text", "Report format: text or json")
 	cmd.Flags().String("fail-on", string(alert.Low), "The least severity that exits 1 and alerts: critical, high, medium, low or info")
-	cmd.Flags().Var(new(durationFlag), "every", "Watch mode: run again after this long, forever")
-	cmd.Flags().Var(new(durationFlag), "quiet", "Watch mode: how long a cause must stay absent before it recovers (default two runs)")
-	cmd.Flags().String("webhook", "", "Watch mode: post what fired and what recovered to this URL")
-	cmd.Flags().String("metrics", "", "Watch mode: serve Prometheus metrics on this address")
-}
-
-// durationFlag is a flag holding a duration as Caddy writes it ("1d").
-type durationFlag time.Duration
-
-// String writes the duration as Go does ("1m30s").
-func (d *durationFlag) String() string { return time.Duration(*d).String() }
-
-// Set reads a duration as Caddy does, days included.
-func (d *durationFlag) Set(s string) error {
-	v, err := caddy.ParseDuration(s)
-	if err != nil {
-		return errors.New("want a duration such as 30s, 5m or 1d")
-	}
-	*d = durationFlag(v)
-	return nil
-}
-
-// Type names the value in help.
-func (d *durationFlag) Type() string { return "duration" }
-
-// durationOf reads a durationFlag.
-func durationOf(fl caddycmd.Flags, name string) time.Duration {
-	return time.Duration(*fl.Lookup(name).Value.(*durationFlag))
-}
-
-// exitProbe prints err, if any, and exits with code. The probe exits by
-// itself because caddycmd.Main exits 0 for a status of 1 without an error,
-// and 1 means findings here.
-func exitProbe(cmd *cobra.Command, code int, err error) {
-	if err != nil {
-		fmt.Fprintln(cmd.ErrOrStderr(), "cachefence probe:", err)
-	}
-	os.Exit(code)
+	addWatchFlags(cmd, 0, "Watch mode: run again after this long, forever")
 }
 
 func cmdProbe(ctx context.Context, fl caddycmd.Flags, out, errOut io.Writer) (int, error) {
@@ -132,7 +81,8 @@ func cmdProbe(ctx context.Context, fl caddycmd.Flags, out, errOut io.Writer) (in
 		return probe.ExitError, fmt.Errorf("--fail-on: %w", err)
 	}
 	every := durationOf(fl, "every")
-	if err := checkWatchFlags(fl, every); err != nil {
+	// At least 10s between runs, to stay polite.
+	if err := checkWatchFlags(fl, every, 10*time.Second); err != nil {
 		return probe.ExitError, err
 	}
 	cfg, err := probe.LoadConfig(path)
@@ -164,41 +114,13 @@ func cmdProbe(ctx context.Context, fl caddycmd.Flags, out, errOut io.Writer) (in
 	return watch(ctx, fl, prober, every, failOn, write)
 }
 
-// checkWatchFlags checks --every, --quiet, --webhook and --metrics before
-// the config is read. A webhook URL carries its own secret, so its errors
-// do not show it.
-func checkWatchFlags(fl caddycmd.Flags, every time.Duration) error {
-	webhook := fl.String("webhook")
-	if every == 0 {
-		switch {
-		case webhook != "" || fl.String("metrics") != "":
-			return errors.New("--webhook and --metrics need --every")
-		case durationOf(fl, "quiet") != 0:
-			return errors.New("--quiet needs --every")
-		}
-		return nil
-	}
-	if every < 10*time.Second {
-		return fmt.Errorf("--every %s: at least 10s, to stay polite", every)
-	}
-	if quiet := durationOf(fl, "quiet"); quiet < 0 {
-		return fmt.Errorf("--quiet %s: must not be negative", quiet)
-	}
-	if webhook != "" {
-		if _, err := alert.NewWebhook(webhook); err != nil {
-			return fmt.Errorf("--webhook: %w", err)
-		}
-	}
-	return nil
-}
-
 // watch runs the probe every so often, alerting and serving metrics, until
 // a signal stops it.
 func watch(ctx context.Context, fl caddycmd.Flags, prober *probe.Prober, every time.Duration, failOn alert.Severity, write func(*probe.Report) error) (int, error) {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := untilSignal(ctx)
+	defer cancel()
 	logErr := func(err error) { fmt.Fprintln(os.Stderr, "cachefence probe:", err) }
-	w := &alert.Watcher{Source: "probe", Every: every, Quiet: durationOf(fl, "quiet"), Threshold: failOn, Log: logErr,
+	w := &alert.Watcher{Source: "probe", Every: every, Threshold: failOn, Log: logErr,
 		Check: func(ctx context.Context) alert.Run {
 			r := prober.Run(ctx)
 			if err := write(r); err != nil {
@@ -206,30 +128,11 @@ func watch(ctx context.Context, fl caddycmd.Flags, prober *probe.Prober, every t
 			}
 			return r.AlertRun()
 		}}
-	if url := fl.String("webhook"); url != "" {
-		wh, err := alert.NewWebhook(url)
-		if err != nil {
-			return probe.ExitError, fmt.Errorf("--webhook: %w", err)
-		}
-		w.Webhook = wh
+	stop, err := equipWatcher(fl, w, nil)
+	if err != nil {
+		return probe.ExitError, err
 	}
-	if addr := fl.String("metrics"); addr != "" {
-		reg := prometheus.NewRegistry()
-		m, err := alert.NewMetrics(reg, "probe")
-		if err != nil {
-			return probe.ExitError, err
-		}
-		w.Metrics = m
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			return probe.ExitError, fmt.Errorf("--metrics: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(l)
-		defer srv.Close()
-	}
+	defer stop()
 	if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return probe.ExitError, err
 	}

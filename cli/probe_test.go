@@ -32,7 +32,7 @@ func TestProbeFlags(t *testing.T) {
 		{[]string{"--every", "1d"}, ""},
 		{[]string{"--every", "90s", "--quiet", "1h", "--webhook", "https://hooks.example/T0/B0/hook-secret"}, ""},
 		{[]string{"--every", "ten minutes"}, `invalid argument "ten minutes" for "--every" flag: want a duration such as 30s, 5m or 1d`},
-		{[]string{"--every", "5s"}, "--every 5s: at least 10s, to stay polite"},
+		{[]string{"--every", "5s"}, "--every 5s: at least 10s"},
 		{[]string{"--quiet", "1h"}, "--quiet needs --every"},
 		{[]string{"--every", "1m", "--quiet", "-1m"}, "--quiet -1m0s: must not be negative"},
 		{[]string{"--metrics", "127.0.0.1:0"}, "--webhook and --metrics need --every"},
@@ -41,7 +41,7 @@ func TestProbeFlags(t *testing.T) {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			fl, err := probeFlags(t, tc.args...)
 			if err == nil {
-				err = checkWatchFlags(fl, durationOf(fl, "every"))
+				err = checkWatchFlags(fl, durationOf(fl, "every"), 10*time.Second)
 			}
 			switch {
 			case tc.want == "" && err != nil:
