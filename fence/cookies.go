@@ -4,6 +4,8 @@ import (
 	"iter"
 	"path"
 	"strings"
+
+	"github.com/cachefence/cachefence/internal/escape"
 )
 
 // cookiePairs yields the name and the whole name=value pair of every cookie
@@ -116,7 +118,7 @@ func cookieNameForms(raw string) [5]string {
 		}
 	}
 	forms[2] = phpNameReplacer.Replace(php)
-	forms[3] = trimOWS(decodePercent(strings.ReplaceAll(name, "+", " ")))
+	forms[3] = trimOWS(escape.Percent(strings.ReplaceAll(name, "+", " ")))
 	for i := len(name) - 1; i >= 0; i-- {
 		if !isTokenChar(name[i]) {
 			forms[4] = name[i+1:]

@@ -3,6 +3,8 @@ package fence
 import (
 	"iter"
 	"strings"
+
+	"github.com/cachefence/cachefence/internal/escape"
 )
 
 // DefaultCredentialParams are the URL parameters that carry credentials
@@ -37,7 +39,7 @@ func paramName(raw string, buf *[maxParamName]byte) (name []byte, ok bool) {
 		c := raw[i]
 		switch {
 		case c == '%':
-			if v, ok := unhexPair(raw, i+1); ok {
+			if v, ok := escape.HexByte(raw, i+1); ok {
 				c = v
 				i += 2
 			}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/cachefence/cachefence/internal/escape"
 )
 
 // pathPattern is one pattern of private_paths or public_paths, in the
@@ -17,6 +19,10 @@ type pathPattern struct {
 	// spaces percent-encoded; compared case-sensitively with the path as
 	// sent.
 	strict string
+	// written is the pattern with its escapes decoded, case kept; compared
+	// with the path as sent, decoded once. A strict match needs both, so
+	// that pattern text never matches across an escape's hex digits.
+	written string
 	// lenient is the pattern decoded and in lower case; compared with
 	// every form of the path an origin might serve as the same route.
 	lenient string
@@ -56,7 +62,8 @@ func compilePathPattern(p string) (pathPattern, error) {
 	if strings.ContainsAny(p, "{}") {
 		return pathPattern{}, errors.New("holds a placeholder; path patterns are matched against the path as the client sent it")
 	}
-	c := pathPattern{kind: matchGlob, strict: encodeForWire(p), lenient: strings.ToLower(decodePercent(p))}
+	written := escape.Percent(p)
+	c := pathPattern{kind: matchGlob, strict: encodeForWire(p), written: written, lenient: strings.ToLower(written)}
 	stars := strings.Count(p, "*")
 	switch {
 	case p == "*":
@@ -96,14 +103,17 @@ func (c *pathPattern) match(pat, s string) bool {
 // matches a pattern exactly as written: case-sensitive, with no decoding or
 // cleaning. A path that origins could resolve to another route (dot
 // segments, doubled slashes, path parameters, backslashes, encoded
-// delimiters) matches nothing. This is what lifting the cookie rule needs:
-// a match at least as strict as any origin's router.
+// delimiters) matches nothing, and so does a path that matches only as
+// sent or only decoded ("*acc*" and "/x%ACc"). This is what lifting the
+// cookie rule needs: a match at least as strict as any origin's router.
 func matchStrict(patterns []pathPattern, rawPath string) bool {
 	if len(patterns) == 0 || !plainPath(rawPath) {
 		return false
 	}
+	decoded := escape.Percent(rawPath)
 	for i := range patterns {
-		if patterns[i].match(patterns[i].strict, rawPath) {
+		p := &patterns[i]
+		if p.match(p.strict, rawPath) && p.match(p.written, decoded) {
 			return true
 		}
 	}
@@ -176,7 +186,7 @@ func simpleLowerPath(p string) bool {
 func routeForms(rawPath string) (cleaned, stripped string) {
 	p := rawPath
 	for range 3 {
-		d := decodePercent(p)
+		d := escape.Percent(p)
 		if d == p {
 			break
 		}
@@ -234,7 +244,7 @@ func plainPath(p string) bool {
 		case c == '\\', c == ';', c < 0x20, c == 0x7f:
 			return false
 		case c == '%':
-			v, ok := unhexPair(p, i+1)
+			v, ok := escape.HexByte(p, i+1)
 			if !ok || v < 0x20 || v == 0x7f || strings.IndexByte(`/\.;%?#`, v) >= 0 {
 				return false
 			}
@@ -249,48 +259,6 @@ func plainPath(p string) bool {
 		}
 	}
 	return true
-}
-
-// unhexPair decodes the two hex digits at s[i:i+2].
-func unhexPair(s string, i int) (byte, bool) {
-	if i+1 >= len(s) {
-		return 0, false
-	}
-	hi, ok1 := unhex(s[i])
-	lo, ok2 := unhex(s[i+1])
-	return hi<<4 | lo, ok1 && ok2
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
-// decodePercent decodes every valid %XX escape and leaves invalid ones as
-// they are, as lenient servers do.
-func decodePercent(s string) string {
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' {
-			if v, ok := unhexPair(s, i+1); ok {
-				b.WriteByte(v)
-				i += 2
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // encodeForWire percent-encodes what clients escape in a path (spaces,

@@ -11,7 +11,7 @@ import (
 func TestPathMatching(t *testing.T) {
 	p := newPolicy(t, Config{
 		PrivatePaths: []string{"/account*", "/orders/*/invoice", "/me", "*.private"},
-		PublicPaths:  []string{"/static/*", "*.woff2", "/favicon.ico", "/media/caf\u00e9/*"},
+		PublicPaths:  []string{"/static/*", "*.woff2", "/favicon.ico", "/media/caf\u00e9/*", "*bundle.js"},
 	})
 	for _, tc := range []struct {
 		target          string
@@ -47,6 +47,10 @@ func TestPathMatching(t *testing.T) {
 		{`/static\app.css`, false, false},
 		{"/FAVICON.ICO", false, false},
 		{"/fonts/a.WOFF2", false, false},
+		// Pattern text must not match across an escape: "bundle.js" ends
+		// the path as sent, but the origin sees "/js/main\xabundle.js".
+		{"/js/mainbundle.js", false, true},
+		{"/js/main%abundle.js", false, false},
 
 		// Every form of a private path is private.
 		{"/ACCOUNT", true, false},

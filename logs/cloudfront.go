@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cachefence/cachefence/internal/escape"
 )
 
 // CloudFront logs no response header: neither the owner stamp nor
@@ -87,10 +89,10 @@ func cloudFrontRecord(r *Record, w *words, host, method, stem, query, status, re
 	}
 	r.CacheWord = result
 	r.Cache = w.verdict(result)
-	r.Cookie = unpercent(cookie)
+	r.Cookie = escape.Percent(cookie)
 	if headers != "" {
 		// cs-headers: "Name:value" lines, URL-encoded, cut at 800 bytes.
-		for line := range strings.SplitSeq(unpercent(headers), "\n") {
+		for line := range strings.SplitSeq(escape.Percent(headers), "\n") {
 			if name, v, ok := strings.Cut(line, ":"); ok && name != "Cookie" && name != "cookie" {
 				setHeader(r, name, strings.TrimSpace(v))
 			}

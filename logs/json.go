@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/cachefence/cachefence/internal/escape"
 )
 
 // A small JSON reader for log lines. The JSON formats are read at several
@@ -232,7 +234,7 @@ var stringStop = func() (stop [256]bool) {
 
 func isHex4(s string) bool {
 	for i := range 4 {
-		if _, ok := unhex(s[i]); !ok {
+		if _, ok := escape.Hex(s[i]); !ok {
 			return false
 		}
 	}
@@ -298,22 +300,10 @@ func unquote(q string) string {
 func hex4(s string) uint16 {
 	var n uint16
 	for i := range 4 {
-		d, _ := unhex(s[i])
+		d, _ := escape.Hex(s[i])
 		n = n<<4 | uint16(d)
 	}
 	return n
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // jsonString reads a raw value as a string: a JSON string decoded, a

@@ -8,6 +8,8 @@ import (
 
 	"github.com/cachefence/cachefence/cachestatus"
 	"github.com/cachefence/cachefence/fence"
+
+	"github.com/cachefence/cachefence/internal/escape"
 )
 
 // The JSON formats: one object per line.
@@ -205,10 +207,10 @@ func (p *datastreamParser) parse(line string, r *Record) error {
 		case "cacheable":
 			cacheable = jsonString(v)
 		case "cookie":
-			r.Cookie = unpercent(jsonString(v))
+			r.Cookie = escape.Percent(jsonString(v))
 		case "customField":
 			r.Stamped = true
-			r.Stamp = stampIn(unpercent(jsonString(v)))
+			r.Stamp = stampIn(escape.Percent(jsonString(v)))
 		}
 	})
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/cachefence/cachefence/internal/escape"
 )
 
 // unbackslash undoes the escaping nginx (escape=default: \xHH for '"',
@@ -26,7 +28,7 @@ func unbackslash(s string) string {
 		}
 		switch s[i+1] {
 		case 'x':
-			if c, ok := hexByte(s, i+2); ok {
+			if c, ok := escape.HexByte(s, i+2); ok {
 				b.WriteByte(c)
 				i += 3
 				continue
@@ -46,38 +48,6 @@ func unbackslash(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// unpercent decodes %HH escapes, as CloudFront and DataStream 2 write the
-// values they log; '+' stays '+', since a cookie value may hold one. A
-// malformed escape is kept as written.
-func unpercent(s string) string {
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' {
-			if c, ok := hexByte(s, i+1); ok {
-				b.WriteByte(c)
-				i += 2
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// hexByte reads the two hex digits at s[i:].
-func hexByte(s string, i int) (byte, bool) {
-	if i+1 >= len(s) {
-		return 0, false
-	}
-	hi, ok1 := unhex(s[i])
-	lo, ok2 := unhex(s[i+1])
-	return hi<<4 | lo, ok1 && ok2
 }
 
 // dash reads the "-" that W3C, nginx and varnishncsa write for an empty
