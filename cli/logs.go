@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -102,8 +103,9 @@ type logsRun struct {
 	errOut  io.Writer
 	json    bool
 
-	mu    sync.Mutex // serializes writes to out
-	found int
+	mu       sync.Mutex // serializes writes to out and errOut
+	found    int
+	badShown map[string]int // bad lines printed per source while watching
 }
 
 func cmdLogs(ctx context.Context, fl caddycmd.Flags, args []string, out, errOut io.Writer) (int, error) {
@@ -256,6 +258,25 @@ func (r *logsRun) report(source string, st logs.Stats, err error) bool {
 	return true
 }
 
+// badLine prints a bad line of a followed file or a push as it is found,
+// up to logs.MaxBadLines per source: a follow never ends to report them.
+func (r *logsRun) badLine(source string, b logs.BadLine) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.badShown == nil {
+		r.badShown = map[string]int{}
+	}
+	switch n := r.badShown[source]; {
+	case n < logs.MaxBadLines:
+		fmt.Fprintf(r.errOut, "cachefence logs: %s: %s\n", source, b)
+	case n == logs.MaxBadLines:
+		fmt.Fprintf(r.errOut, "cachefence logs: %s: further bad lines are only counted (cachefence_logs_parse_errors_total)\n", source)
+	default:
+		return
+	}
+	r.badShown[source]++
+}
+
 // batch reads every file to its end and returns the exit code.
 func (r *logsRun) batch(files []string) int {
 	sink := &logs.Sink{Checker: r.checker, Emit: r.emit}
@@ -326,6 +347,11 @@ func (r *logsRun) watch(ctx context.Context, fl caddycmd.Flags, files []string) 
 		}
 		servers = append(servers, srv)
 	}
+	sink.Bad = r.badLine
+	// A follower that stops before the command does (a format it cannot
+	// tell, a read error) leaves its file unwatched: the whole command
+	// stops, rather than run on reporting clean windows.
+	stopped := make(chan error, len(files))
 	for _, name := range files {
 		wg.Add(1)
 		go func() {
@@ -333,11 +359,21 @@ func (r *logsRun) watch(ctx context.Context, fl caddycmd.Flags, files []string) 
 			src := logs.Follow(ctx, name, 250*time.Millisecond)
 			defer src.Close()
 			st, err := sink.Read(name, src, r.opts)
-			r.report(name, st, err)
+			if ctx.Err() != nil {
+				r.report(name, st, err)
+				return
+			}
+			stopped <- fmt.Errorf("%s: stopped following: %w", name, cmp.Or(err, io.ErrUnexpectedEOF))
+			cancel()
 		}()
 	}
 	err = w.Run(ctx)
 	wg.Wait()
+	select {
+	case e := <-stopped:
+		return probe.ExitError, e
+	default:
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return probe.ExitError, err
 	}

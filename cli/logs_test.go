@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -224,15 +226,14 @@ func mustRead(t *testing.T, name string) []byte {
 	return b
 }
 
-// startLogs runs `cachefence logs` in watch mode and stops it, checking it
-// exits 0, when the test ends.
 // startCommand runs the binary with args in the background, and stops it
-// with SIGTERM when the test ends: it must exit cleanly.
-func startCommand(t *testing.T, bin string, args ...string) {
+// with SIGTERM when the test ends: it must exit cleanly. It returns the
+// command's output so far, stdout and stderr together.
+func startCommand(t *testing.T, bin string, args ...string) *lockedOutput {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	var out lockedOutput
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &lockedOutput{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -250,6 +251,7 @@ func startCommand(t *testing.T, bin string, args ...string) {
 			t.Errorf("cachefence %s did not stop on SIGTERM", args[0])
 		}
 	})
+	return out
 }
 
 type lockedOutput struct {
@@ -375,5 +377,88 @@ func TestLogsFollow(t *testing.T) {
 	}
 	if !strings.Contains(msgs[0].Text, "page stamped for alice served to v1.") {
 		t.Errorf("message text %q", msgs[0].Text)
+	}
+}
+
+// A followed file's bad lines are reported and counted as they come, not
+// when the follow ends: a log turned unreadable is never silently clean.
+func TestLogsFollowBadLines(t *testing.T) {
+	bin := buildCachefence(t)
+	setLogsEnv(t)
+	file := filepath.Join(t.TempDir(), "access.log")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	metrics := testnet.FreeAddr(t)
+	out := startCommand(t, bin, append(logsArgs, "--format", "nginx", "--follow", "--metrics", metrics, file)...)
+	waitHTTPUp(t, "http://"+metrics+"/metrics")
+	for attempt := 0; ; attempt++ {
+		if attempt == 40 {
+			t.Fatalf("bad lines appended to the followed file were neither counted nor reported:\n%s", out)
+		}
+		f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("garbage sid=SECRETCOOKIE\n")
+		f.Close()
+		time.Sleep(250 * time.Millisecond)
+		resp, err := http.Get("http://" + metrics + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(page), `cachefence_logs_parse_errors_total{format="nginx"}`) && strings.Contains(out.String(), "want 10 tab-separated fields") {
+			break
+		}
+	}
+	if strings.Contains(out.String(), "SECRETCOOKIE") {
+		t.Errorf("a bad line's content was printed:\n%s", out)
+	}
+}
+
+// A follower that cannot go on (here: a first line whose format cannot be
+// told) stops the command with an error instead of leaving the file
+// unwatched while the watcher reports clean runs.
+func TestLogsFollowStopsLoudly(t *testing.T) {
+	bin := buildCachefence(t)
+	setLogsEnv(t)
+	file := filepath.Join(t.TempDir(), "access.log")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append(logsArgs, "--follow", "--every", "1s", file)...)
+	var out lockedOutput
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	raw := mustRead(t, fixturePath("nginx.log"))
+	for attempt := 0; ; attempt++ {
+		if attempt == 40 {
+			cmd.Process.Kill()
+			t.Fatalf("the command went on after its follower stopped:\n%s", out.String())
+		}
+		f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(raw)
+		f.Close()
+		select {
+		case err := <-done:
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+				t.Errorf("ended with %v, want exit status 2", err)
+			}
+			if !strings.Contains(out.String(), "stopped following: cannot tell the log format") {
+				t.Errorf("output does not say why:\n%s", out.String())
+			}
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 }

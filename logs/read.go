@@ -75,13 +75,19 @@ func Read(r io.Reader, o Options, emit func(Format, *Record)) (Stats, error) {
 			return st, err
 		}
 	}
+	bad := func(line int64, reason string) {
+		st.bad(line, reason)
+		if o.onBad != nil {
+			o.onBad(st.Format, BadLine{line, reason})
+		}
+	}
 	// One record for every line: emit must not keep it.
 	var rec Record
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
 			st.Lines++
-			st.bad(st.Lines, fmt.Sprintf("longer than %d bytes", maxLine))
+			bad(st.Lines, fmt.Sprintf("longer than %d bytes", maxLine))
 			for err == bufio.ErrBufferFull {
 				_, err = br.ReadSlice('\n')
 			}
@@ -117,7 +123,7 @@ func Read(r io.Reader, o Options, emit func(Format, *Record)) (Stats, error) {
 			case errSkip:
 				st.Skipped++
 			default:
-				st.bad(st.Lines, perr.Error())
+				bad(st.Lines, perr.Error())
 			}
 		}
 		if err == io.EOF {

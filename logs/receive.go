@@ -170,12 +170,19 @@ func (rv *Receiver) firehose(w http.ResponseWriter, r *http.Request) {
 	}
 	requestID = cmp.Or(requestID, req.RequestID)
 	var recs []pushed
+	budget := cmp.Or(rv.MaxBody, DefaultMaxBody) // for the records decompressed
+
 	for i, record := range req.Records {
 		data, err := base64.StdEncoding.DecodeString(record.Data)
 		if err != nil {
 			rv.refuse(w, fmt.Errorf("record %d: bad base64", i+1), respond)
 			return
 		}
+		if data, err = inflate(data, budget); err != nil {
+			rv.refuse(w, fmt.Errorf("record %d: %w", i+1, err), respond)
+			return
+		}
+		budget -= int64(len(data))
 		st, err := Read(bytes.NewReader(data), rv.options(CloudFrontRealtime), func(f Format, rec *Record) {
 			rec.Line = int64(i + 1)
 			recs = append(recs, pushed{f, *rec})
@@ -209,7 +216,6 @@ func (rv *Receiver) body(w http.ResponseWriter, r *http.Request) ([]byte, error)
 		defer zr.Close()
 		src = zr
 	}
-	// Logpush gzips without saying so; Read finds the magic itself.
 	body, err := io.ReadAll(io.LimitReader(src, limit+1))
 	var maxErr *http.MaxBytesError
 	switch {
@@ -218,7 +224,29 @@ func (rv *Receiver) body(w http.ResponseWriter, r *http.Request) ([]byte, error)
 	case err != nil:
 		return nil, fmt.Errorf("reading the push: %w", err)
 	}
-	return body, nil
+	// Logpush gzips without saying so.
+	return inflate(body, limit)
+}
+
+// inflate decompresses data if it is gzip, within limit bytes: Read would
+// find the magic itself, but without a bound.
+func inflate(data []byte, limit int64) ([]byte, error) {
+	if !bytes.HasPrefix(data, gzipMagic) {
+		return data, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("reading gzip: %w", err)
+	}
+	defer zr.Close()
+	out, err := io.ReadAll(io.LimitReader(zr, limit+1))
+	switch {
+	case int64(len(out)) > limit:
+		return nil, errTooLarge
+	case err != nil:
+		return nil, fmt.Errorf("reading gzip: %w", err)
+	}
+	return out, nil
 }
 
 // refuse answers a push that could not be read; the sender will retry it,

@@ -180,16 +180,28 @@ func TestFastlyChallenge(t *testing.T) {
 }
 
 // A gzip push that inflates past MaxBody is refused as too large, not
-// read whole.
+// read whole: gzip said, gzip unsaid (as Logpush sends), and gzip inside
+// a Firehose record.
 func TestReceiverGzipBomb(t *testing.T) {
 	srv, _, _ := startReceiver(t)
 	var b bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
 	zw.Write(bytes.Repeat([]byte("\n"), 8<<20))
 	zw.Close()
-	status, body := post(t, srv.URL+"/cloudflare", http.Header{"Authorization": {"Bearer " + testSecret}, "Content-Encoding": {"gzip"}}, b.Bytes())
-	if status != http.StatusRequestEntityTooLarge {
-		t.Errorf("answered %d %q", status, body)
+	bearer := http.Header{"Authorization": {"Bearer " + testSecret}}
+	for _, tc := range []struct {
+		name, path string
+		header     http.Header
+		body       []byte
+	}{
+		{"Content-Encoding gzip", "/cloudflare", http.Header{"Authorization": {"Bearer " + testSecret}, "Content-Encoding": {"gzip"}}, b.Bytes()},
+		{"gzip unsaid", "/cloudflare", bearer, b.Bytes()},
+		{"gzip in a Firehose record", "/firehose", http.Header{"X-Amz-Firehose-Access-Key": {testSecret}}, firehoseBody(t, b.String())},
+	} {
+		status, body := post(t, srv.URL+tc.path, tc.header, tc.body)
+		if status != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s: answered %d %q, want 413", tc.name, status, body)
+		}
 	}
 }
 
@@ -214,5 +226,15 @@ func TestWindow(t *testing.T) {
 	}
 	if run := w.Run(context.Background()); len(run.Causes) != 0 || run.Errors != 0 {
 		t.Errorf("a drained window still holds %+v", run)
+	}
+	// More bad lines than records: the window may have missed findings.
+	w.record()
+	w.bad()
+	if run := w.Run(context.Background()); run.Errors != 0 {
+		t.Errorf("one bad line among as many records failed the window: %+v", run)
+	}
+	w.bad()
+	if run := w.Run(context.Background()); run.Errors != 1 {
+		t.Errorf("a window of bad lines alone did not fail: %+v", run)
 	}
 }

@@ -96,6 +96,10 @@ type Options struct {
 	// MaxLine bounds a line, in bytes; a longer one is a bad line. Zero
 	// means DefaultMaxLine.
 	MaxLine int
+
+	// onBad, if set, is told of each bad line as it is found: a followed
+	// file's Read returns only when the follow ends.
+	onBad func(Format, BadLine)
 }
 
 // DefaultMaxLine is the default bound on a line: far above any CDN's

@@ -11,11 +11,15 @@ type Sink struct {
 	Metrics *Metrics
 	Window  *Window
 	Emit    func(*Finding)
+	// Bad, optional, is told of each bad line that Read finds, as it finds
+	// it: the reason and line number, never the line.
+	Bad func(source string, b BadLine)
 }
 
 // Record checks r, read in format f from source.
 func (s *Sink) Record(source string, f Format, r *Record) {
 	s.Metrics.Record(f, r)
+	s.Window.record()
 	s.Checker.Check(source, r, s.finding)
 }
 
@@ -31,9 +35,17 @@ func (s *Sink) finding(f *Finding) {
 
 // Read reads the stream r, named source, with o, and checks every record
 // as it comes; see Read.
+// Bad lines are counted as they are found, so that a followed file, whose
+// Read ends only with the follow, is never silently unreadable.
 func (s *Sink) Read(source string, r io.Reader, o Options) (Stats, error) {
+	o.onBad = func(f Format, b BadLine) {
+		s.Metrics.ParseErrors(f, 1)
+		s.Window.bad()
+		if s.Bad != nil {
+			s.Bad(source, b)
+		}
+	}
 	st, err := Read(r, o, func(f Format, rec *Record) { s.Record(source, f, rec) })
-	s.Metrics.ParseErrors(st.Format, st.Bad)
 	if err != nil && s.Window != nil {
 		s.Window.Fail()
 	}

@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -40,18 +41,18 @@ func (p *tabParser) parse(line string, r *Record) error {
 	}
 	var ok bool
 	if r.Time, ok = parseTime(f[0]); !ok {
-		return fmt.Errorf("bad time %q", printable(f[0]))
+		return errors.New("bad time in field 1") // never the text: a shifted line may show a cookie
 	}
 	r.Host = unbackslash(dash(f[1]))
 	r.Method = dash(f[2])
 	uri := unbackslash(dash(f[3]))
 	if !strings.HasPrefix(uri, "/") {
-		return fmt.Errorf("bad request URI")
+		return errors.New("bad request URI in field 4")
 	}
 	r.Path, r.Query, _ = strings.Cut(uri, "?")
 	status, err := strconv.Atoi(f[4])
 	if err != nil {
-		return fmt.Errorf("bad status %q", printable(f[4]))
+		return errors.New("bad status in field 5")
 	}
 	r.Status = status
 	r.CacheWord = dash(f[5])

@@ -3,6 +3,7 @@ package logs
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cachefence/cachefence/alert"
 )
@@ -13,10 +14,29 @@ import (
 // run, so that a cause goes on firing while it recurs and resolves after
 // the watcher's quiet period without it. It keeps one finding per cause,
 // so memory stays bounded by the site's paths, not by the traffic.
+//
+// A window that read more bad lines than records, like a stream that is
+// mostly unparsable, counts as failed: it may have missed findings.
 type Window struct {
 	mu     sync.Mutex
 	causes map[string]alert.Cause
 	errors int
+
+	records, badLines atomic.Int64
+}
+
+// record and bad count the records and bad lines read; nil-safe, as a
+// Sink's Window is optional.
+func (w *Window) record() {
+	if w != nil {
+		w.records.Add(1)
+	}
+}
+
+func (w *Window) bad() {
+	if w != nil {
+		w.badLines.Add(1)
+	}
 }
 
 // Add records a finding.
@@ -46,6 +66,9 @@ func (w *Window) Run(context.Context) alert.Run {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	run := alert.Run{Errors: w.errors}
+	if bad, recs := w.badLines.Swap(0), w.records.Swap(0); bad > recs {
+		run.Errors++
+	}
 	for _, c := range w.causes {
 		run.Causes = append(run.Causes, c)
 	}
