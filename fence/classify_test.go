@@ -562,6 +562,14 @@ func TestClassifyPublicPathNeedsAPlainFile(t *testing.T) {
 		{name: "type that does not match the extension", config: public, reqHdr: sessionCookie, target: "/static/data.json", resp: file("text/html", "Last-Modified", lastModified), want: reasons(SessionCookie)},
 		{name: "no content type", config: public, reqHdr: sessionCookie, target: "/static/font", resp: http.Header{}, want: reasons(SessionCookie)},
 		{name: "two content types", config: public, reqHdr: sessionCookie, target: "/static/font", resp: file("font/woff2", "Content-Type", "text/html"), want: reasons(SessionCookie)},
+		// Types an application renders per user need a file server's
+		// markers, whatever the extension says.
+		{name: "octet-stream at an .html path", config: public, reqHdr: sessionCookie, target: "/static/me.html", resp: file("application/octet-stream"), want: reasons(SessionCookie)},
+		{name: "an invoice PDF", config: public, reqHdr: sessionCookie, target: "/static/invoice", resp: file("application/pdf"), want: reasons(SessionCookie)},
+		{name: "protobuf", config: public, reqHdr: sessionCookie, target: "/static/me", resp: file("application/x-protobuf"), want: reasons(SessionCookie)},
+		{name: "an SVG", config: public, reqHdr: sessionCookie, target: "/static/badge.svg", resp: file("image/svg+xml"), want: reasons(SessionCookie)},
+		{name: "a PDF file from a file server", config: public, reqHdr: sessionCookie, target: "/static/manual.pdf", resp: file("application/pdf", "Last-Modified", lastModified), want: 0},
+		{name: "a zip from a file server", config: public, reqHdr: sessionCookie, target: "/static/app.zip", resp: file("application/octet-stream", "Accept-Ranges", "bytes"), want: 0},
 	})
 }
 

@@ -2,6 +2,7 @@ package fence
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -133,13 +134,20 @@ func singleMediaType(resp http.Header) (mediaType string, ok bool) {
 	return mt, true
 }
 
-// dynamicCapable reports media types that applications generate per
-// request as readily as file servers send them: pages, text, CSV, JSON,
-// XML and SVG, JavaScript (JSONP). Stylesheets, images, fonts, media and
-// archives are files.
-func dynamicCapable(mediaType string) bool {
-	return mediaType != "text/css" && (strings.HasPrefix(mediaType, "text/") ||
-		strings.Contains(mediaType, "json") || strings.Contains(mediaType, "xml") || strings.Contains(mediaType, "script"))
+// onlyFromFiles reports media types that applications do not render per
+// user in practice: stylesheets, images (but SVG, which is XML), fonts,
+// audio and video. Everything else is rendered per request as readily as
+// served from disk: pages, text, JSON, XML, JavaScript (JSONP), PDF
+// (invoices), octet-stream and other binary exports, protobuf and the
+// like.
+func onlyFromFiles(mediaType string) bool {
+	switch {
+	case mediaType == "text/css",
+		strings.HasPrefix(mediaType, "image/") && mediaType != "image/svg+xml",
+		strings.HasPrefix(mediaType, "font/"), strings.HasPrefix(mediaType, "audio/"), strings.HasPrefix(mediaType, "video/"):
+		return true
+	}
+	return slices.Contains(anyFont, mediaType)
 }
 
 // hasBody reports whether a response with this status carries content
@@ -175,9 +183,9 @@ func pathConfused(req *Request, status int, resp http.Header) bool {
 
 // plainlyStatic reports a response that is plainly a static file as a
 // file server sends it: one Content-Type, matching the path's extension
-// when the extension is known, and, for types an application could as well
-// have generated for one user (a JSONP script, a JSON document, a page),
-// the Last-Modified or Accept-Ranges that file servers add. A public path
+// when the extension is known, and, for any type but those onlyFromFiles
+// (a JSONP script, a JSON document, a page, a PDF), the Last-Modified or
+// Accept-Ranges that file servers add. A public path
 // lifts the cookie rule only for such a response. A response without a
 // body (304, 204) brings no content of its own: a 304 only refreshes what
 // the cache stored, which was judged when it was stored.
@@ -192,7 +200,7 @@ func plainlyStatic(req *Request, status int, resp http.Header) bool {
 	if ft, known := lookupExtension(req.RawPath); known && !ft.accepts(mt) {
 		return false
 	}
-	if !dynamicCapable(mt) {
+	if onlyFromFiles(mt) {
 		return true
 	}
 	return len(resp["Last-Modified"]) > 0 || strings.Contains(strings.Join(resp["Accept-Ranges"], ","), "bytes")
