@@ -418,8 +418,23 @@ func TestEndToEndOrderOptionRefused(t *testing.T) {
 
 // A handler outside the fence that overrides its headers after it (here a
 // deferred header op in an enclosing route) cannot be seen at load; the
-// fence reports it loudly at the first response and counts every one.
+// fence reports it loudly at the first response and counts every one,
+// whichever header the CDN would obey: re-adding a targeted header that
+// the fence removed undoes the fence as surely as Cache-Control.
 func TestEndToEndOverrideReported(t *testing.T) {
+	for _, op := range []string{
+		`>Cache-Control "public, max-age=600"`,
+		`>Cdn-Cache-Control "max-age=600"`,
+		`>Surrogate-Control "max-age=600"`,
+		`>Fastly-Cdn-Cache-Control "max-age=600"`,
+		`>Edge-Control "cache-maxage=600"`,
+		`>X-Accel-Expires "600"`,
+	} {
+		t.Run(op, func(t *testing.T) { testOverrideReported(t, op) })
+	}
+}
+
+func testOverrideReported(t *testing.T, op string) {
 	addr := testnet.FreeAddr(t)
 	logFile := filepath.Join(t.TempDir(), "fence.log")
 	startCaddy(t, fmt.Sprintf(`{
@@ -436,22 +451,27 @@ http://%s {
 		metrics
 	}
 	route {
-		header >Cache-Control "public, max-age=600"
+		header %s
 		cache_fence
 		respond "page of alice"
 	}
 }
-`, logFile, addr))
+`, logFile, addr, op))
+	// The counters live across config loads: count from here.
+	overridden := func() float64 {
+		resp, err := client.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return metricValue(t, resp.Body, `caddy_http_cache_fence_overridden_total{mode="enforce"}`)
+	}
+	before := overridden()
 	for range 3 {
 		do(t, "GET", "http://"+addr+"/", http.Header{"Cookie": {"sid=alice"}})
 	}
-	resp, err := client.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if n := metricValue(t, resp.Body, `caddy_http_cache_fence_overridden_total{mode="enforce"}`); n != 3 {
-		t.Errorf("overridden_total = %v, want 3", n)
+	if n := overridden() - before; n != 3 {
+		t.Errorf("overridden_total grew by %v, want 3", n)
 	}
 	caddy.Stop() // flush the log
 	logged, err := os.ReadFile(logFile)
@@ -466,10 +486,54 @@ http://%s {
 	}
 }
 
+// Caddy in front of an auth server (Authelia, Authentik) runs forward_auth
+// after the fence: the identity it copies onto the request is a
+// credential header the client never sent, and the page is personal.
+func TestEndToEndForwardAuthIdentity(t *testing.T) {
+	auth := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("authelia_session"); err == nil && c.Value == "abc" {
+			w.Header().Set("Remote-User", "alice")
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+	})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go auth.Serve(l)
+	t.Cleanup(func() { auth.Close() })
+
+	addr := testnet.FreeAddr(t)
+	startCaddy(t, siteCaddyfile(addr, fmt.Sprintf(`	cache_fence {
+		session_cookies sid
+		explain
+	}
+	forward_auth %s {
+		uri /verify
+		copy_headers Remote-User
+	}
+	header Cache-Control "public, max-age=60"
+	respond "hello {http.request.header.Remote-User}"`, l.Addr())))
+	resp := do(t, "GET", "http://"+addr+"/", http.Header{"Cookie": {"authelia_session=abc"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: the auth server refused the session", resp.StatusCode)
+	}
+	if got, want := resp.Header.Get("Cache-Fence"), `fenced; reasons="credential_header"`; got != want {
+		t.Errorf("Cache-Fence = %q, want %q", got, want)
+	}
+	assertFenced(t, resp.Header)
+}
+
 // Report mode rewrites nothing, logs a warning with the reasons, and never
-// logs a cookie, Set-Cookie or Authorization value.
+// logs a cookie, Set-Cookie, Authorization or path session value.
 func TestEndToEndReportModeLogsWithoutSecrets(t *testing.T) {
 	s := startSite(t, "report")
+	for _, path := range []string{"/a;jsessionid=SECRETJSESSION", "/b%3Bjsessionid=SECRETESCAPED", "/(S(SECRETCOOKIELESS))/page.aspx"} {
+		if got := do(t, "GET", s.base+path, nil).Header.Get("Cache-Fence"); !strings.Contains(got, "credential_param") {
+			t.Errorf("GET %s: Cache-Fence = %q, want credential_param", path, got)
+		}
+	}
 	resp := do(t, "GET", s.base+"/login", http.Header{
 		"Cookie":        {"sid=SECRETCOOKIE"},
 		"Authorization": {"Bearer SECRETTOKEN"},
@@ -488,7 +552,10 @@ func TestEndToEndReportModeLogsWithoutSecrets(t *testing.T) {
 	if !strings.Contains(string(logged), `"response would be fenced"`) || !strings.Contains(string(logged), `"set_cookie"`) {
 		t.Errorf("no warning with reasons in the log:\n%s", logged)
 	}
-	for _, secret := range []string{"SECRETCOOKIE", "SECRETTOKEN", "SECRETSET"} {
+	if !strings.Contains(string(logged), `"path":"/a;REDACTED"`) || !strings.Contains(string(logged), `"path":"/(REDACTED)/page.aspx"`) {
+		t.Errorf("the paths with session ids were not logged redacted:\n%s", logged)
+	}
+	for _, secret := range []string{"SECRETCOOKIE", "SECRETTOKEN", "SECRETSET", "SECRETJSESSION", "SECRETESCAPED", "SECRETCOOKIELESS"} {
 		if strings.Contains(string(logged), secret) {
 			t.Errorf("log contains the secret %s:\n%s", secret, logged)
 		}

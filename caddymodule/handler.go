@@ -50,9 +50,9 @@ const ExplainHeader = "Cache-Fence"
 // cookie), the response sets a cookie, the path or the origin's tag says
 // private, the response varies on the credentials sent, or anything about
 // its caching headers or its type is ambiguous. A fenced response leaves
-// with `Cache-Control: private, no-store`, `Surrogate-Control: no-store`
-// and every targeted cache header set to no-store; every other response
-// passes through untouched.
+// with `Cache-Control: private, no-store`, the targeted headers that
+// caches obey over it set to no-store or removed (see fence.Rewrite); every
+// other response passes through untouched.
 type Handler struct {
 	// Mode is "enforce" (default: rewrite fenced responses) or "report"
 	// (rewrite nothing, log each response that would be fenced).
@@ -250,7 +250,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			caddyhttp.SetVar(r.Context(), countedVar, true)
 		}
 	} else if fr.facts.verdict.Fenced() && !h.report {
-		h.checkOverride(r, fr.facts.path, w.Header())
+		h.checkOverride(r, &fr.facts, w.Header())
 	}
 	return err
 }
@@ -296,15 +296,16 @@ func (h *Handler) readRequest(r *http.Request, facts *requestFacts) {
 }
 
 // apply runs the fence's decision, turning a panic into a fenced verdict.
-func (h *Handler) apply(facts *requestFacts, status int, hdr http.Header) (rs fence.Reasons) {
+// It first adds the credentials that handlers further in put on the
+// request (forward_auth's copy_headers).
+func (h *Handler) apply(r *http.Request, facts *requestFacts, status int, hdr http.Header) (rs fence.Reasons) {
 	defer func() {
 		if v := recover(); v != nil {
 			rs = h.internalError("classifying response", v)
-			if !h.report {
-				fence.Rewrite(hdr)
-			}
+			h.policy.Fence(hdr)
 		}
 	}()
+	h.policy.Recheck(&facts.req, r.Header)
 	return h.policy.Apply(&facts.req, facts.known, status, hdr)
 }
 
@@ -316,7 +317,7 @@ func (h *Handler) internalError(during string, v any) fence.Reasons {
 // decide applies the fence to the response whose headers are hdr and
 // records the verdict. It runs once per response, before headers leave.
 func (h *Handler) decide(r *http.Request, facts *requestFacts, status int, hdr http.Header) {
-	rs := h.apply(facts, status, hdr)
+	rs := h.apply(r, facts, status, hdr)
 	facts.verdict = rs
 	if h.Explain {
 		hdr.Set(ExplainHeader, h.explain(rs))
@@ -335,8 +336,9 @@ func (h *Handler) decide(r *http.Request, facts *requestFacts, status int, hdr h
 // `header` op in an enclosing route, say, or a cache_fence placed after
 // header by an order option. The response has left; the error says where
 // to move the fence.
-func (h *Handler) checkOverride(r *http.Request, path string, hdr http.Header) {
-	if cc := hdr["Cache-Control"]; len(cc) == 1 && cc[0] == "private, no-store" {
+func (h *Handler) checkOverride(r *http.Request, facts *requestFacts, hdr http.Header) {
+	altered := fence.Altered(hdr)
+	if altered == "" {
 		return
 	}
 	h.counters.overridden.Inc()
@@ -348,8 +350,9 @@ func (h *Handler) checkOverride(r *http.Request, path string, hdr http.Header) {
 		"put cache_fence at the top level of the site block, outside every header directive, handle and route (and inside handle_errors)",
 		zap.String("method", r.Method),
 		zap.String("host", r.Host),
-		zap.String("path", path),
-		zap.Strings("cache_control", hdr["Cache-Control"]),
+		zap.String("path", fence.RedactPath(facts.path)),
+		zap.String("header", altered),
+		zap.Strings("value", hdr[altered]),
 	)
 }
 
@@ -379,7 +382,7 @@ func (h *Handler) log(r *http.Request, path string, status int, rs fence.Reasons
 		c.Write(
 			zap.String("method", r.Method),
 			zap.String("host", r.Host),
-			zap.String("path", path),
+			zap.String("path", fence.RedactPath(path)),
 			zap.Int("status", status),
 			zap.String("verdict", h.verdict(rs)),
 			zap.Strings("reasons", rs.Names()),

@@ -12,13 +12,7 @@ import "net/http"
 func (p *Policy) Apply(req *Request, known Reasons, status int, h http.Header) Reasons {
 	vendors := canonicalize(h)
 	rs := known | p.Classify(req, status, h)
-	if p.tagHeader != "" {
-		delete(h, p.tagHeader)
-	}
-	if p.stampKey != nil {
-		// Only the fence may stamp.
-		delete(h, p.stampHeader)
-	}
+	p.dropOwnHeaders(h)
 	if rs.Fenced() && !p.report {
 		rewrite(h, &req.values, vendors)
 		if p.stampKey != nil {
@@ -26,4 +20,25 @@ func (p *Policy) Apply(req *Request, known Reasons, status int, h http.Header) R
 		}
 	}
 	return rs
+}
+
+// Fence makes h what a fenced response leaves with, unstamped, whatever
+// the request: for a response Apply could not decide on (it panicked),
+// which fails closed. In report mode it only drops the tag and any stamp.
+func (p *Policy) Fence(h http.Header) {
+	p.dropOwnHeaders(h)
+	if !p.report {
+		rewrite(h, new(rewriteValues), true)
+	}
+}
+
+// dropOwnHeaders removes the origin's route tag, meant for the fence
+// alone, and any owner stamp the origin sent: only the fence may stamp.
+func (p *Policy) dropOwnHeaders(h http.Header) {
+	if p.tagHeader != "" {
+		delete(h, p.tagHeader)
+	}
+	if p.stampKey != nil {
+		delete(h, p.stampHeader)
+	}
 }

@@ -89,8 +89,8 @@ func TestCookiesAsFrameworksReadThem(t *testing.T) {
 			if req.IdentifyingCookie != tc.want {
 				t.Errorf("Cookie %q: IdentifyingCookie = %v, want %v (forms of each name: %q)", tc.cookie, req.IdentifyingCookie, tc.want, namesOf(tc.cookie))
 			}
-			if !req.Cookie {
-				t.Errorf("Cookie %q: Cookie = false", tc.cookie)
+			if len(namesOf(tc.cookie)) == 0 {
+				t.Errorf("Cookie %q: no pair read", tc.cookie)
 			}
 		})
 	}
@@ -107,24 +107,29 @@ func namesOf(cookie string) [][5]string {
 func TestCookieLines(t *testing.T) {
 	ignoring := newPolicy(t, Config{IgnoreCookies: []string{"_ga*"}})
 	for _, tc := range []struct {
-		name                string
-		lines               []string
-		cookie, identifying bool
+		name        string
+		lines       []string
+		pairs       int
+		identifying bool
 	}{
-		{"no cookie header", nil, false, false},
-		{"empty cookie header", []string{""}, false, false},
-		{"only separators", []string{" ; ;;  "}, false, false},
+		{"no cookie header", nil, 0, false},
+		{"empty cookie header", []string{""}, 0, false},
+		{"only separators", []string{" ; ;;  "}, 0, false},
 		// HTTP/2 clients may split Cookie into several fields.
-		{"unknown cookie on a second line", []string{"_ga=1", "sid=2"}, true, true},
-		{"ignored cookies on two lines", []string{"_ga=1", "_gat=2"}, true, false},
+		{"unknown cookie on a second line", []string{"_ga=1", "sid=2"}, 2, true},
+		{"ignored cookies on two lines", []string{"_ga=1", "_gat=2"}, 2, false},
 	} {
 		h := http.Header{}
 		if tc.lines != nil {
 			h["Cookie"] = tc.lines
 		}
 		req := requestTo(t, ignoring, h, "/")
-		if req.Cookie != tc.cookie || req.IdentifyingCookie != tc.identifying {
-			t.Errorf("%s: Cookie=%v IdentifyingCookie=%v, want %v %v", tc.name, req.Cookie, req.IdentifyingCookie, tc.cookie, tc.identifying)
+		pairs := 0
+		for range cookiePairs(tc.lines) {
+			pairs++
+		}
+		if pairs != tc.pairs || req.IdentifyingCookie != tc.identifying {
+			t.Errorf("%s: %d pairs, IdentifyingCookie=%v; want %d, %v", tc.name, pairs, req.IdentifyingCookie, tc.pairs, tc.identifying)
 		}
 	}
 }
@@ -140,11 +145,16 @@ func TestCredentialsInRequests(t *testing.T) {
 		{"/", http.Header{"Cf-Access-Jwt-Assertion": {"eyJ"}}, true, false},
 		{"/", http.Header{"X-Forwarded-Client-Cert": {"By=...;Hash=..."}}, true, false},
 		{"/", http.Header{"X-Request-Id": {"1"}, "Accept": {"*/*"}}, false, false},
+		// CGI and FastCGI read "_" as "-": PHP sees HTTP_X_API_KEY.
+		{"/", http.Header{"X_api_key": {"k"}}, true, false},
+		{"/", http.Header{"Remote_user": {"alice"}}, true, false},
+		{"/", http.Header{"X_request_id": {"1"}}, false, false},
 		{"/api/me?access_token=t", nil, false, true},
 		{"/api/me?ACCESS_TOKEN=t", nil, false, true},
 		{"/api/me?access%5Ftoken=t", nil, false, true},
 		{"/api/me?access.token=t", nil, false, true},                   // PHP reads it as access_token
 		{"/api/me?access_token[]=t", nil, false, true},                 // PHP array
+		{"/api/me?access_token%00x=t", nil, false, true},               // PHP ends the name at a NUL
 		{"/api/me?x=1;access_token=t", nil, false, true},               // ";" separates in Rack 2
 		{"/api/me?x=1&apikey=k", nil, false, true},                     // Kong
 		{"/api/me?subscription-key=k", nil, false, true},               // Azure API Management
@@ -164,6 +174,22 @@ func TestCredentialsInRequests(t *testing.T) {
 			t.Errorf("%q %v: CredentialHeader=%v CredentialParam=%v, want %v %v", tc.target, tc.header, req.CredentialHeader, req.CredentialParam, tc.byHeader, tc.byURL)
 		}
 	}
+	// Handlers inside the chain may add credentials after Request read
+	// them (forward_auth's copy_headers): Recheck adds them.
+	req := requestTo(t, p, http.Header{"Accept": {"*/*"}}, "/")
+	p.Recheck(&req, http.Header{"Accept": {"*/*"}})
+	if req.CredentialHeader || req.Authorization {
+		t.Errorf("Recheck found credentials in a request without any: %+v", req)
+	}
+	p.Recheck(&req, http.Header{"Remote-User": {"alice"}, "Authorization": {"Basic x"}})
+	if !req.CredentialHeader || !req.Authorization {
+		t.Errorf("Recheck missed the credentials added since: %+v", req)
+	}
+	p.Recheck(&req, http.Header{})
+	if !req.CredentialHeader || !req.Authorization {
+		t.Errorf("Recheck forgot the credentials the client sent: %+v", req)
+	}
+
 	// A configured list replaces the defaults.
 	custom := newPolicy(t, Config{CredentialHeaders: []string{"X-Tenant-Token"}, CredentialParams: []string{"sig"}})
 	if req := requestTo(t, custom, http.Header{"X-Api-Key": {"k"}}, "/?access_token=t"); req.CredentialHeader || req.CredentialParam {

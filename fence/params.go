@@ -31,7 +31,7 @@ const maxParamName = 64
 // paramName writes into buf the name as frameworks read a parameter name
 // sent as raw: percent-decoded with "+" as a space (every framework), with
 // PHP's mangling (leading spaces dropped, " " and "." as "_", an array key
-// "[...]" dropped), in lower case (the fence folds case to fail closed).
+// "[...]" dropped, the name cut at a NUL), in lower case (the fence folds case to fail closed).
 // ok is false when the name does not fit.
 func paramName(raw string, buf *[maxParamName]byte) (name []byte, ok bool) {
 	name = buf[:0]
@@ -47,6 +47,8 @@ func paramName(raw string, buf *[maxParamName]byte) (name []byte, ok bool) {
 			c = ' '
 		}
 		switch {
+		case c == 0:
+			return name, true // PHP's C strings end the name here
 		case c == ' ' && len(name) == 0:
 			continue
 		case c == ' ' || c == '.':

@@ -1,10 +1,12 @@
 package fence
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"path"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cachefence/cachefence/internal/escape"
 )
@@ -23,8 +25,8 @@ type pathPattern struct {
 	// with the path as sent, decoded once. A strict match needs both, so
 	// that pattern text never matches across an escape's hex digits.
 	written string
-	// lenient is the pattern decoded and in lower case; compared with
-	// every form of the path an origin might serve as the same route.
+	// lenient is the pattern decoded and case-folded; compared with every
+	// form of the path an origin might serve as the same route.
 	lenient string
 }
 
@@ -63,7 +65,7 @@ func compilePathPattern(p string) (pathPattern, error) {
 		return pathPattern{}, errors.New("holds a placeholder; path patterns are matched against the path as the client sent it")
 	}
 	written := escape.Percent(p)
-	c := pathPattern{kind: matchGlob, strict: encodeForWire(p), written: written, lenient: strings.ToLower(written)}
+	c := pathPattern{kind: matchGlob, strict: encodeForWire(p), written: written, lenient: foldCase(written)}
 	stars := strings.Count(p, "*")
 	switch {
 	case p == "*":
@@ -134,13 +136,46 @@ func matchLenient(patterns []pathPattern, rawPath string) bool {
 	if stripped == "" {
 		stripped = "/"
 	}
+	forms := [...]string{cleaned, stripped, "", ""}
+	// PHP front controllers (Laravel, Symfony) route what follows the
+	// script: /index.php/account is /account.
+	if i := strings.Index(stripped, ".php/"); i >= 0 {
+		forms[2] = stripped[i+len(".php"):]
+	}
+	// Rails routes /account.json to /account, the format aside.
+	forms[3] = trimFormat(cmp.Or(forms[2], stripped))
 	for i := range patterns {
 		p := &patterns[i]
-		if p.match(p.lenient, cleaned) || p.match(p.lenient, stripped) {
-			return true
+		for _, form := range forms {
+			if form != "" && p.match(p.lenient, form) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// trimFormat returns p without the extension of its last segment, or ""
+// if it has none.
+func trimFormat(p string) string {
+	seg := strings.LastIndexByte(p, '/')
+	dot := strings.LastIndexByte(p, '.')
+	if dot <= seg+1 {
+		return ""
+	}
+	return p[:dot]
+}
+
+// foldCase folds s as case-insensitive routers compare it: ASP.NET's
+// ordinal ignore-case upper-cases, so "ſ" is "s" and "ı" is "i" there,
+// which lower-casing alone misses.
+func foldCase(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.ToLower(strings.ToUpper(s))
+		}
+	}
+	return strings.ToLower(s)
 }
 
 // simpleLowerPath reports a path that every form in routeForms leaves as
@@ -172,8 +207,8 @@ func simpleLowerPath(p string) bool {
 	return true
 }
 
-// routeForms returns two forms of rawPath as origins route it, both in
-// lower case (Caddy's matcher, IIS, ASP.NET and Express fold case),
+// routeForms returns two forms of rawPath as origins route it, both
+// case-folded (Caddy's matcher, IIS, ASP.NET and Express ignore case),
 // decoded until no escape is left (double encoding), cut at a NUL (C
 // runtimes), with backslashes as slashes (IIS), dot segments resolved and
 // slashes merged:
@@ -195,7 +230,7 @@ func routeForms(rawPath string) (cleaned, stripped string) {
 	if i := strings.IndexByte(p, 0); i >= 0 {
 		p = p[:i]
 	}
-	p = strings.ToLower(strings.ReplaceAll(p, `\`, "/"))
+	p = foldCase(strings.ReplaceAll(p, `\`, "/"))
 	cleaned = cleanPath(p)
 
 	segs := strings.Split(p, "/")
@@ -277,4 +312,45 @@ func encodeForWire(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// RedactPath returns a path fit for a log line or an alert: every path
+// parameter (";jsessionid=..." and the like, also sent escaped as %3B or
+// %253B) and every ASP.NET cookieless-session segment, both of which carry
+// session ids, replaced by REDACTED. The result does not depend on the
+// session, so one page reads as one path. A path with neither is returned
+// as it is.
+func RedactPath(p string) string {
+	if !strings.ContainsAny(p, ";%(") {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		if isCookielessSegment(escape.Percent(escape.Percent(seg))) {
+			segs[i] = "(REDACTED)"
+			continue
+		}
+		for j := range len(seg) {
+			if startsParams(seg[j:]) {
+				segs[i] = seg[:j] + ";REDACTED"
+				break
+			}
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// startsParams reports whether s starts with ";", escaped once or twice.
+func startsParams(s string) bool {
+	if s[0] == ';' {
+		return true
+	}
+	if s[0] != '%' {
+		return false
+	}
+	v, ok := escape.HexByte(s, 1)
+	if ok && v == '%' {
+		v, ok = escape.HexByte(s, 3)
+	}
+	return ok && v == ';'
 }

@@ -69,11 +69,19 @@ func TestPathMatching(t *testing.T) {
 		{"/orders/42/INVOICE", true, false},
 		{"/orders/42/invoice/", true, false},
 		{"/x.PRIVATE", true, false},
-		{"/me%00.css", true, false}, // C runtimes stop at NUL
+		{"/me%00.css", true, false},              // C runtimes stop at NUL
+		{"/orders/42/%C4%B1nvoice", true, false}, // ASP.NET folds "ı" to "I"
+		{"/%C4%B1NVOICE.private", true, false},   //
+		{"/index.php/account", true, false},      // PATH_INFO: Laravel, Symfony
+		{"/blog/index.php/orders/1/invoice", true, false},
+		{"/me.json", true, false},               // Rails: the format aside
+		{"/orders/42/invoice.pdf", true, false}, //
 
 		// Near misses stay what they are.
 		{"/mexico", false, false},
 		{"/orders/42/invoices", false, false},
+		{"/index.php", false, false},
+		{"/.me", false, false},
 	} {
 		u, err := url.ParseRequestURI(tc.target)
 		if err != nil {
@@ -146,6 +154,27 @@ func TestSimpleLowerPathAgreesWithRouteForms(t *testing.T) {
 	for _, p := range []string{"/A", "//a", "/./a", "/a/.", "/a.", "/.a", "/a;b", "/a%41", `/a\b`, "/a b", ""} {
 		if simpleLowerPath(p) {
 			t.Errorf("simpleLowerPath(%q) = true, want false", p)
+		}
+	}
+}
+
+func TestRedactPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/":                          "/",
+		"/account/orders":            "/account/orders",
+		"/caf%C3%A9/100%":            "/caf%C3%A9/100%",
+		"/cart;jsessionid=ABC":       "/cart;REDACTED",
+		"/cart;JSESSIONID=ABC/x;v=2": "/cart;REDACTED/x;REDACTED",
+		"/cart%3Bjsessionid=ABC":     "/cart;REDACTED",
+		"/cart%253bjsessionid=ABC":   "/cart;REDACTED",
+		"/(S(lit3py55t21z5v55))/p":   "/(REDACTED)/p",
+		"/%28S%28lit3py55%29%29/p":   "/(REDACTED)/p",
+		"/(A(anon))(S(sess))/p.aspx": "/(REDACTED)/p.aspx",
+		"/static/..;/account":        "/static/..;REDACTED/account",
+		"/(notes)/x":                 "/(notes)/x",
+	} {
+		if got := RedactPath(in); got != want {
+			t.Errorf("RedactPath(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

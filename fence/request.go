@@ -21,8 +21,6 @@ type Request struct {
 	// CredentialParam: the URL carries a credential parameter or an
 	// ASP.NET cookieless session.
 	CredentialParam bool
-	// Cookie: the request had a Cookie header with any content.
-	Cookie bool
 	// IdentifyingCookie: a cookie identifies a user, as some framework
 	// reads it.
 	IdentifyingCookie bool
@@ -44,10 +42,7 @@ type Request struct {
 // request line (not one rewritten by a handler since).
 func (p *Policy) Request(h http.Header, u *url.URL) Request {
 	req := Request{RawPath: u.EscapedPath(), Path: u.Path, RawQuery: u.RawQuery}
-	_, req.Authorization = h["Authorization"]
-	for name := range h {
-		req.CredentialHeader = req.CredentialHeader || p.credentialHeaders[name]
-	}
+	p.readCredentialHeaders(&req, h)
 	for name := range urlParams(req.RawPath, req.Path, req.RawQuery) {
 		if p.isCredentialParam(name) {
 			req.CredentialParam = true
@@ -56,7 +51,6 @@ func (p *Policy) Request(h http.Header, u *url.URL) Request {
 	}
 	req.CredentialParam = req.CredentialParam || hasCookielessSegment(req.Path)
 	for name := range cookiePairs(h["Cookie"]) {
-		req.Cookie = true
 		if p.identifies(name) {
 			req.IdentifyingCookie = true
 			break
@@ -68,6 +62,42 @@ func (p *Policy) Request(h http.Header, u *url.URL) Request {
 		req.identity = p.Identity(h, u)
 	}
 	return req
+}
+
+// Recheck adds to req the credential headers that handlers inside the
+// chain put on the request since Request read it: Caddy's forward_auth
+// copies the identity an auth server returns (Remote-User) onto the
+// request, for the origin to read. Call it with the request's headers just
+// before Apply.
+func (p *Policy) Recheck(req *Request, h http.Header) {
+	if !req.Authorization || !req.CredentialHeader {
+		p.readCredentialHeaders(req, h)
+	}
+}
+
+// readCredentialHeaders sets req.Authorization and req.CredentialHeader
+// when h holds them.
+func (p *Policy) readCredentialHeaders(req *Request, h http.Header) {
+	if _, ok := h["Authorization"]; ok {
+		req.Authorization = true
+	}
+	for name := range h {
+		if req.CredentialHeader {
+			return
+		}
+		req.CredentialHeader = p.isCredentialHeader(name)
+	}
+}
+
+// isCredentialHeader reports a configured credential header, given its
+// name as a header map key. "_" counts as "-": CGI and FastCGI (Caddy's
+// php_fastcgi, PHP-FPM) turn both into "_", so a PHP origin reads
+// X_Api_Key as X-Api-Key.
+func (p *Policy) isCredentialHeader(name string) bool {
+	if strings.IndexByte(name, '_') >= 0 {
+		name = http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-"))
+	}
+	return p.credentialHeaders[name]
 }
 
 // Classify returns the reasons to fence the response to req whose status

@@ -26,7 +26,7 @@ type fencedHeader struct {
 //     Cache-Control, and a Surrogate-Control, even a no-store one, makes
 //     Cloudflare ignore Cache-Control.
 //   - Expires: 0 replaces an origin's Expires: an invalid date means
-//     already expired (RFC 9111 §5.3); with none, nothing is stale.
+//     already expired (RFC 9111 §5.3); with none, none is added.
 //   - Pragma: no-cache replaces an origin's Pragma, which a response may
 //     carry for HTTP/1.0 caches (RFC 9111 §5.4).
 var fencedHeaders = func() (f [len(targetedHeaders) + 3]fencedHeader) {
@@ -77,15 +77,50 @@ func rewrite(h http.Header, values *rewriteValues, vendors bool) {
 	}
 }
 
-// Canonicalize merges header lines stored under a non-canonical key
-// ("set-cookie") into the canonical one ("Set-Cookie"). net/http sends such
-// keys as they are, so rules that look up canonical keys would miss them.
-// It allocates only when it finds one.
-func Canonicalize(h http.Header) {
-	canonicalize(h)
+// Altered returns the name of a header that no longer says what Rewrite
+// set on a fenced response whose headers are h, or "" if all still do: a
+// fenced header with another value or several lines, an Expires or Pragma
+// with another value, or a targeted header that Rewrite removed, present
+// again. A handler that adds CDN-Cache-Control: max-age=600 after the
+// fence undoes it for every cache that obeys that header first.
+func Altered(h http.Header) string {
+	for _, f := range fencedHeaders {
+		v := h[f.name]
+		var kept bool
+		switch {
+		case f.value == "":
+			kept = len(v) == 0
+		case f.always:
+			kept = len(v) == 1 && v[0] == f.value
+		default:
+			kept = len(v) == 0 || len(v) == 1 && v[0] == f.value
+		}
+		if !kept {
+			return f.name
+		}
+	}
+	for name := range h {
+		c := http.CanonicalHeaderKey(name) // no copy when canonical
+		if isVendorTargeted(c) || c != name && isFencedName(c) {
+			return name
+		}
+	}
+	return ""
 }
 
-// canonicalize is Canonicalize, also reporting whether a
+func isFencedName(name string) bool {
+	for _, f := range fencedHeaders {
+		if f.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// canonicalize merges header lines stored under a non-canonical key
+// ("set-cookie") into the canonical one ("Set-Cookie"): net/http sends such
+// keys as they are, so rules that look up canonical keys would miss them.
+// It allocates only when it finds one, and reports whether a
 // <Vendor>-CDN-Cache-Control field is among the keys.
 func canonicalize(h http.Header) (vendors bool) {
 	for k, v := range h {

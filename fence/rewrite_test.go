@@ -181,6 +181,56 @@ func TestFencedHeadersTable(t *testing.T) {
 	}
 }
 
+// TestAltered: after Rewrite, any change that a cache would read as leave
+// to store is reported, naming the header; other headers do not matter.
+func TestAltered(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(http.Header)
+		want   string
+	}{
+		{"untouched", func(http.Header) {}, ""},
+		{"a cookie set afterwards", func(h http.Header) { h.Add("Set-Cookie", "a=1") }, ""},
+		{"Cache-Control replaced", func(h http.Header) { h.Set("Cache-Control", "public, max-age=600") }, "Cache-Control"},
+		{"Cache-Control added to", func(h http.Header) { h.Add("Cache-Control", "max-age=600") }, "Cache-Control"},
+		{"Cache-Control removed", func(h http.Header) { h.Del("Cache-Control") }, "Cache-Control"},
+		{"CDN-Cache-Control re-added", func(h http.Header) { h.Set("CDN-Cache-Control", "max-age=600") }, "Cdn-Cache-Control"},
+		{"Surrogate-Control re-added", func(h http.Header) { h.Set("Surrogate-Control", "max-age=600") }, "Surrogate-Control"},
+		{"a vendor's CDN-Cache-Control", func(h http.Header) { h.Set("Vercel-CDN-Cache-Control", "max-age=600") }, "Vercel-Cdn-Cache-Control"},
+		{"a non-canonical key", func(h http.Header) { h["cdn-cache-control"] = []string{"max-age=600"} }, "cdn-cache-control"},
+		{"Edge-Control removed", func(h http.Header) { h.Del("Edge-Control") }, "Edge-Control"},
+		{"X-Accel-Expires changed", func(h http.Header) { h.Set("X-Accel-Expires", "600") }, "X-Accel-Expires"},
+		{"a future Expires", func(h http.Header) { h.Set("Expires", "Thu, 01 Jan 2099 00:00:00 GMT") }, "Expires"},
+	} {
+		h := http.Header{"Expires": {"Thu, 01 Jan 1970 00:00:00 GMT"}, "Content-Type": {"text/html"}}
+		Rewrite(h)
+		if got := Altered(h); got != "" {
+			t.Fatalf("Altered right after Rewrite = %q", got)
+		}
+		tc.change(h)
+		if got := Altered(h); got != tc.want {
+			t.Errorf("%s: Altered = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestPolicyFence: the fail-closed path drops the tag and an origin's
+// forged stamp, like Apply.
+func TestPolicyFence(t *testing.T) {
+	p := newPolicy(t, Config{TagHeader: "X-Tag", StampKey: []byte("0123456789abcdef0123456789abcdef")})
+	h := http.Header{"X-Tag": {"public"}, DefaultStampHeader: {"v1.forged"}, "Cache-Control": {"public, max-age=60"}}
+	p.Fence(h)
+	if _, ok := h["X-Tag"]; ok {
+		t.Error("the tag header was left")
+	}
+	if _, ok := h[DefaultStampHeader]; ok {
+		t.Error("the origin's stamp was left")
+	}
+	if got := Altered(h); got != "" || h.Get("Cache-Control") != "private, no-store" {
+		t.Errorf("not fenced: %v (Altered %q)", h, got)
+	}
+}
+
 func TestCanonicalize(t *testing.T) {
 	h := http.Header{
 		"set-cookie":    {"a=1"},
@@ -188,7 +238,7 @@ func TestCanonicalize(t *testing.T) {
 		"cache-control": {"public, max-age=600"},
 		"Content-Type":  {"text/html"},
 	}
-	Canonicalize(h)
+	canonicalize(h)
 	if got := h["Set-Cookie"]; len(got) != 2 {
 		t.Errorf("Set-Cookie = %q, want both lines", got)
 	}

@@ -30,7 +30,7 @@ func (p *Policy) Identity(h http.Header, u *url.URL) string {
 		}
 	}
 	for name, values := range h {
-		if p.credentialHeaders[name] {
+		if p.isCredentialHeader(name) {
 			for _, v := range values {
 				headers = append(headers, name+": "+v)
 			}

@@ -55,8 +55,11 @@ type fencedResponse struct {
 	req fence.Request
 }
 
-// BeforeCommit decides on the response as its headers are written.
+// BeforeCommit decides on the response as its headers are written, with
+// the credential headers that handlers inside Next set on the request
+// (an auth middleware's X-User, say) added to what the client sent.
 func (fr *fencedResponse) BeforeCommit(status int, hdr http.Header) {
+	fr.h.Policy.Recheck(&fr.req, fr.r.Header)
 	rs := fr.h.Policy.Apply(&fr.req, 0, status, hdr)
 	if fr.h.Observe != nil {
 		fr.h.Observe(fr.r, status, rs)

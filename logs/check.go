@@ -440,9 +440,9 @@ func wellFormedStamp(s string) bool {
 	return err == nil
 }
 
-// displayPath is a path fit to print: without ";" parameters (a
-// cookieless session id lives there) and safe for a terminal.
+// displayPath is a path fit to print: with its path parameters and
+// ASP.NET cookieless segments, where session ids live, redacted, and safe
+// for a terminal. One page is one path, whoever asked for it.
 func displayPath(p string) string {
-	p, _, _ = strings.Cut(p, ";")
-	return printable(p)
+	return printable(fence.RedactPath(p))
 }

@@ -2,6 +2,7 @@ package logs
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -246,6 +247,32 @@ func TestOwnerOfAMalformedStamp(t *testing.T) {
 	} {
 		if got := ch.owner(stamp); got != want {
 			t.Errorf("owner(%q) = %q, want %q", stamp, got, want)
+		}
+	}
+}
+
+// Session ids in the path (servlet path parameters, escaped or not, and
+// ASP.NET cookieless segments) never reach a finding, and one page leaking
+// to several sessions is one finding key, not one per session.
+func TestFindingPathsRedacted(t *testing.T) {
+	ch := newTestChecker(t, testConfig())
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ paths []string }{
+		{[]string{"/account;jsessionid=SECRET1", "/account;jsessionid=SECRET2", "/account%3Bjsessionid=SECRET3"}},
+		{[]string{"/(S(SECRET4))/account", "/(S(SECRET5))/account"}},
+	} {
+		keys := map[string]bool{}
+		for i, p := range tc.paths {
+			r := record(int64(i+1), at, p, cachestatus.Hit, "")
+			ch.Check("t", &r, func(f *Finding) {
+				keys[f.Key()] = true
+				if out := f.String(); strings.Contains(out, "SECRET") {
+					t.Errorf("finding shows a session id: %s", out)
+				}
+			})
+		}
+		if len(keys) != 1 {
+			t.Errorf("%q: finding keys %q, want one", tc.paths, slices.Sorted(maps.Keys(keys)))
 		}
 	}
 }
