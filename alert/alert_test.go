@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -120,6 +121,7 @@ func TestWatcherMessages(t *testing.T) {
 	cached := Cause{Key: "cached|/orders", Kind: "cached", Severity: High, Summary: "stored"}
 	cart := Cause{Key: "cached|/cart", Kind: "cached", Severity: High, Summary: "stored"}
 	note := Cause{Key: "info|/x", Kind: "edge_headers", Severity: Info, Summary: "edge rewrites"}
+	blind := Cause{Key: "probe_untrusted|site", Kind: "probe_untrusted", Severity: High, Summary: "logins expired", Always: true}
 	type step struct {
 		causes       []Cause
 		errors       int
@@ -127,18 +129,19 @@ func TestWatcherMessages(t *testing.T) {
 		firing, gone string // the keys the run's message must list; "-" for no message
 	}
 	for _, tc := range []struct {
-		name  string
-		quiet time.Duration
-		steps []step
+		name      string
+		quiet     time.Duration
+		threshold Severity // Low when unset
+		steps     []step
 	}{
-		{"fires once, resolves once", 0, []step{
+		{"fires once, resolves once", 0, "", []step{
 			{causes: []Cause{leak}, firing: "leak|/account"},
 			{causes: []Cause{leakOther}, firing: "-"},
 			{causes: nil, firing: "-"},
 			{causes: nil, gone: "leak|/account"},
 			{causes: nil, firing: "-"},
 		}},
-		{"comes and goes within the quiet period: no flapping", 0, []step{
+		{"comes and goes within the quiet period: no flapping", 0, "", []step{
 			{causes: []Cause{leak}, firing: "leak|/account"},
 			{causes: nil, firing: "-"},
 			{causes: []Cause{leakOther}, firing: "-"},
@@ -147,30 +150,39 @@ func TestWatcherMessages(t *testing.T) {
 			{causes: nil, firing: "-"},
 			{causes: nil, gone: "leak|/account"},
 		}},
-		{"no quiet period beyond one run", time.Minute, []step{
+		{"no quiet period beyond one run", time.Minute, "", []step{
 			{causes: []Cause{leak}, firing: "leak|/account"},
 			{causes: nil, gone: "leak|/account"},
 		}},
-		{"a run with errors cannot resolve", 0, []step{
+		{"a run with errors cannot resolve", 0, "", []step{
 			{causes: []Cause{leak}, firing: "leak|/account"},
 			{causes: nil, errors: 1, firing: "-"},
 			{causes: nil, errors: 3, firing: "-"},
 			{causes: nil, gone: "leak|/account"},
 		}},
-		{"below the threshold never fires", 0, []step{
+		{"a blind checker fires whatever the threshold, and resolves nothing while blind", 0, Critical, []step{
+			{causes: []Cause{leak}, firing: "leak|/account"},
+			{causes: []Cause{blind}, errors: 1, firing: "probe_untrusted|site"},
+			{causes: []Cause{blind}, errors: 1, firing: "-"},
+			{causes: []Cause{leak}, firing: "-"},
+			{causes: []Cause{leak}, gone: "probe_untrusted|site"},
+			{causes: nil, firing: "-"},
+			{causes: nil, gone: "leak|/account"},
+		}},
+		{"below the threshold never fires", 0, "", []step{
 			{causes: []Cause{note}, firing: "-"},
 			{causes: []Cause{note, cached}, firing: "cached|/orders"},
 		}},
-		{"one message lists what fired and what recovered", 0, []step{
+		{"one message lists what fired and what recovered", 0, "", []step{
 			{causes: []Cause{leak}, firing: "leak|/account"},
 			{causes: []Cause{cached}, firing: "cached|/orders"},
 			{causes: []Cause{cached, cart}, firing: "cached|/cart", gone: "leak|/account"},
 		}},
-		{"a failed post is carried by the next message", 0, []step{
+		{"a failed post is carried by the next message", 0, "", []step{
 			{causes: []Cause{leak}, down: true, firing: "-"},
 			{causes: []Cause{leak, cached}, firing: "leak|/account,cached|/orders"},
 		}},
-		{"fired and went quiet while the webhook was down", 0, []step{
+		{"fired and went quiet while the webhook was down", 0, "", []step{
 			{causes: []Cause{leak}, down: true, firing: "-"},
 			{causes: nil, down: true, firing: "-"},
 			{causes: nil, firing: "-"},
@@ -181,7 +193,7 @@ func TestWatcherMessages(t *testing.T) {
 			h := startHook(t)
 			var current step
 			var logged []error
-			w := &Watcher{Source: "probe", Every: time.Minute, Quiet: tc.quiet, Threshold: Low,
+			w := &Watcher{Source: "probe", Every: time.Minute, Quiet: tc.quiet, Threshold: cmp.Or(tc.threshold, Low),
 				Webhook: testWebhook(t, h.url),
 				Check:   func(context.Context) Run { return Run{Causes: current.causes, Errors: current.errors} },
 				Log:     func(err error) { logged = append(logged, err) }}
