@@ -72,6 +72,11 @@ type Cause struct {
 	Summary string `json:"summary"`
 	// Detail is the checker's own record of it, posted as JSON.
 	Detail any `json:"detail,omitempty"`
+	// Always fires the cause whatever the threshold. It is for a checker
+	// that reports itself blind (a probe whose test accounts no longer
+	// log in), which hides causes of every severity, the most urgent
+	// included.
+	Always bool `json:"-"`
 }
 
 // Run is what one run of a checker found.

@@ -91,7 +91,7 @@ func (t *tracker) observe(now time.Time, run Run, threshold Severity, quiet time
 		t.causes = map[string]*state{}
 	}
 	for _, c := range run.Causes {
-		if !c.Severity.AtLeast(threshold) {
+		if !c.Severity.AtLeast(threshold) && !c.Always {
 			continue
 		}
 		s := t.causes[c.Key]

@@ -219,8 +219,8 @@ func buildCachefence(t *testing.T) string {
 // A usage error exits 2 from probe, whose 1 means findings, and 1 (a
 // failed start, as for any other bad option) from sidecar and dev, whose 2
 // is Caddy's forced quit. Either way, the message names the flag or
-// argument, and never a webhook URL, which holds a secret. Help names the
-// binary, not Caddy's default "caddy".
+// argument, and never a secret: a webhook URL, a password. Help names
+// the binary, not Caddy's default "caddy".
 func TestCommandLine(t *testing.T) {
 	bin := buildCachefence(t)
 	dir := t.TempDir()
@@ -238,6 +238,14 @@ func TestCommandLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	const webhookSecret = "T000/B000/s3cr3t"
+	// A password in base_url is refused, and not shown.
+	const passwordSecret, userinfo = "pa55w0rd", "userinfo.json"
+	if err := os.WriteFile(filepath.Join(dir, userinfo), []byte(`{"base_url": "http://deploy:`+passwordSecret+`@127.0.0.1:1",
+  "identities": [{"name": "alice", "cookies": {"s": "a"}, "markers": ["alice"]},
+                 {"name": "bob", "cookies": {"s": "b"}, "markers": ["bob!"]}],
+  "personal_urls": ["/account"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -254,6 +262,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"probe", "--config", config, "--every", "1m", "--webhook", "hooks.example/" + webhookSecret}, 2, "cachefence probe: --webhook: want an absolute http or https URL"},
 		{[]string{"probe"}, 2, "cachefence probe: --config is required"},
 		{[]string{"probe", "--config", badTimeout}, 2, `timeout: invalid duration "ten seconds"`},
+		{[]string{"probe", "--config", userinfo}, 2, `base_url "http://…@127.0.0.1:1": remove the user name and password`},
 		{[]string{"sidecar", "--bogus"}, 1, "unknown flag: --bogus"},
 		{[]string{"sidecar", "--to", "127.0.0.1:1", "--report", "false"}, 1, `unexpected argument "false": sidecar takes only flags`},
 		{[]string{"dev", "--from"}, 1, "flag needs an argument: --from"},
@@ -269,8 +278,8 @@ func TestCommandLine(t *testing.T) {
 			if code != tc.code || !strings.Contains(out, tc.want) {
 				t.Errorf("exit %d, want %d, with %q in:\n%s", code, tc.code, tc.want, out)
 			}
-			if strings.Contains(out, webhookSecret) {
-				t.Errorf("the output shows the webhook URL:\n%s", out)
+			if strings.Contains(out, webhookSecret) || strings.Contains(out, passwordSecret) {
+				t.Errorf("the output shows the webhook URL or a password:\n%s", out)
 			}
 		})
 	}

@@ -42,8 +42,9 @@ nothing).
 With --every, it runs forever, and posts to --webhook at most one message
 per run, listing what fired and what recovered (a JSON body with "text",
 which Slack-style incoming webhooks accept). A cause recovers once it has
-been absent for --quiet (default two runs). --metrics serves Prometheus
-metrics. Durations are written as Caddy writes them: 30s, 5m, 1d.
+been absent for --quiet (default two runs). A run that cannot be trusted
+fires probe_untrusted (high), whatever --fail-on. --metrics serves
+Prometheus metrics. Durations are written as Caddy writes them: 30s, 5m, 1d.
 
 See docs/probe.md and examples/probe.json.
 `,

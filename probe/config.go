@@ -266,14 +266,20 @@ func (c *Config) eachSecret(fn func(field string, v *string) error) error {
 // field and, for anything not secret, the value.
 func (c *Config) validate() error {
 	base, err := url.Parse(c.BaseURL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return fmt.Errorf("base_url %q: want an absolute http or https URL", c.BaseURL)
+	switch {
+	case err == nil && base.User != nil:
+		return userinfoError("base_url", c.BaseURL)
+	case err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "":
+		return fmt.Errorf("base_url %q: want an absolute http or https URL", redactURL(c.BaseURL))
 	}
 	if c.OriginURL != "" {
 		u, err := url.Parse(c.OriginURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-			strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil {
-			return fmt.Errorf("origin_url %q: want a scheme and host only, such as \"http://10.0.0.5:8080\"", c.OriginURL)
+		switch {
+		case err == nil && u.User != nil:
+			return userinfoError("origin_url", c.OriginURL)
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			strings.Trim(u.Path, "/") != "" || u.RawQuery != "":
+			return fmt.Errorf("origin_url %q: want a scheme and host only, such as \"http://10.0.0.5:8080\"", redactURL(c.OriginURL))
 		}
 	}
 	if c.ConnectTo != "" {
@@ -525,11 +531,37 @@ func (c *Config) resolve(ref string) (*url.URL, error) {
 		return nil, err
 	}
 	u, err := base.Parse(ref)
-	if err != nil {
-		return nil, fmt.Errorf("url %q: %w", ref, err)
-	}
-	if u.Host != base.Host {
-		return nil, fmt.Errorf("url %q: not on %s; the probe only checks the base URL's host", ref, base.Host)
+	switch {
+	case err != nil:
+		// Not err itself, which quotes ref.
+		return nil, fmt.Errorf("url %q: not a valid URL", redactURL(ref))
+	case u.User != nil:
+		return nil, userinfoError("url", ref)
+	case u.Host != base.Host:
+		return nil, fmt.Errorf("url %q: not on %s; the probe only checks the base URL's host", redactURL(ref), base.Host)
 	}
 	return u, nil
+}
+
+// userinfoError refuses a configured URL that carries a user name or
+// password (user:pass@): findings, logs and webhooks would show it, and
+// every request, anonymous ones included, would send it as Basic
+// credentials.
+func userinfoError(field, raw string) error {
+	return fmt.Errorf("%s %q: remove the user name and password; give credentials to identities instead, "+
+		"as cookies or headers read from the environment with ${NAME}, since a URL is shown in findings, logs and webhooks", field, redactURL(raw))
+}
+
+// schemePrefix matches "https://" and the like at the start of a URL.
+var schemePrefix = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
+
+// redactURL is a configured URL as an error may show it: without what
+// precedes its last "@" after the scheme, which may be a user name and
+// password, whether or not the URL parses (a password may hold a "/").
+func redactURL(raw string) string {
+	start := len(schemePrefix.FindString(raw))
+	if at := strings.LastIndex(raw[start:], "@"); at >= 0 {
+		return raw[:start] + "…" + raw[start+at:]
+	}
+	return raw
 }

@@ -70,6 +70,21 @@ func TestLoadConfigErrors(t *testing.T) {
 	}{
 		{"missing variable", "${PROBE_TEST_BOB}", "${PROBE_TEST_UNSET}", "PROBE_TEST_UNSET"},
 		{"relative base", `"https://www.example.com"`, `"/relative"`, `base_url "/relative"`},
+		{"base with a password", `"https://www.example.com"`, `"https://deploy:` + testSecret + `@www.example.com"`,
+			`base_url "https://…@www.example.com": remove the user name and password; give credentials to identities instead, as cookies or headers read from the environment with ${NAME}`},
+		{"base with a user name", `"https://www.example.com"`, `"https://` + testSecret + `@www.example.com"`, `base_url "https://…@www.example.com": remove the user name`},
+		{"base with a password that breaks the URL", `"https://www.example.com"`, `"https://deploy:a/` + testSecret + `@www.example.com"`,
+			`base_url "https://…@www.example.com": want an absolute http or https URL`},
+		{"base with a password and no scheme", `"https://www.example.com"`, `"deploy:` + testSecret + `@www.example.com//x"`,
+			`base_url "…@www.example.com//x": want an absolute http or https URL`},
+		{"origin with a password", `"personal_urls"`, `"origin_url": "http://deploy:` + testSecret + `@10.0.0.5:8080", "personal_urls"`,
+			`origin_url "http://…@10.0.0.5:8080": remove the user name and password`},
+		{"personal url with a password", `["/account"]`, `["https://deploy:` + testSecret + `@www.example.com/account"]`,
+			`url "https://…@www.example.com/account": remove the user name and password`},
+		{"scheme-relative personal url with a password", `["/account"]`, `["//deploy:` + testSecret + `@www.example.com/account"]`,
+			`url "…@www.example.com/account": remove the user name and password`},
+		{"personal url with a password that breaks the URL", `["/account"]`, `["https://deploy:%zz` + testSecret + `@www.example.com/account"]`,
+			`url "https://…@www.example.com/account": not a valid URL`},
 		{"one identity", `,
     {"name": "bob"`, `], "x": [{"name": "bob"`, `unknown field "x"`},
 		{"foreign personal url", `["/account"]`, `["https://elsewhere.example/account"]`, "only checks the base URL's host"},
@@ -175,6 +190,8 @@ func TestLoadConfigAccepts(t *testing.T) {
 			"personal_urls"`},
 		{"owner stamp", `"personal_urls"`, `"owner_stamp": {"key": "${PROBE_TEST_ALICE}", "header": "X-Owner"}, "personal_urls"`},
 		{"trailing white space", "]\n}", "]\n}\n\n"},
+		{"an @ in paths, not a user name", `"https://www.example.com"`, `"https://www.example.com/@shop"`},
+		{"an @ in a personal url's path", `["/account"]`, `["/account", "/@alice/orders?by=@me"]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := LoadConfig(writeConfig(t, strings.Replace(validConfig, tc.from, tc.to, 1))); err != nil {

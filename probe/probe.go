@@ -200,6 +200,7 @@ func (p *Prober) Run(ctx context.Context) *Report {
 	wg.Wait()
 	report := p.analyze(r.obs)
 	report.Started, report.Duration, report.Requests = start, time.Since(start).Round(time.Millisecond).String(), r.requests
+	report.site = p.cfg.BaseURL
 	report.Errors = append(r.errors, report.Errors...)
 	return report
 }

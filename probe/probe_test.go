@@ -3,6 +3,7 @@ package probe
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -440,6 +441,58 @@ func TestProbeLoggedOutIdentities(t *testing.T) {
 	}
 	if strings.Contains(text(report), "secret") {
 		t.Errorf("the report names a credential:\n%s", text(report))
+	}
+}
+
+// An untrusted run is an alert of its own, besides an incomplete run: the
+// same key every run, whatever the counts in its reasons, at a severity
+// that fires under any threshold, and no credential in what is posted.
+func TestAlertRunUntrusted(t *testing.T) {
+	s := startSite(t, noCache, nil) // every page says "please log in"
+	cfg := testConfig(t, "http://"+s.addr, "/account").only(CheckPersonal)
+	cfg.Identities[0].Cookies["session"] = "expired-secret"
+	cfg.Identities[1].Headers["Authorization"] = "Bearer expired-secret"
+	untrusted := func(run alert.Run) alert.Cause {
+		t.Helper()
+		var found []alert.Cause
+		for _, c := range run.Causes {
+			if c.Kind == KindUntrusted {
+				found = append(found, c)
+			}
+		}
+		if len(found) != 1 {
+			t.Fatalf("causes %+v, want one %s", run.Causes, KindUntrusted)
+		}
+		return found[0]
+	}
+	first := New(cfg).Run(context.Background()).AlertRun()
+	c := untrusted(first)
+	if c.Key != "probe_untrusted http://"+s.addr || c.Severity != alert.High || !c.Always || first.Errors != 2 {
+		t.Errorf("cause %+v with %d errors", c, first.Errors)
+	}
+	for _, want := range []string{"http://" + s.addr + ": the probe cannot be trusted", "identity alice: none of its", "; identity bob: none of its"} {
+		if !strings.Contains(c.Summary, want) {
+			t.Errorf("summary %q lacks %q", c.Summary, want)
+		}
+	}
+	posted, err := json.Marshal(c)
+	if err != nil || strings.Contains(string(posted), "secret") || !strings.Contains(string(posted), `"evidence":["identity alice`) {
+		t.Errorf("posted %s (%v)", posted, err)
+	}
+	// Another run, other counts in the reasons, the same key.
+	if second := untrusted(New(cfg.only(CheckPersonal, CheckCollapse)).Run(context.Background()).AlertRun()); second.Key != c.Key || second.Summary == c.Summary {
+		t.Errorf("%q: %q, then %q: %q", c.Key, c.Summary, second.Key, second.Summary)
+	}
+
+	// Its findings still fire: what was found is real.
+	leak := Finding{Severity: alert.Critical, Kind: KindLeak, URL: "https://www.example.com/account"}
+	r := Report{Findings: []Finding{leak}, Untrusted: []string{"identity bob: ..."}, Errors: []string{"timeout"}, site: "https://www.example.com"}
+	run := r.AlertRun()
+	if len(run.Causes) != 2 || run.Causes[0].Key != "leak https://www.example.com/account" || untrusted(run).Key != "probe_untrusted https://www.example.com" || run.Errors != 2 {
+		t.Errorf("run %+v", run)
+	}
+	if trusted := (&Report{Findings: []Finding{leak}, site: "https://www.example.com"}).AlertRun(); len(trusted.Causes) != 1 || trusted.Errors != 0 {
+		t.Errorf("a trusted run gave %+v", trusted)
 	}
 }
 

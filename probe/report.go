@@ -36,6 +36,10 @@ const (
 	// headers that let downstream caches store it, though the origin's
 	// are safe: the edge rewrote them. No origin change clears it.
 	KindEdgeHeaders = "edge_headers"
+	// KindUntrusted (high), an alert only, never a finding: a run whose
+	// result cannot be trusted (Report.Untrusted). The probe is blind to
+	// leaks until the test accounts or the stamp key are fixed.
+	KindUntrusted = "probe_untrusted"
 )
 
 // severityOf is each kind's severity.
@@ -46,6 +50,7 @@ var severityOf = map[string]alert.Severity{
 	KindUnsafeHeaders: alert.Low,
 	KindNotCacheable:  alert.Low,
 	KindEdgeHeaders:   alert.Info,
+	KindUntrusted:     alert.High,
 }
 
 // The mechanisms through which a page reached someone.
@@ -144,6 +149,9 @@ type Report struct {
 	Untrusted []string `json:"untrusted,omitempty"`
 	// Errors are requests that failed; a run with errors is incomplete.
 	Errors []string `json:"errors,omitempty"`
+
+	// site is the base URL, which keys what is about no single URL.
+	site string
 }
 
 // ExitCode maps a report to the exit code for the threshold failOn. A run
@@ -162,13 +170,24 @@ func (r *Report) ExitCode(failOn alert.Severity) int {
 	return ExitClean
 }
 
-// AlertRun is the report as the watch mode's alerting sees it. A run
-// that cannot be trusted counts as incomplete: it resolves nothing.
+// AlertRun is the report as the watch mode's alerting sees it: a cause per
+// finding, and for a run that cannot be trusted, one more of its own
+// (KindUntrusted). That one is keyed by the site alone, so it fires once
+// however the reasons change, and resolves once runs are trusted again; it
+// fires whatever the threshold, since a blind probe misses leaks too. Such
+// a run also counts as incomplete: it resolves nothing.
 func (r *Report) AlertRun() alert.Run {
 	run := alert.Run{Errors: len(r.Errors) + len(r.Untrusted)}
 	for _, f := range r.Findings {
 		run.Causes = append(run.Causes, alert.Cause{Key: f.key(), Kind: f.Kind, Severity: f.Severity,
 			Summary: f.summary(), Detail: f})
+	}
+	if len(r.Untrusted) > 0 {
+		// The reasons name identities and counts, never a credential.
+		f := Finding{Severity: severityOf[KindUntrusted], Kind: KindUntrusted, URL: r.site, Evidence: r.Untrusted}
+		run.Causes = append(run.Causes, alert.Cause{Key: f.key(), Kind: f.Kind, Severity: f.Severity,
+			Summary: fmt.Sprintf("%s: the probe cannot be trusted, so leaks go unseen: %s", r.site, strings.Join(r.Untrusted, "; ")),
+			Detail:  f, Always: true})
 	}
 	return run
 }
