@@ -289,8 +289,9 @@ func (n *Node) display() string {
 var idKeys = []string{"pathpattern", "ref", "name", "headername", "description", "expression", "target", "statement"}
 
 // Flatten appends every scalar below n to settings, keyed by path, with
-// list items keyed by an identifying member where there is one, and
-// volatile fields left out.
+// list items keyed by an identifying member where there is one, volatile
+// fields left out, and the values of the headers a configuration sends
+// hidden (see hiding).
 func Flatten(file string, n *Node) []audit.Setting {
 	var out []audit.Setting
 	flatten(file, "", n, "", "", nil, &out)
