@@ -1,9 +1,8 @@
 package audit
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -13,13 +12,16 @@ import (
 
 // Baseline is a configuration's normalised settings at one time: by file,
 // each setting's path and value. Values that may be secrets are kept as a
-// digest, so a baseline file holds none.
+// digest (the readers hide header values, storedValue what looks like a
+// credential), so a baseline file holds none.
 type Baseline struct {
 	Version int                          `json:"version"`
 	Files   map[string]map[string]string `json:"files"`
 }
 
-const baselineVersion = 1
+// baselineVersion 2 hides header values; version 1 baselines kept them in
+// clear, and drift would print them.
+const baselineVersion = 2
 
 // volatile are the names of fields that change without a change of
 // behaviour: ETags, versions, timestamps and the objects' own IDs.
@@ -47,8 +49,7 @@ func NewBaseline(cfg *Config) *Baseline {
 
 func storedValue(s Setting) string {
 	if LooksSecret(s.Name) || LooksSecret(s.Value) {
-		sum := sha256.Sum256([]byte(s.Value))
-		return "sha256:" + hex.EncodeToString(sum[:8])
+		return Digest(s.Value)
 	}
 	return s.Value
 }
@@ -58,6 +59,10 @@ func ReadBaseline(r io.Reader) (*Baseline, error) {
 	var b Baseline
 	if err := json.NewDecoder(r).Decode(&b); err != nil {
 		return nil, fmt.Errorf("reading the baseline: %w", err)
+	}
+	if b.Version == 1 {
+		return nil, errors.New("a baseline of version 1 may hold header values in clear, such as an origin secret: " +
+			"write it again with --write-baseline, and change any secret it held")
 	}
 	if b.Version != baselineVersion || b.Files == nil {
 		return nil, fmt.Errorf("not a cachefence baseline (version %d)", b.Version)
@@ -114,12 +119,11 @@ func (b *Baseline) Drift(cfg *Config) []Finding {
 	return out
 }
 
+// present returns a side of a change, as stored: a hidden value shows as
+// its digest, which says that it changed.
 func present(v string, ok bool) *string {
 	if !ok {
 		return nil
-	}
-	if strings.HasPrefix(v, "sha256:") {
-		v = "(hidden)"
 	}
 	return &v
 }

@@ -5,7 +5,10 @@
 package audit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -216,4 +219,52 @@ func LooksSecret(text string) bool {
 		}
 	}
 	return strings.HasPrefix(lower, "bearer ") || strings.HasPrefix(lower, "basic ")
+}
+
+// clearHeaders are the headers whose values settings show as written:
+// their values are never credentials, and a cache audit needs to read
+// them. Names are lower case with "-" for "_", as HeaderValue compares
+// them (Akamai writes CACHE_CONTROL, nginx $http_x_forwarded_for).
+var clearHeaders = map[string]bool{
+	"cache-control": true, "surrogate-control": true, "cdn-cache-control": true, "edge-control": true,
+	"x-accel-expires": true, "x-accel-buffering": true, "expires": true, "pragma": true, "vary": true,
+	"host": true, "connection": true, "upgrade": true, "x-forwarded-for": true, "x-forwarded-host": true,
+	"x-forwarded-proto": true, "x-forwarded-port": true, "x-forwarded-server": true, "x-real-ip": true,
+	"forwarded": true, "x-cache-status": true, "content-type": true, "accept-encoding": true,
+}
+
+// onlyVariables matches a value made of nginx variables alone, with a
+// port after them at most: "$host", "${host}:443", "$proxy_add_x_forwarded_for".
+var onlyVariables = regexp.MustCompile(`^(\$\w+|\$\{\w+\})+(:(\d{1,5}|\$\w+))?$`)
+
+// HeaderValue returns value, which a configuration sends as the value of
+// a header (or compares a header with), as settings may show and store it.
+// Such a value is often a credential whatever its header is called (the
+// X-Origin-Verify secret that proves a request came through the CDN), so
+// it is a digest unless it is empty, is only nginx variables, or every
+// one of names is on a short list of headers whose values are never
+// credentials (Cache-Control, Vary, Host, X-Forwarded-For...). Without a
+// name, it is a digest.
+func HeaderValue(value string, names ...string) string {
+	if value == "" || onlyVariables.MatchString(value) {
+		return value
+	}
+	if len(names) == 0 {
+		return Digest(value)
+	}
+	for _, name := range names {
+		n := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(name)), "_", "-")
+		if !clearHeaders[n] && !strings.HasSuffix(n, "-cdn-cache-control") {
+			return Digest(value)
+		}
+	}
+	return value
+}
+
+// Digest is what settings show in place of a value that may be a secret:
+// "sha256:" and the first 16 hex digits of its SHA-256, enough to see that
+// it changed.
+func Digest(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return "sha256:" + hex.EncodeToString(sum[:8])
 }

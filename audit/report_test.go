@@ -191,8 +191,8 @@ func TestDrift(t *testing.T) {
 	if f := got["dist.json DefaultCacheBehavior.MinTTL"]; *f.Before != "0" || *f.After != "1" || f.Line != 12 {
 		t.Errorf("MinTTL change %+v", f)
 	}
-	if f := got["svc.json logging.token"]; *f.Before != "(hidden)" || *f.After != "(hidden)" {
-		t.Errorf("a secret's change shows %q -> %q", *f.Before, *f.After)
+	if f := got["svc.json logging.token"]; *f.Before != Digest("s3cr3t-token") || *f.After != Digest("n3w-token") {
+		t.Errorf("a secret's change shows %q -> %q, want their digests", *f.Before, *f.After)
 	}
 	if _, ok := got["new.json (file)"]; !ok {
 		t.Errorf("a file new since the baseline is not reported")

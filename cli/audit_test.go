@@ -69,6 +69,9 @@ func auditCommandLine(t *testing.T, bin string) {
 	if err := os.WriteFile(filepath.Join(dir, "broken.json"), []byte("{\n  \"DistributionConfig\": \n}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "v1.json"), []byte(`{"version": 1, "files": {}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	safe := fixture(t, "cloudfront/testdata/safe")
 	proxy := fixture(t, "cloudfront/testdata/proxy")
 	akamai := fixture(t, "akamai/testdata/waa-dynamic.json")
@@ -90,6 +93,7 @@ func auditCommandLine(t *testing.T, bin string) {
 		{[]string{"audit", "--fail-on", "severe", safe}, 2, `cachefence audit: --fail-on "severe": want critical, high, medium or low`},
 		{[]string{"audit", "--kind", "azure", safe}, 2, `cachefence audit: --kind "azure": want one of terraform, cloudfront`},
 		{[]string{"audit", "--baseline", "missing.json", safe}, 2, "cachefence audit: --baseline: open missing.json"},
+		{[]string{"audit", "--baseline", "v1.json", safe}, 2, "cachefence audit: --baseline v1.json: a baseline of version 1 may hold header values in clear"},
 		{[]string{"audit", "--help"}, 0, "\n  cachefence audit [--kind <kind>]"},
 		{[]string{"audit", "--every", "10s", safe}, 2, "cachefence audit: --every 10s: at least 1m0s"},
 		{[]string{"audit", "--every", "1h", "--write-baseline", "b.json", safe}, 2, "cachefence audit: --write-baseline goes with a single run"},
@@ -142,24 +146,27 @@ func auditFormats(t *testing.T, bin string) {
 // A baseline records the configuration; a later change is a drift
 // finding with before and after, and the dangerous value is reported by
 // its check as well. Secrets never leave the files: not in findings,
-// errors or the baseline.
+// errors or the baseline, whether they look like one (a bearer token) or
+// not (the origin secret of an X-Origin-Verify header).
 func auditBaselineAndSecrets(t *testing.T, bin string) {
 	dir := t.TempDir()
 	const secret = "Bearer eyJhbGciOiJIUzI1NiJ9.c2VjcmV0"
-	conf := func(ttl string) string {
+	const origin, rotated = "q8Zr7uVb2KpX4mN9wT3e", "Jd3kQ9wLm2Xp7RtV5yBn"
+	conf := func(ttl, verify string) string {
 		return "server {\n  location / {\n    proxy_pass http://app;\n    proxy_set_header Authorization \"" + secret + "\";\n" +
 			"    proxy_cache one;\n    proxy_cache_valid 200 " + ttl + ";\n    proxy_ignore_headers Cache-Control X-Accel-Expires Expires;\n" +
-			"    proxy_no_cache $http_authorization $cookie_sid;\n  }\n}\n"
+			"    proxy_no_cache $http_authorization $cookie_sid;\n    proxy_set_header Host $host;\n" +
+			"    proxy_set_header X-Origin-Verify " + verify + ";\n  }\n}\n"
 	}
 	site := filepath.Join(dir, "site.conf")
-	if err := os.WriteFile(site, []byte(conf("1m")), 0o600); err != nil {
+	if err := os.WriteFile(site, []byte(conf("1m", origin)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	code, out := runCachefence(t, bin, dir, "audit", "--write-baseline", "base.json", "site.conf")
 	if code != 1 || !strings.Contains(out, "CRITICAL stores-private  site.conf:7") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	if err := os.WriteFile(site, []byte(conf("1h")), 0o600); err != nil {
+	if err := os.WriteFile(site, []byte(conf("1h", origin)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	code, out = runCachefence(t, bin, dir, "audit", "--baseline", "base.json", "--format", "json", "site.conf")
@@ -182,11 +189,28 @@ func auditBaselineAndSecrets(t *testing.T, bin string) {
 	}
 	for _, format := range []string{"text", "json", "sarif"} {
 		_, out := runCachefence(t, bin, dir, "audit", "--baseline", "base.json", "--format", format, "site.conf")
-		if strings.Contains(out, "eyJhbGciOiJIUzI1NiJ9") {
+		if strings.Contains(out, "eyJhbGciOiJIUzI1NiJ9") || strings.Contains(out, origin) {
 			t.Errorf("%s output shows the secret:\n%s", format, out)
 		}
 	}
-	if strings.Contains(string(base), "eyJhbGciOiJIUzI1NiJ9") {
+	if strings.Contains(string(base), "eyJhbGciOiJIUzI1NiJ9") || strings.Contains(string(base), origin) {
 		t.Errorf("the baseline holds the secret:\n%s", base)
+	}
+	if !strings.Contains(string(base), `"Host $host"`) || !strings.Contains(string(base), `"X-Origin-Verify sha256:`) {
+		t.Errorf("the baseline does not show Host $host and the origin secret's header:\n%s", base)
+	}
+
+	// Rotating the origin secret alone is drift, shown as digests.
+	if err := os.WriteFile(site, []byte(conf("1m", rotated)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"text", "json", "sarif"} {
+		_, out := runCachefence(t, bin, dir, "audit", "--baseline", "base.json", "--format", format, "site.conf")
+		if strings.Contains(out, origin) || strings.Contains(out, rotated) {
+			t.Errorf("%s output shows the secret:\n%s", format, out)
+		}
+		if want := "X-Origin-Verify " + audit.Digest(rotated); !strings.Contains(out, want) {
+			t.Errorf("%s output does not show the new secret as %s:\n%s", format, want, out)
+		}
 	}
 }

@@ -17,7 +17,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		cfg := &audit.Config{}
-		flatten(ds, "", cfg)
+		flatten(ds, "", "", cfg)
 		walk(ds, context{}, cfg)
 		audit.Run(cfg.Scopes)
 	})

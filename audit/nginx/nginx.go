@@ -64,7 +64,7 @@ func Read(files []audit.File) *audit.Config {
 		if !ok || included[filepath.Clean(f.Path)] {
 			continue
 		}
-		flatten(ds, "", cfg)
+		flatten(ds, "", "", cfg)
 		walk(ds, context{}, cfg)
 	}
 	return cfg
@@ -297,13 +297,19 @@ func scope(loc *Directive, m string, ctx context, cfg *audit.Config) (audit.Scop
 }
 
 // flatten adds the directives of a block, by their place in the tree, to
-// the settings; a directive repeated in a block is numbered.
-func flatten(block []*Directive, path string, cfg *audit.Config) {
+// the settings; a directive repeated in a block is numbered. mapped is
+// the header whose values name the block's directives: those of a map on
+// a header's variable.
+func flatten(block []*Directive, path, mapped string, cfg *audit.Config) {
 	count := map[string]int{}
 	for _, d := range block {
+		args := shownArgs(d)
 		name := d.Name
-		if d.HasBlock && len(d.Args) > 0 {
-			name += " " + strings.Join(d.Args, " ")
+		if mapped != "" && !mapParams[d.Name] {
+			name = audit.HeaderValue(d.Name, mapped)
+		}
+		if d.HasBlock && len(args) > 0 {
+			name += " " + strings.Join(args, " ")
 		}
 		if d.Name == "server" {
 			for _, in := range d.Block {
@@ -317,9 +323,77 @@ func flatten(block []*Directive, path string, cfg *audit.Config) {
 		}
 		key := strings.TrimPrefix(path+" > "+name, " > ")
 		if d.HasBlock {
-			flatten(d.Block, key, cfg)
+			inner := ""
+			if d.Name == "map" && len(d.Args) > 0 {
+				inner = headerVariable(d.Args[0])
+			}
+			flatten(d.Block, key, inner, cfg)
 		} else {
-			cfg.Settings = append(cfg.Settings, audit.Setting{File: d.File, Line: d.Line, Name: key, Value: strings.Join(d.Args, " ")})
+			cfg.Settings = append(cfg.Settings, audit.Setting{File: d.File, Line: d.Line, Name: key, Value: strings.Join(args, " ")})
 		}
 	}
+}
+
+// setsHeader are the directives whose first argument names a header, or
+// a parameter the application reads as one, and whose second is its value.
+var setsHeader = map[string]bool{"proxy_set_header": true, "grpc_set_header": true, "add_header": true,
+	"add_trailer": true, "fastcgi_param": true, "uwsgi_param": true, "scgi_param": true}
+
+// mapParams are the directives of a map block that are not its entries.
+var mapParams = map[string]bool{"default": true, "hostnames": true, "include": true, "volatile": true}
+
+// shownArgs returns d's arguments as settings show them: a value that d
+// sends as a header, or compares a header with, is hidden by
+// audit.HeaderValue, so that an origin secret is never stored or printed.
+func shownArgs(d *Directive) []string {
+	args := slices.Clone(d.Args)
+	switch {
+	case setsHeader[d.Name] && len(args) > 1:
+		// fastcgi_param HTTP_HOST is the Host header.
+		name := args[0]
+		if strings.HasSuffix(d.Name, "_param") && strings.HasPrefix(strings.ToUpper(name), "HTTP_") {
+			name = name[len("HTTP_"):]
+		}
+		args[1] = audit.HeaderValue(args[1], name)
+	case d.Name == "more_set_headers" || d.Name == "more_set_input_headers":
+		// headers-more: options, then "Name: value" arguments.
+		for i := 0; i < len(args); i++ {
+			switch args[i] {
+			case "-s", "-t":
+				i++
+			case "-r":
+			default:
+				if name, value, ok := strings.Cut(args[i], ":"); ok {
+					args[i] = name + ": " + audit.HeaderValue(strings.TrimSpace(value), name)
+				} else {
+					args[i] = audit.HeaderValue(args[i])
+				}
+			}
+		}
+	case d.Name == "if" && len(args) > 2:
+		// if ($http_x_origin_verify != "secret"): the operand after the
+		// comparison, with the closing parenthesis it may hold.
+		if name := headerVariable(strings.TrimPrefix(args[0], "(")); name != "" {
+			operand, paren := strings.CutSuffix(args[2], ")")
+			args[2] = audit.HeaderValue(operand, name)
+			if paren {
+				args[2] += ")"
+			}
+		}
+	}
+	return args
+}
+
+// headerVariable returns the header whose value an nginx variable holds,
+// or "".
+func headerVariable(v string) string {
+	for _, prefix := range []string{"$http_", "$sent_http_", "$upstream_http_"} {
+		if name, ok := strings.CutPrefix(v, prefix); ok {
+			return name
+		}
+	}
+	if strings.HasPrefix(v, "$cookie_") {
+		return "Cookie"
+	}
+	return ""
 }

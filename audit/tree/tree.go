@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/cachefence/cachefence/audit"
+	"github.com/cachefence/cachefence/audit/vcl"
 )
 
 // Kind is the kind of a value.
@@ -285,32 +286,46 @@ func (n *Node) display() string {
 // idKeys name the members that identify an item of a list better than its
 // index, in order of preference, so that inserting a rule does not show
 // every later rule as changed.
-var idKeys = []string{"pathpattern", "ref", "name", "description", "expression", "target", "statement"}
+var idKeys = []string{"pathpattern", "ref", "name", "headername", "description", "expression", "target", "statement"}
 
 // Flatten appends every scalar below n to settings, keyed by path, with
-// list items keyed by an identifying member where there is one, and
-// volatile fields left out.
+// list items keyed by an identifying member where there is one, volatile
+// fields left out, and the values of the headers a configuration sends
+// hidden (see hiding).
 func Flatten(file string, n *Node) []audit.Setting {
 	var out []audit.Setting
-	flatten(file, "", n, &out)
+	flatten(file, "", n, "", "", nil, &out)
 	return out
 }
 
-func flatten(file, path string, n *Node, out *[]audit.Setting) {
+// flatten adds the scalars below n. key and parent are the normalised
+// names of the members that hold n and its parent (an array's items are
+// held by the array's member); hide, if set, is how the scalars below n
+// are shown: n is a header's value, or VCL.
+func flatten(file, path string, n *Node, key, parent string, hide func(string) string, out *[]audit.Setting) {
 	switch n.Kind {
 	case Object:
 		for _, m := range n.Members {
-			if !audit.Volatile(m.Key) {
-				flatten(file, join(path, m.Key), m, out)
+			if audit.Volatile(m.Key) {
+				continue
 			}
+			h := hide
+			if h == nil {
+				h = hiding(n, m, key, parent)
+			}
+			flatten(file, join(path, m.Key), m, Normalize(m.Key), key, h, out)
 		}
 	case Array:
 		keys := itemKeys(n.Items)
 		for i, item := range n.Items {
-			flatten(file, path+keys[i], item, out)
+			flatten(file, path+keys[i], item, key, parent, hide, out)
 		}
 	default:
-		*out = append(*out, audit.Setting{File: file, Line: n.Line, Name: path, Value: n.display(), Unknown: n.Kind == Unknown})
+		value := n.display()
+		if hide != nil && n.Kind != Null && n.Kind != Bool {
+			value = hide(value)
+		}
+		*out = append(*out, audit.Setting{File: file, Line: n.Line, Name: path, Value: value, Unknown: n.Kind == Unknown})
 	}
 }
 
@@ -326,6 +341,9 @@ func itemKeys(items []*Node) []string {
 				break
 			}
 			seen[v] = true
+			if id == "statement" {
+				v = vcl.Hide(v) // a Fastly condition's
+			}
 			keys[i] = fmt.Sprintf("[%s=%q]", id, v)
 		}
 		if ok && len(items) > 0 {

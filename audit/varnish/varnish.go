@@ -138,6 +138,9 @@ func (m *merger) merge(path string, f *vcl.File, depth int) *vcl.File {
 
 var vccLine = regexp.MustCompile(`\('([^']*)' Line (\d+) Pos \d+\)`)
 
+// vccQuoted matches what a message of varnishd quotes.
+var vccQuoted = regexp.MustCompile(`'[^']*'`)
+
 // compile runs varnishd -C on file. A failure is an error at the line
 // varnishd names; the message is kept, but not the source lines varnishd
 // quotes, which may hold a credential.
@@ -183,10 +186,15 @@ func vccMessage(out string) (msg, file string, line int) {
 		return "VCL compilation failed", "", 0
 	}
 	var lines []string
-	for _, l := range strings.Split(rest, "\n") {
+	var source string // the line varnishd quotes from the file
+	all := strings.Split(rest, "\n")
+	for i, l := range all {
 		if m := vccLine.FindStringSubmatch(l); m != nil {
 			file = m[1]
 			line, _ = strconv.Atoi(m[2])
+			if i+1 < len(all) {
+				source = all[i+1]
+			}
 			break
 		}
 		if l = strings.TrimSpace(l); l != "" {
@@ -194,6 +202,11 @@ func vccMessage(out string) (msg, file string, line int) {
 		}
 	}
 	msg = strings.Join(lines, " ")
+	if strings.Contains(strings.ToLower(source), ".http.") {
+		// On a line that handles a header, what the message quotes
+		// ("Symbol not found: 'x'") may be the header's value.
+		msg = vccQuoted.ReplaceAllStringFunc(msg, func(q string) string { return "'" + audit.Digest(q[1:len(q)-1]) + "'" })
+	}
 	if audit.LooksSecret(msg) {
 		msg = "VCL compilation failed (the message quotes what may be a credential)"
 	}

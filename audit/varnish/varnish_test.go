@@ -20,10 +20,13 @@ func TestCompile(t *testing.T) {
 	good := filepath.Join(dir, "good.vcl")
 	bad := filepath.Join(dir, "bad.vcl")
 	secret := filepath.Join(dir, "secret.vcl")
+	unquoted := filepath.Join(dir, "unquoted.vcl")
 	for path, vcl := range map[string]string{
 		good:   "vcl 4.1;\nbackend d { .host = \"127.0.0.1\"; }\nsub vcl_recv {\n  return (hash);\n}\n",
 		bad:    "vcl 4.1;\nbackend d { .host = \"127.0.0.1\"; }\nsub vcl_recv {\n  set req.nonsense = 1;\n}\n",
 		secret: "vcl 4.1;\nbackend d { .host = \"127.0.0.1\"; }\nsub vcl_backend_fetch {\n  set bereq.http.Authorization = \"Basic c2VjcmV0\" + ;\n}\n",
+		// The origin secret, without its quotes: varnishd quotes it back.
+		unquoted: "vcl 4.1;\nbackend d { .host = \"127.0.0.1\"; }\nsub vcl_backend_fetch {\n  set bereq.http.X-Origin-Verify = q8Zr7uVb2KpX4mN9wT3e;\n}\n",
 	} {
 		if err := os.WriteFile(path, []byte(vcl), 0o600); err != nil {
 			t.Fatal(err)
@@ -39,6 +42,11 @@ func TestCompile(t *testing.T) {
 	cfg = read(t, secret)
 	if len(cfg.Errors) != 1 || strings.Contains(cfg.Errors[0].Error(), "c2VjcmV0") {
 		t.Errorf("VCL with a credential: %v", cfg.Errors)
+	}
+	cfg = read(t, unquoted)
+	if len(cfg.Errors) != 1 || strings.Contains(cfg.Errors[0].Error(), "q8Zr7uVb2KpX4mN9wT3e") ||
+		!strings.Contains(cfg.Errors[0].Error(), unquoted+":4: varnishd -C: ") {
+		t.Errorf("VCL with a header's value unquoted: %v", cfg.Errors)
 	}
 }
 

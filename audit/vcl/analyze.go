@@ -67,7 +67,7 @@ type walker struct {
 func (w *walker) scope(cond string) audit.Scope {
 	s := audit.Scope{Vendor: w.d.Vendor, File: w.file, Line: w.sub.Line, Name: "sub " + w.sub.Name}
 	if cond != "" {
-		s.Name += " when " + cond
+		s.Name += " when " + Hide(cond)
 		s.Static = audit.Static(cond)
 	}
 	return s

@@ -27,11 +27,15 @@ func flatten(file, path string, body []*Stmt, out *[]audit.Setting) {
 		}
 		key := path + " > " + head
 		if st.Kind != If {
-			*out = append(*out, audit.Setting{File: file, Line: st.Line, Name: key, Value: st.Value})
+			value := Hide(st.Value)
+			if st.Kind == Set {
+				value = hide(st.Value, header(st.Target)...)
+			}
+			*out = append(*out, audit.Setting{File: file, Line: st.Line, Name: key, Value: value})
 			continue
 		}
 		for _, b := range st.Branches {
-			cond := b.Cond
+			cond := Hide(b.Cond)
 			if audit.LooksSecret(cond) {
 				cond = "condition hidden: it may hold a credential"
 			}

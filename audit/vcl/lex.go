@@ -19,6 +19,9 @@ type token struct {
 	kind tokKind
 	text string
 	line int
+	// off and end are where the token is in the source, so that Hide
+	// can replace it and keep the rest as written.
+	off, end int
 }
 
 func (t token) is(s string) bool { return t.kind != tString && t.text == s }
@@ -59,7 +62,7 @@ func lex(src []byte) ([]token, error) {
 				end = len(src) - i
 			}
 			if text := string(src[i : i+end]); strings.HasPrefix(text, "#FASTLY ") {
-				toks = append(toks, token{tMacro, strings.ToLower(strings.TrimSpace(text[len("#FASTLY "):])), line})
+				toks = append(toks, token{tMacro, strings.ToLower(strings.TrimSpace(text[len("#FASTLY "):])), line, i, i + end})
 			}
 			i += end
 		case c == '/' && i+1 < len(src) && src[i+1] == '*':
@@ -74,7 +77,7 @@ func lex(src []byte) ([]token, error) {
 			if end < 0 {
 				return nil, &SyntaxError{line, "long string is not closed"}
 			}
-			toks = append(toks, token{tString, string(src[i+2 : i+2+end]), line})
+			toks = append(toks, token{tString, string(src[i+2 : i+2+end]), line, i, i + end + 4})
 			line += bytes.Count(src[i:i+2+end], []byte("\n"))
 			i += end + 4
 		case bytes.HasPrefix(src[i:], []byte(`"""`)):
@@ -82,7 +85,7 @@ func lex(src []byte) ([]token, error) {
 			if end < 0 {
 				return nil, &SyntaxError{line, "long string is not closed"}
 			}
-			toks = append(toks, token{tString, string(src[i+3 : i+3+end]), line})
+			toks = append(toks, token{tString, string(src[i+3 : i+3+end]), line, i, i + end + 6})
 			line += bytes.Count(src[i:i+3+end], []byte("\n"))
 			i += end + 6
 		case c == '"':
@@ -90,20 +93,20 @@ func lex(src []byte) ([]token, error) {
 			if end < 0 || src[i+1+end] == '\n' {
 				return nil, &SyntaxError{line, "string is not closed on its line"}
 			}
-			toks = append(toks, token{tString, string(src[i+1 : i+1+end]), line})
+			toks = append(toks, token{tString, string(src[i+1 : i+1+end]), line, i, i + end + 2})
 			i += end + 2
 		case identByte(c) && c != '.' && c != '-' && c != ':':
 			j := i
 			for j < len(src) && identByte(src[j]) {
 				j++
 			}
-			toks = append(toks, token{tIdent, string(src[i:j]), line})
+			toks = append(toks, token{tIdent, string(src[i:j]), line, i, j})
 			i = j
 		default:
 			matched := false
 			for _, p := range punct {
 				if bytes.HasPrefix(src[i:], []byte(p)) {
-					toks = append(toks, token{tPunct, p, line})
+					toks = append(toks, token{tPunct, p, line, i, i + len(p)})
 					i += len(p)
 					matched = true
 					break
@@ -112,7 +115,7 @@ func lex(src []byte) ([]token, error) {
 			if !matched {
 				// Bytes VCL does not use, such as in IP literals' neighbours
 				// or stray characters, are kept as one-byte tokens.
-				toks = append(toks, token{tPunct, string(c), line})
+				toks = append(toks, token{tPunct, string(c), line, i, i + 1})
 				i++
 			}
 		}

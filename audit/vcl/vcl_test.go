@@ -3,6 +3,8 @@ package vcl
 import (
 	"strings"
 	"testing"
+
+	"github.com/cachefence/cachefence/audit"
 )
 
 func TestParse(t *testing.T) {
@@ -70,5 +72,30 @@ func TestParseErrors(t *testing.T) {
 		if _, err := Parse([]byte(src)); err == nil || err.Error() != want {
 			t.Errorf("Parse(%q) = %v, want %s", src, err, want)
 		}
+	}
+}
+
+// Hide hides what VCL sends as a header, or compares a header with, in
+// each clause that names one, and keeps the rest as written.
+func TestHide(t *testing.T) {
+	const secret = "q8Zr7uVb2KpX4mN9wT3e"
+	d := audit.Digest(secret)
+	for text, want := range map[string]string{
+		`set bereq.http.X-Origin-Verify = "` + secret + `";`:                                    `set bereq.http.X-Origin-Verify = ` + d + `;`,
+		`req.url ~ "^/admin" && req.http.X-Origin-Verify != "` + secret + `"`:                   `req.url ~ "^/admin" && req.http.X-Origin-Verify != ` + d,
+		`std.tolower(req.http.X-Key) == {"` + secret + `"}`:                                     `std.tolower(req.http.X-Key) == ` + d,
+		`set req.http.X-Pin = 4815162342;`:                                                      `set req.http.X-Pin = ` + audit.Digest("4815162342") + `;`,
+		`beresp.http.Cache-Control ~ "private"`:                                                 `beresp.http.Cache-Control ~ "private"`,
+		`set req.http.Host = "example.com"; # the origin's name`:                                `set req.http.Host = "example.com"; # the origin's name`,
+		`error 603 "SSL is required";`:                                                          `error 603 "SSL is required";`,
+		"sub vcl_recv {\n  # verify\n  set req.http.X-Origin-Verify = \"" + secret + "\";\n}\n": "sub vcl_recv {\n  # verify\n  set req.http.X-Origin-Verify = " + d + ";\n}\n",
+		`req.http.X == "` + secret:                                                              audit.Digest(`req.http.X == "` + secret),
+	} {
+		if got := Hide(text); got != want {
+			t.Errorf("Hide(%q) =\n\t%q, want\n\t%q", text, got, want)
+		}
+	}
+	if got := hide(`"`+secret+`"`, "X-Origin-Verify"); got != d {
+		t.Errorf("the value of a set of a header: %q", got)
 	}
 }
