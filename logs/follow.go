@@ -48,21 +48,19 @@ func (fw *follower) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	for {
-		if fw.f != nil {
-			n, err := fw.f.Read(p)
-			if n > 0 {
-				fw.offset += int64(n)
-				fw.midLine = p[n-1] != '\n'
-				return n, nil
-			}
-			if err != nil && err != io.EOF {
-				return 0, err
-			}
+		if n, err := fw.read(p); n > 0 || err != nil {
+			return n, err
 		}
 		// At the end: has the path moved on?
 		if info, err := os.Stat(fw.path); err == nil {
 			switch {
 			case fw.f == nil || !os.SameFile(info, fw.info):
+				// What was appended to the old file after the read above
+				// that found its end, and before the rename, is read
+				// first (tail -F does the same).
+				if n, err := fw.read(p); n > 0 || err != nil {
+					return n, err
+				}
 				if fw.reopen() {
 					if n := fw.newline(p); n > 0 {
 						return n, nil
@@ -85,6 +83,23 @@ func (fw *follower) Read(p []byte) (int, error) {
 		case <-time.After(fw.poll):
 		}
 	}
+}
+
+// read reads from the file held, if any; at its end it returns 0, nil.
+func (fw *follower) read(p []byte) (int, error) {
+	if fw.f == nil {
+		return 0, nil
+	}
+	n, err := fw.f.Read(p)
+	if n > 0 {
+		fw.offset += int64(n)
+		fw.midLine = p[n-1] != '\n'
+		return n, nil
+	}
+	if err != nil && err != io.EOF {
+		return 0, err
+	}
+	return 0, nil
 }
 
 // reopen switches to the file now at the path, from its start.

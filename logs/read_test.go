@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -295,5 +296,51 @@ func TestFollowWaitsForTheFile(t *testing.T) {
 	cancel()
 	if _, err := src.Read(buf); !errors.Is(err, io.EOF) {
 		t.Errorf("after the context: %v", err)
+	}
+}
+
+// Nothing appended before a rotation is lost, however the reader's polls
+// fall between the writer's appends, renames and new files.
+func TestFollowLosesNothingAcrossRotations(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "access.log")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// A reader that polls without pause is between its read and its look at
+	// the path as often as it can be.
+	src := Follow(ctx, path, time.Nanosecond)
+	defer src.Close()
+	const rotations = 300
+	got := make(chan string, 2*rotations)
+	go Read(src, Options{Format: Nginx}, func(_ Format, r *Record) { got <- r.Path })
+	line := func(p string) string { return strings.Replace(nginxLine, "/account", p, 1) }
+	for i := 0; i < rotations; i++ {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(f, line(fmt.Sprintf("/before-%d", i)))
+		f.Close()
+		if err := os.Rename(path, path+".1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(line(fmt.Sprintf("/after-%d", i))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// Each rotation is seen on its own: a second rotation before the
+		// reader looks would replace a file that it never saw.
+		for _, want := range []string{fmt.Sprintf("/before-%d", i), fmt.Sprintf("/after-%d", i)} {
+			select {
+			case p := <-got:
+				if p != want {
+					t.Fatalf("rotation %d: read %s, want %s", i, p, want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("rotation %d: nothing read, want %s", i, want)
+			}
+		}
 	}
 }
