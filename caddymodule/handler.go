@@ -105,9 +105,13 @@ type Handler struct {
 	// adds no stamp.
 	OwnerStamp *OwnerStamp `json:"owner_stamp,omitempty"`
 
-	policy   *fence.Policy
-	report   bool
-	logger   *zap.Logger
+	policy *fence.Policy
+	report bool
+	logger *zap.Logger
+	// logEach: the logger takes debug entries, one per response. Log
+	// levels change only with a config load, which provisions anew, so
+	// a response need not ask the logger.
+	logEach  bool
 	counters *counters
 	// lastOverride is when an override was last logged (Unix nanoseconds),
 	// so that a misplaced handler logs once a minute, not per response.
@@ -137,6 +141,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision sets up the handler.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.logEach = h.logger.Core().Enabled(zapcore.DebugLevel)
 	var key []byte
 	if h.OwnerStamp != nil {
 		k := caddy.NewReplacer().ReplaceAll(h.OwnerStamp.Key, "")
@@ -377,6 +382,8 @@ func (h *Handler) log(r *http.Request, path string, status int, rs fence.Reasons
 	level, msg := zapcore.DebugLevel, "response classified"
 	if rs.Fenced() && h.report {
 		level, msg = zapcore.WarnLevel, "response would be fenced"
+	} else if !h.logEach {
+		return
 	}
 	if c := h.logger.Check(level, msg); c != nil {
 		c.Write(

@@ -1,6 +1,9 @@
 package fence
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // fencedHeader is one header of a fenced response: the value it carries,
 // and whether it is always sent or only replaces an origin's value. An
@@ -100,12 +103,27 @@ func Altered(h http.Header) string {
 		}
 	}
 	for name := range h {
-		c := http.CanonicalHeaderKey(name) // no copy when canonical
+		if isFencedName(name) || !endsLikeCachingHeader(name) {
+			continue
+		}
+		c := http.CanonicalHeaderKey(name)
 		if isVendorTargeted(c) || c != name && isFencedName(c) {
 			return name
 		}
 	}
 	return ""
+}
+
+// endsLikeCachingHeader reports a name that ends, in any case, as a
+// fenced or targeted header does: "control", "expires" or "pragma". It
+// spares the common fields a closer look; most fail at the last byte.
+func endsLikeCachingHeader(name string) bool {
+	for _, end := range [...]string{"control", "expires", "pragma"} {
+		if n := len(name) - len(end); n >= 0 && name[len(name)-1]|0x20 == end[len(end)-1] && strings.EqualFold(name[n:], end) {
+			return true
+		}
+	}
+	return false
 }
 
 func isFencedName(name string) bool {
