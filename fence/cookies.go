@@ -167,17 +167,22 @@ func (p *Policy) identifies(name string) bool {
 	if forms[0] == "" {
 		return true
 	}
+	// A plain name has one form, given five times: judge it once.
+	distinct := forms[:]
+	if forms == [5]string{forms[0], forms[0], forms[0], forms[0], forms[0]} {
+		distinct = forms[:1]
+	}
 	if len(p.sessionCookies) > 0 {
-		for _, f := range forms {
+		for _, f := range distinct {
 			for _, g := range p.sessionCookies {
-				if foldMatch(g, f) {
+				if g.foldMatch(f) {
 					return true
 				}
 			}
 		}
 		return false
 	}
-	for _, f := range forms {
+	for _, f := range distinct {
 		if f == "" || !matchAnyGlob(p.ignoreCookies, f) {
 			return true
 		}
@@ -185,38 +190,59 @@ func (p *Policy) identifies(name string) bool {
 	return false
 }
 
-func matchAnyGlob(globs []string, name string) bool {
+func matchAnyGlob(globs []cookieGlob, name string) bool {
 	for _, g := range globs {
-		if globMatch(g, name) {
+		if g.match(name) {
 			return true
 		}
 	}
 	return false
 }
 
-// globMatch is path.Match with the usual globs (a name, or a name with a
-// trailing *) matched directly. The globs were checked when the policy was
-// made.
-func globMatch(glob, name string) bool {
+// cookieGlob is a cookie name pattern of path.Match's syntax, checked, with
+// the usual forms (a name, or a name with a trailing *) told apart once so
+// that matching them costs a comparison.
+type cookieGlob struct {
+	glob string
+	// literal is the whole glob when it has no meta character, or the
+	// prefix before a trailing * (prefix set) when that has none.
+	literal string
+	exact   bool
+	prefix  bool
+}
+
+func compileCookieGlob(glob string) (cookieGlob, error) {
+	if _, err := path.Match(glob, ""); err != nil {
+		return cookieGlob{}, err
+	}
+	g := cookieGlob{glob: glob}
 	if !strings.ContainsAny(glob, `*?[\`) {
-		return glob == name
+		g.literal, g.exact = glob, true
+	} else if prefix, ok := strings.CutSuffix(glob, "*"); ok && !strings.ContainsAny(prefix, `*?[\`) {
+		g.literal, g.prefix = prefix, true
 	}
-	if prefix, ok := strings.CutSuffix(glob, "*"); ok && !strings.ContainsAny(prefix, `*?[\`) {
-		return strings.HasPrefix(name, prefix)
+	return g, nil
+}
+
+func (g cookieGlob) match(name string) bool {
+	switch {
+	case g.exact:
+		return g.literal == name
+	case g.prefix:
+		return strings.HasPrefix(name, g.literal)
 	}
-	ok, _ := path.Match(glob, name)
+	ok, _ := path.Match(g.glob, name)
 	return ok
 }
 
-// foldMatch matches name against a lower-case glob, ignoring case. The
-// usual globs (a name, or a name with a trailing *) need no copy.
-func foldMatch(glob, name string) bool {
-	if !strings.ContainsAny(glob, `*?[\`) {
-		return strings.EqualFold(glob, name)
+// foldMatch matches name ignoring case; the glob is lower case.
+func (g cookieGlob) foldMatch(name string) bool {
+	switch {
+	case g.exact:
+		return strings.EqualFold(g.literal, name)
+	case g.prefix:
+		return len(name) >= len(g.literal) && strings.EqualFold(name[:len(g.literal)], g.literal)
 	}
-	if prefix, ok := strings.CutSuffix(glob, "*"); ok && !strings.ContainsAny(prefix, `*?[\`) {
-		return len(name) >= len(prefix) && strings.EqualFold(name[:len(prefix)], prefix)
-	}
-	ok, _ := path.Match(glob, strings.ToLower(name))
+	ok, _ := path.Match(g.glob, strings.ToLower(name))
 	return ok
 }

@@ -2,6 +2,7 @@ package fence
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -197,5 +198,30 @@ func TestCredentialsInRequests(t *testing.T) {
 	}
 	if req := requestTo(t, custom, http.Header{"X-Tenant-Token": {"k"}}, "/?SIG=1"); !req.CredentialHeader || !req.CredentialParam {
 		t.Errorf("configured names not seen: %+v", req)
+	}
+}
+
+// Every spelling of a credential header that an origin reads as it counts,
+// whatever the filter in front of the map lookup. Names without "_" are
+// tried as net/http stores them, canonical; names with "_" in any case,
+// since isCredentialHeader canonicalizes those itself.
+func TestCredentialHeaderSpellings(t *testing.T) {
+	p := newPolicy(t, Config{})
+	for _, name := range DefaultCredentialHeaders {
+		under := strings.ReplaceAll(name, "-", "_")
+		for _, key := range []string{name, under, http.CanonicalHeaderKey(under), strings.ToUpper(under), strings.ToLower(under)} {
+			if !strings.Contains(key, "_") {
+				key = http.CanonicalHeaderKey(key)
+			}
+			if !p.isCredentialHeader(key) {
+				t.Errorf("isCredentialHeader(%q) = false (a spelling of %s)", key, name)
+			}
+		}
+	}
+	for _, key := range []string{"Accept", "Accept-Encoding", "Accept-Language", "User-Agent", "Referer", "Cookie",
+		"If-None-Match", "Sec-Fetch-Mode", "Upgrade-Insecure-Requests", "X-Request-Id", "Authorization", ""} {
+		if p.isCredentialHeader(key) {
+			t.Errorf("isCredentialHeader(%q) = true", key)
+		}
 	}
 }

@@ -108,7 +108,7 @@ func readValue(s string) (value, rest string, ok bool) {
 		return s, "", false
 	}
 	i := 0
-	for i < len(s) && s[i] > ' ' && s[i] < 0x7f && !strings.ContainsRune(`,;"`, rune(s[i])) {
+	for i < len(s) && valueChars[s[i]] {
 		i++
 	}
 	return s[:i], s[i:], i > 0
@@ -154,13 +154,25 @@ func isToken(s string) bool {
 }
 
 // isTokenChar reports whether c may appear in an RFC 9110 token.
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
+func isTokenChar(c byte) bool { return tokenChars[c] }
+
+// tokenChars marks the bytes of RFC 9110 tokens: a table, since every
+// directive of every response is read byte by byte.
+var tokenChars = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
 	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+	return t
+}()
+
+// valueChars marks the bytes of an unquoted directive value: visible
+// ASCII but the delimiters that end it.
+var valueChars = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = ' ' < c && c < 0x7f && strings.IndexByte(`,;"`, byte(c)) < 0
+	}
+	return t
+}()
 
 // isDeltaSeconds reports an RFC 9111 §1.2.2 delta-seconds value: digits,
 // possibly quoted (recipients accept both forms, §5.2).
@@ -230,7 +242,7 @@ func readCacheControl(lines []string) cacheControl {
 				continue
 			}
 			for _, s := range seen[:n] {
-				cc.repeated = cc.repeated || strings.EqualFold(s, d.name)
+				cc.repeated = cc.repeated || len(s) == len(d.name) && strings.EqualFold(s, d.name)
 			}
 			if n == maxDirectives {
 				cc.repeated = true
@@ -247,7 +259,9 @@ func readCacheControl(lines []string) cacheControl {
 // note records what one valid directive says. Names are told apart by
 // length first: this runs for every directive of every response.
 func (cc *cacheControl) note(d directive) {
-	is := func(known string) bool { return len(d.name) == len(known) && strings.EqualFold(d.name, known) }
+	is := func(known string) bool {
+		return len(d.name) == len(known) && (d.name == known || strings.EqualFold(d.name, known))
+	}
 	switch {
 	case is("public"):
 		cc.public = true

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path"
 	"strings"
 )
 
@@ -93,9 +92,10 @@ var DefaultCredentialHeaders = []string{
 // Policy is a checked Config, ready to classify. It is immutable and safe
 // for concurrent use.
 type Policy struct {
-	sessionCookies    []string // lower case
-	ignoreCookies     []string
+	sessionCookies    []cookieGlob // lower case
+	ignoreCookies     []cookieGlob
 	credentialHeaders map[string]bool // canonical names
+	credentialHints   hintSet         // of credentialHeaders
 	credentialParams  map[string]bool // as paramName writes them
 	privatePaths      []pathPattern
 	publicPaths       []pathPattern
@@ -112,22 +112,27 @@ const MinStampKey = 16
 // New checks c and returns its Policy. Each error names the option (in the
 // Caddyfile's words) and the value.
 func New(c Config) (*Policy, error) {
-	p := &Policy{ignoreCookies: c.IgnoreCookies, report: c.Report}
+	p := &Policy{report: c.Report}
 	for _, list := range []struct {
 		option string
 		globs  []string
-	}{{"session_cookies", c.SessionCookies}, {"ignore_cookies", c.IgnoreCookies}} {
+		lower  bool
+		into   *[]cookieGlob
+	}{{"session_cookies", c.SessionCookies, true, &p.sessionCookies}, {"ignore_cookies", c.IgnoreCookies, false, &p.ignoreCookies}} {
 		for _, g := range list.globs {
 			if g == "" {
 				return nil, fmt.Errorf("%s: empty cookie name pattern", list.option)
 			}
-			if _, err := path.Match(g, ""); err != nil {
+			glob := g
+			if list.lower {
+				glob = strings.ToLower(g)
+			}
+			compiled, err := compileCookieGlob(glob)
+			if err != nil {
 				return nil, fmt.Errorf("%s: bad cookie name pattern %q: %w", list.option, g, err)
 			}
+			*list.into = append(*list.into, compiled)
 		}
-	}
-	for _, g := range c.SessionCookies {
-		p.sessionCookies = append(p.sessionCookies, strings.ToLower(g))
 	}
 
 	p.credentialHeaders = map[string]bool{}
@@ -143,6 +148,7 @@ func New(c Config) (*Policy, error) {
 			return nil, errors.New("credential_headers: Cookie is judged cookie by cookie; use session_cookies or ignore_cookies")
 		} else if canonical != "Authorization" {
 			p.credentialHeaders[canonical] = true
+			p.credentialHints.add(credentialHint(canonical))
 		}
 	}
 

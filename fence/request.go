@@ -29,6 +29,9 @@ type Request struct {
 	// PublicPath: the path as sent matches a public path exactly.
 	PublicPath bool
 
+	// fields is how many header fields the request had when Request read
+	// it, for Recheck.
+	fields int
 	// identity is the credentials, for the owner stamp; set only when the
 	// policy stamps.
 	identity string
@@ -41,7 +44,7 @@ type Request struct {
 // URL. For a request received by a server, u is its URL as parsed from the
 // request line (not one rewritten by a handler since).
 func (p *Policy) Request(h http.Header, u *url.URL) Request {
-	req := Request{RawPath: u.EscapedPath(), Path: u.Path, RawQuery: u.RawQuery}
+	req := Request{RawPath: u.EscapedPath(), Path: u.Path, RawQuery: u.RawQuery, fields: len(h)}
 	p.readCredentialHeaders(&req, h)
 	for name := range urlParams(req.RawPath, req.Path, req.RawQuery) {
 		if p.isCredentialParam(name) {
@@ -68,10 +71,13 @@ func (p *Policy) Request(h http.Header, u *url.URL) Request {
 // chain put on the request since Request read it: Caddy's forward_auth
 // copies the identity an auth server returns (Remote-User) onto the
 // request, for the origin to read. Call it with the request's headers just
-// before Apply.
+// before Apply. Headers are looked at again only when their number
+// changed: forward_auth adds the ones it copies (it removes a client's own
+// copy first, which Request has already counted).
 func (p *Policy) Recheck(req *Request, h http.Header) {
-	if !req.Authorization || !req.CredentialHeader {
+	if len(h) != req.fields && (!req.Authorization || !req.CredentialHeader) {
 		p.readCredentialHeaders(req, h)
+		req.fields = len(h)
 	}
 }
 
@@ -94,6 +100,9 @@ func (p *Policy) readCredentialHeaders(req *Request, h http.Header) {
 // php_fastcgi, PHP-FPM) turn both into "_", so a PHP origin reads
 // X_Api_Key as X-Api-Key.
 func (p *Policy) isCredentialHeader(name string) bool {
+	if name == "" || !p.credentialHints.has(credentialHint(name)) {
+		return false
+	}
 	if strings.IndexByte(name, '_') >= 0 {
 		name = http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-"))
 	}
@@ -218,4 +227,25 @@ func varyReasons(lines []string, req *Request) Reasons {
 		}
 	}
 	return rs
+}
+
+// hintSet is a set of credentialHint values: a 256-bit filter that
+// rejects most request header names (Accept, User-Agent, ...) before a
+// map lookup.
+type hintSet [4]uint64
+
+func (s *hintSet) add(h uint8)     { s[h/64] |= 1 << (h % 64) }
+func (s hintSet) has(h uint8) bool { return s[h/64]&(1<<(h%64)) != 0 }
+
+// credentialHint folds a non-empty header name to 8 bits from its length
+// and its first and last bytes, case folded and "_" read as "-", so that
+// every spelling isCredentialHeader takes for one name gives one value.
+func credentialHint(name string) uint8 {
+	fold := func(c byte) int {
+		if c == '_' {
+			c = '-'
+		}
+		return int(c | 0x20)
+	}
+	return uint8(len(name)*31 + fold(name[0])*7 + fold(name[len(name)-1]))
 }
