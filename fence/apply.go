@@ -10,11 +10,11 @@ import "net/http"
 // headers and stamps it. known holds reasons found before the response,
 // such as an error in the handler chain. It returns every reason.
 func (p *Policy) Apply(req *Request, known Reasons, status int, h http.Header) Reasons {
-	vendors := canonicalize(h)
+	present, vendors := canonicalize(h)
 	rs := known | p.Classify(req, status, h)
 	p.dropOwnHeaders(h)
 	if rs.Fenced() && !p.report {
-		rewrite(h, &req.values, vendors)
+		rewrite(h, &req.values, present, vendors)
 		if p.stampKey != nil {
 			h[p.stampHeader] = []string{OwnerStamp(p.stampKey, req.identity)}
 		}
@@ -28,7 +28,7 @@ func (p *Policy) Apply(req *Request, known Reasons, status int, h http.Header) R
 func (p *Policy) Fence(h http.Header) {
 	p.dropOwnHeaders(h)
 	if !p.report {
-		rewrite(h, new(rewriteValues), true)
+		Rewrite(h)
 	}
 }
 

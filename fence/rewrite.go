@@ -47,26 +47,38 @@ var fencedHeaders = func() (f [len(targetedHeaders) + 3]fencedHeader) {
 // response, and each slice is capped at its one value, so an append copies.
 type rewriteValues [len(fencedHeaders)]string
 
+// headerSet is a set of fencedHeaders, by index.
+type headerSet uint16
+
+func (s headerSet) has(i int) bool { return s&(1<<i) != 0 }
+
+// A headerSet holds every fenced header (this fails to compile otherwise).
+const _ = uint(16 - len(fencedHeaders))
+
 // Rewrite makes the response with headers h unstorable by shared caches.
 // It sets the headers of fencedHeaders to exactly one line each, removes
 // the targeted headers whose absence keeps caches on Cache-Control (every
 // <Vendor>-CDN-Cache-Control included), and leaves all other headers
-// (Set-Cookie included) alone. It allocates the values once; Policy.Apply,
-// which keeps them with the request, does not allocate.
+// (Set-Cookie included) alone; lines under a non-canonical key
+// ("cache-control") are merged into the canonical one first. It allocates
+// the values once; Policy.Apply, which keeps them with the request, does
+// not allocate.
 func Rewrite(h http.Header) {
-	rewrite(h, new(rewriteValues), true)
+	present, vendors := canonicalize(h)
+	rewrite(h, new(rewriteValues), present, vendors)
 }
 
-// rewrite is Rewrite with the values' storage given, and the map walked
-// for <Vendor>-CDN-Cache-Control fields only when vendors says some may be
-// there.
-func rewrite(h http.Header, values *rewriteValues, vendors bool) {
+// rewrite is Rewrite on a canonical map, with the values' storage given,
+// the fenced headers present and whether a <Vendor>-CDN-Cache-Control is:
+// the map is touched only where it changes.
+func rewrite(h http.Header, values *rewriteValues, present headerSet, vendors bool) {
 	for i, f := range fencedHeaders {
-		if f.value == "" {
-			delete(h, f.name)
-			continue
-		}
-		if _, sent := h[f.name]; f.always || sent {
+		switch {
+		case f.value == "":
+			if present.has(i) {
+				delete(h, f.name)
+			}
+		case f.always || present.has(i):
 			values[i] = f.value
 			h[f.name] = values[i : i+1 : i+1]
 		}
@@ -85,33 +97,80 @@ func rewrite(h http.Header, values *rewriteValues, vendors bool) {
 // fenced header with another value or several lines, an Expires or Pragma
 // with another value, or a targeted header that Rewrite removed, present
 // again. A handler that adds CDN-Cache-Control: max-age=600 after the
-// fence undoes it for every cache that obeys that header first.
+// fence undoes it for every cache that obeys that header first. Of
+// several, the first of fencedHeaders is named, else the first name in
+// order. It walks the map once, and looks closer only at names that end
+// as a caching header does.
 func Altered(h http.Header) string {
-	for _, f := range fencedHeaders {
-		v := h[f.name]
-		var kept bool
-		switch {
-		case f.value == "":
-			kept = len(v) == 0
-		case f.always:
-			kept = len(v) == 1 && v[0] == f.value
-		default:
-			kept = len(v) == 0 || len(v) == 1 && v[0] == f.value
-		}
-		if !kept {
-			return f.name
-		}
-	}
+	var seen headerSet
+	first, other := len(fencedHeaders), ""
 	for name := range h {
-		if isFencedName(name) || !endsLikeCachingHeader(name) {
+		if !endsLikeCachingHeader(name) {
 			continue
 		}
-		c := http.CanonicalHeaderKey(name)
-		if isVendorTargeted(c) || c != name && isFencedName(c) {
-			return name
+		i := fencedIndex(name)
+		if i < 0 {
+			c := http.CanonicalHeaderKey(name)
+			if (isVendorTargeted(c) || c != name && fencedIndex(c) >= 0) && (other == "" || name < other) {
+				other = name
+			}
+			continue
+		}
+		seen |= 1 << i
+		if v := h[name]; fencedHeaders[i].value == "" || len(v) != 1 || v[0] != fencedHeaders[i].value {
+			first = min(first, i)
 		}
 	}
-	return ""
+	for i, f := range fencedHeaders {
+		if f.always && !seen.has(i) {
+			first = min(first, i)
+		}
+	}
+	if first < len(fencedHeaders) {
+		return fencedHeaders[first].name
+	}
+	return other
+}
+
+// canonicalize merges header lines stored under a non-canonical key
+// ("set-cookie") into the canonical one ("Set-Cookie"): net/http sends such
+// keys as they are, so rules that look up canonical keys would miss them.
+// It allocates only when it finds one. It reports which fenced headers
+// are present, and whether a <Vendor>-CDN-Cache-Control field is.
+func canonicalize(h http.Header) (present headerSet, vendors bool) {
+	for k := range h {
+		if !isCanonicalKey(k) {
+			if c := http.CanonicalHeaderKey(k); c != k {
+				v := h[k]
+				delete(h, k)
+				h[c] = append(h[c], v...)
+				k = c
+			}
+		}
+		if endsLikeCachingHeader(k) {
+			if i := fencedIndex(k); i >= 0 {
+				present |= 1 << i
+			} else if isVendorTargeted(k) {
+				vendors = true
+			}
+		}
+	}
+	return present, vendors
+}
+
+// isCanonicalKey reports a key that CanonicalHeaderKey returns as it is
+// because it is already canonical: the test that spares every usual key
+// the full check.
+func isCanonicalKey(k string) bool {
+	upper := true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return false
+		}
+		upper = c == '-'
+	}
+	return true
 }
 
 // endsLikeCachingHeader reports a name that ends, in any case, as a
@@ -126,28 +185,13 @@ func endsLikeCachingHeader(name string) bool {
 	return false
 }
 
-func isFencedName(name string) bool {
-	for _, f := range fencedHeaders {
-		if f.name == name {
-			return true
+// fencedIndex returns the index in fencedHeaders of a canonical name, or
+// -1.
+func fencedIndex(name string) int {
+	for i, f := range fencedHeaders {
+		if len(f.name) == len(name) && f.name == name {
+			return i
 		}
 	}
-	return false
-}
-
-// canonicalize merges header lines stored under a non-canonical key
-// ("set-cookie") into the canonical one ("Set-Cookie"): net/http sends such
-// keys as they are, so rules that look up canonical keys would miss them.
-// It allocates only when it finds one, and reports whether a
-// <Vendor>-CDN-Cache-Control field is among the keys.
-func canonicalize(h http.Header) (vendors bool) {
-	for k, v := range h {
-		if c := http.CanonicalHeaderKey(k); c != k {
-			delete(h, k)
-			h[c] = append(h[c], v...)
-			k = c
-		}
-		vendors = vendors || isVendorTargeted(k)
-	}
-	return vendors
+	return -1
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -201,6 +202,16 @@ func TestAltered(t *testing.T) {
 		{"Edge-Control removed", func(h http.Header) { h.Del("Edge-Control") }, "Edge-Control"},
 		{"X-Accel-Expires changed", func(h http.Header) { h.Set("X-Accel-Expires", "600") }, "X-Accel-Expires"},
 		{"a future Expires", func(h http.Header) { h.Set("Expires", "Thu, 01 Jan 2099 00:00:00 GMT") }, "Expires"},
+		{"a Pragma added", func(h http.Header) { h.Set("Pragma", "public") }, "Pragma"},
+		{"a header removed and a targeted one added", func(h http.Header) {
+			h.Del("Content-Type")
+			h.Set("Vercel-CDN-Cache-Control", "max-age=600")
+		}, "Vercel-Cdn-Cache-Control"},
+		{"two changes: the first fenced header is named", func(h http.Header) {
+			h.Set("Netlify-CDN-Cache-Control", "max-age=600")
+			h.Set("X-Accel-Expires", "600")
+			h.Set("Cache-Control", "public")
+		}, "Cache-Control"},
 	} {
 		h := http.Header{"Expires": {"Thu, 01 Jan 1970 00:00:00 GMT"}, "Content-Type": {"text/html"}}
 		Rewrite(h)
@@ -210,6 +221,26 @@ func TestAltered(t *testing.T) {
 		tc.change(h)
 		if got := Altered(h); got != tc.want {
 			t.Errorf("%s: Altered = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The walks of canonicalize and Altered look closer only at names that
+// end like a caching header: every fenced and targeted name must.
+func TestEndsLikeCachingHeader(t *testing.T) {
+	for _, f := range fencedHeaders {
+		for _, name := range []string{f.name, strings.ToLower(f.name), strings.ToUpper(f.name)} {
+			if !endsLikeCachingHeader(name) {
+				t.Errorf("endsLikeCachingHeader(%q) = false", name)
+			}
+		}
+	}
+	if !endsLikeCachingHeader("Vercel" + vendorTargetedSuffix) {
+		t.Error("a vendor's targeted header is not looked at")
+	}
+	for _, name := range []string{"Content-Type", "Via", "Set-Cookie", "Vary", "Control-X"} {
+		if endsLikeCachingHeader(name) {
+			t.Errorf("endsLikeCachingHeader(%q) = true", name)
 		}
 	}
 }
@@ -252,6 +283,27 @@ func TestCanonicalize(t *testing.T) {
 	}
 	if rs := newPolicy(t, Config{}).Classify(&Request{Path: "/"}, 200, h); !rs.Has(SetCookie) {
 		t.Errorf("after Canonicalize, Set-Cookie is not seen: %s", rs)
+	}
+}
+
+// isCanonicalKey must never call a key canonical that CanonicalHeaderKey
+// would change: canonicalize would then leave a "set-cookie" unseen.
+func TestIsCanonicalKey(t *testing.T) {
+	for _, k := range []string{
+		"Content-Type", "content-type", "Set-Cookie", "set-Cookie", "SET-COOKIE", "Set-cookie",
+		"X-CDN-Cache", "X-Cdn-Cache", "X-1abc", "X-1Abc", "Www-Authenticate", "WWW-Authenticate",
+		"A", "a", "-", "--a", "-A", "Bad Key", "bad key", "X_Api_Key", "x_api_key", "", "Ünicode", "\xffA",
+		"Cdn-Cache-Control", "cdn-cache-control", "Vercel-CDN-Cache-Control", "Te", "TE",
+	} {
+		canonical := http.CanonicalHeaderKey(k) == k
+		if got := isCanonicalKey(k); got && !canonical {
+			t.Errorf("isCanonicalKey(%q) = true, but CanonicalHeaderKey gives %q", k, http.CanonicalHeaderKey(k))
+		}
+	}
+	for k, want := range map[string]bool{"Content-Type": true, "X-1abc": true, "content-type": false, "X-CDN-Cache": false} {
+		if got := isCanonicalKey(k); got != want {
+			t.Errorf("isCanonicalKey(%q) = %v, want %v", k, got, want)
+		}
 	}
 }
 
