@@ -228,8 +228,8 @@ const countedVar = "cache_fence.counted"
 
 // ServeHTTP fences the response of next.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	// One allocation per request: the writer, the request facts and the
-	// values of a rewrite live together.
+	// One allocation per request: the writer and the request facts live
+	// together. A fenced response adds the rewrite's values.
 	fr := &fencedResponse{h: h, r: r}
 	// Read the request before next runs: handlers further in may rewrite
 	// its headers, but the cache in front saw what the client sent.
@@ -277,7 +277,6 @@ func (fr *fencedResponse) BeforeCommit(status int, hdr http.Header) {
 // requestFacts is what the fence keeps of a request until its response.
 type requestFacts struct {
 	req     fence.Request
-	path    string        // as the client sent it, for logs
 	known   fence.Reasons // reasons known before the response: errors
 	verdict fence.Reasons // set by decide
 }
@@ -297,7 +296,6 @@ func (h *Handler) readRequest(r *http.Request, facts *requestFacts) {
 		u = orig.URL
 	}
 	facts.req = h.policy.Request(r.Header, u)
-	facts.path = u.Path
 }
 
 // apply runs the fence's decision, turning a panic into a fenced verdict.
@@ -333,7 +331,7 @@ func (h *Handler) decide(r *http.Request, facts *requestFacts, status int, hdr h
 		}
 	}
 	h.counters.observe(rs)
-	h.log(r, facts.path, status, rs)
+	h.log(r, facts.req.Path, status, rs)
 }
 
 // checkOverride reports a fenced response whose caching headers a handler
@@ -355,7 +353,7 @@ func (h *Handler) checkOverride(r *http.Request, facts *requestFacts, hdr http.H
 		"put cache_fence at the top level of the site block, outside every header directive, handle and route (and inside handle_errors)",
 		zap.String("method", r.Method),
 		zap.String("host", r.Host),
-		zap.String("path", fence.RedactPath(facts.path)),
+		zap.String("path", fence.RedactPath(facts.req.Path)),
 		zap.String("header", altered),
 		zap.Strings("value", hdr[altered]),
 	)

@@ -14,7 +14,7 @@ func (p *Policy) Apply(req *Request, known Reasons, status int, h http.Header) R
 	rs := known | p.Classify(req, status, h)
 	p.dropOwnHeaders(h)
 	if rs.Fenced() && !p.report {
-		rewrite(h, &req.values, present, vendors)
+		rewrite(h, new(rewriteValues), present, vendors)
 		if p.stampKey != nil {
 			h[p.stampHeader] = []string{OwnerStamp(p.stampKey, req.identity)}
 		}

@@ -35,9 +35,6 @@ type Request struct {
 	// identity is the credentials, for the owner stamp; set only when the
 	// policy stamps.
 	identity string
-	// values holds what Apply sets on a fenced response, so that fencing
-	// allocates nothing of its own.
-	values rewriteValues
 }
 
 // Request extracts the facts the rules need from a request's headers and

@@ -60,9 +60,8 @@ const _ = uint(16 - len(fencedHeaders))
 // the targeted headers whose absence keeps caches on Cache-Control (every
 // <Vendor>-CDN-Cache-Control included), and leaves all other headers
 // (Set-Cookie included) alone; lines under a non-canonical key
-// ("cache-control") are merged into the canonical one first. It allocates
-// the values once; Policy.Apply, which keeps them with the request, does
-// not allocate.
+// ("cache-control") are merged into the canonical one first. Its one
+// allocation is the values' array.
 func Rewrite(h http.Header) {
 	present, vendors := canonicalize(h)
 	rewrite(h, new(rewriteValues), present, vendors)
