@@ -190,6 +190,13 @@ func TestCredentialsInRequests(t *testing.T) {
 	if !req.CredentialHeader || !req.Authorization {
 		t.Errorf("Recheck forgot the credentials the client sent: %+v", req)
 	}
+	// forward_auth removes the client's copy of a header it copies and adds
+	// what the auth server returned: as many headers as before.
+	req = requestTo(t, p, http.Header{"X-Tenant": {"spoofed"}}, "/")
+	p.Recheck(&req, http.Header{"Remote-User": {"alice"}})
+	if !req.CredentialHeader {
+		t.Errorf("Recheck missed a credential header that replaced another: %+v", req)
+	}
 
 	// A configured list replaces the defaults.
 	custom := newPolicy(t, Config{CredentialHeaders: []string{"X-Tenant-Token"}, CredentialParams: []string{"sig"}})

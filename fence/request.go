@@ -29,9 +29,6 @@ type Request struct {
 	// PublicPath: the path as sent matches a public path exactly.
 	PublicPath bool
 
-	// fields is how many header fields the request had when Request read
-	// it, for Recheck.
-	fields int
 	// identity is the credentials, for the owner stamp; set only when the
 	// policy stamps.
 	identity string
@@ -41,7 +38,7 @@ type Request struct {
 // URL. For a request received by a server, u is its URL as parsed from the
 // request line (not one rewritten by a handler since).
 func (p *Policy) Request(h http.Header, u *url.URL) Request {
-	req := Request{RawPath: u.EscapedPath(), Path: u.Path, RawQuery: u.RawQuery, fields: len(h)}
+	req := Request{RawPath: u.EscapedPath(), Path: u.Path, RawQuery: u.RawQuery}
 	p.readCredentialHeaders(&req, h)
 	for name := range urlParams(req.RawPath, req.Path, req.RawQuery) {
 		if p.isCredentialParam(name) {
@@ -68,13 +65,13 @@ func (p *Policy) Request(h http.Header, u *url.URL) Request {
 // chain put on the request since Request read it: Caddy's forward_auth
 // copies the identity an auth server returns (Remote-User) onto the
 // request, for the origin to read. Call it with the request's headers just
-// before Apply. Headers are looked at again only when their number
-// changed: forward_auth adds the ones it copies (it removes a client's own
-// copy first, which Request has already counted).
+// before Apply. Every name is looked at again, however many headers the
+// chain removed and added (forward_auth removes a client's copies of the
+// headers it copies, then adds what the auth server returned); the filter
+// in isCredentialHeader keeps that walk cheap.
 func (p *Policy) Recheck(req *Request, h http.Header) {
-	if len(h) != req.fields && (!req.Authorization || !req.CredentialHeader) {
+	if !req.Authorization || !req.CredentialHeader {
 		p.readCredentialHeaders(req, h)
-		req.fields = len(h)
 	}
 }
 
