@@ -67,17 +67,9 @@ func object(s string, i, depth int, fn func(key, value string)) (int, error) {
 		if fn != nil {
 			fn(unquote(s[keyStart:keyEnd]), s[valueStart:valueEnd])
 		}
-		i = skipSpace(s, valueEnd)
-		if i >= len(s) {
-			return 0, errJSON
-		}
-		switch s[i] {
-		case ',':
-			i = skipSpace(s, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return 0, errJSON
+		var done bool
+		if i, done, err = afterItem(s, valueEnd, '}'); err != nil || done {
+			return i, err
 		}
 	}
 }
@@ -119,19 +111,27 @@ func array(s string, i, depth int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		i = skipSpace(s, end)
-		if i >= len(s) {
-			return 0, errJSON
-		}
-		switch s[i] {
-		case ',':
-			i = skipSpace(s, i+1)
-		case ']':
-			return i + 1, nil
-		default:
-			return 0, errJSON
+		var done bool
+		if i, done, err = afterItem(s, end, ']'); err != nil || done {
+			return i, err
 		}
 	}
+}
+
+// afterItem reads what follows an object member or array element ending
+// at s[i]: a comma, after which it returns the next item's index, or
+// closer, after which it returns the index past it with done set.
+func afterItem(s string, i int, closer byte) (next int, done bool, err error) {
+	i = skipSpace(s, i)
+	switch {
+	case i >= len(s):
+		return 0, false, errJSON
+	case s[i] == ',':
+		return skipSpace(s, i+1), false, nil
+	case s[i] == closer:
+		return i + 1, true, nil
+	}
+	return 0, false, errJSON
 }
 
 func literal(s string, i int, word string) (int, error) {
