@@ -205,6 +205,34 @@ type cacheControl struct {
 	private, privateQualified bool
 	noCache, noCacheQualified bool
 	noStore                   bool
+	// maxAge and sMaxAge are the freshness lifetimes the response gives
+	// every cache and shared caches (SharedStorable reads them).
+	maxAge, sMaxAge age
+}
+
+// age is a max-age or s-maxage argument.
+type age struct {
+	set     bool
+	seconds int64
+}
+
+// maxDeltaSeconds is what RFC 9111 §1.2.2 has a cache read a
+// delta-seconds value as when it is larger than it can represent.
+const maxDeltaSeconds = 1 << 31
+
+// note records d's argument, unless an earlier one was recorded (RFC
+// 9111 §4.2.1 reads the first), and reports whether it is delta-seconds.
+func (a *age) note(d directive) bool {
+	if !isDeltaSeconds(d) {
+		return false
+	}
+	if !a.set {
+		a.set = true
+		for _, c := range []byte(d.unquoted()) {
+			a.seconds = min(a.seconds*10+int64(c-'0'), maxDeltaSeconds)
+		}
+	}
+	return true
 }
 
 // conflict reports directives that contradict each other or repeat, or a
@@ -275,8 +303,10 @@ func (cc *cacheControl) note(d directive) {
 		// An argument is meaningless here; every cache that reads the
 		// name (nginx and Varnish by substring) refuses to store.
 		cc.noStore = true
-	case is("max-age"), is("s-maxage"):
-		cc.invalid = cc.invalid || !isDeltaSeconds(d)
+	case is("max-age"):
+		cc.invalid = !cc.maxAge.note(d) || cc.invalid
+	case is("s-maxage"):
+		cc.invalid = !cc.sMaxAge.note(d) || cc.invalid
 	case is("stale-while-revalidate"), is("stale-if-error"):
 		// Next.js and Vercel send these bare on every ISR page.
 		cc.invalid = cc.invalid || (d.hasValue && !isDeltaSeconds(d))
