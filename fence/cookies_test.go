@@ -214,7 +214,7 @@ func TestCredentialsInRequests(t *testing.T) {
 // since isCredentialHeader canonicalizes those itself.
 func TestCredentialHeaderSpellings(t *testing.T) {
 	p := newPolicy(t, Config{})
-	for _, name := range DefaultCredentialHeaders {
+	for _, name := range DefaultCredentialHeaders() {
 		under := strings.ReplaceAll(name, "-", "_")
 		for _, key := range []string{name, under, http.CanonicalHeaderKey(under), strings.ToUpper(under), strings.ToLower(under)} {
 			if !strings.Contains(key, "_") {

@@ -2,25 +2,33 @@ package fence
 
 import (
 	"iter"
+	"slices"
 	"strings"
 
 	"github.com/cachefence/cachefence/internal/escape"
 )
 
-// DefaultCredentialParams are the URL parameters that carry credentials
-// unless configured otherwise, in the query or as path parameters:
+// DefaultCredentialParams returns the URL parameters that carry
+// credentials unless configured otherwise, in the query or as path
+// parameters. Each call returns a new slice: changing it changes no
+// default.
 //
 //   - access_token: OAuth 2.0 bearer tokens in the query (RFC 6750 §2.3,
 //     which asks for Cache-Control: private on such responses), and its
 //     relatives id_token and auth_token;
 //   - api_key, apikey (Kong's default), subscription-key (Azure API
 //     Management's default): API keys;
+//   - private_token and job_token (GitLab's PRIVATE-TOKEN and JOB-TOKEN
+//     in the query), x-plex-token (Plex Media Server): product tokens;
 //   - jsessionid: Java servlet URL rewriting (";jsessionid=...");
 //   - phpsessid: PHP's session.use_trans_sid;
 //   - sid, sessionid, session_id: session ids put in links;
 //   - token: one-time and magic-link tokens, whose pages are personal.
-var DefaultCredentialParams = []string{
+func DefaultCredentialParams() []string { return slices.Clone(defaultCredentialParams) }
+
+var defaultCredentialParams = []string{
 	"access_token", "id_token", "auth_token", "api_key", "apikey", "subscription-key",
+	"private_token", "job_token", "x-plex-token",
 	"jsessionid", "phpsessid", "sid", "sessionid", "session_id", "token",
 }
 

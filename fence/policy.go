@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -22,11 +23,13 @@ type Config struct {
 	IgnoreCookies []string
 	// CredentialHeaders are the request headers, besides Authorization
 	// (which always counts), whose presence makes a response personal.
-	// Nil means DefaultCredentialHeaders.
+	// Nil means DefaultCredentialHeaders(). A name with "_" also matches
+	// requests that spell it with "-", and the other way round, as CGI
+	// and FastCGI read them.
 	CredentialHeaders []string
 	// CredentialParams are the URL parameter names (query or ";" path
 	// parameters) that carry credentials. Nil means
-	// DefaultCredentialParams.
+	// DefaultCredentialParams().
 	CredentialParams []string
 	// PrivatePaths are path patterns, in the syntax of Caddy's path
 	// matcher, whose responses are always personal. They match every form
@@ -48,9 +51,10 @@ type Config struct {
 	Report bool
 }
 
-// DefaultCredentialHeaders are the request headers that carry credentials
-// or an identity asserted by a proxy, unless configured otherwise. Each is
-// documented by its product:
+// DefaultCredentialHeaders returns the request headers that carry
+// credentials or an identity asserted by a proxy, unless configured
+// otherwise. Each call returns a new slice: changing it changes no default.
+// Each name is documented by its product:
 //
 //   - API keys and session tokens: X-Api-Key (AWS API Gateway),
 //     Ocp-Apim-Subscription-Key (Azure API Management), Apikey (Kong
@@ -58,24 +62,45 @@ type Config struct {
 //     Authentication-Info (Spring Session), AspFilterSessionId (ASP.NET
 //     cookieless sessions), X-Credential-Identifier (Kong, once
 //     authenticated);
+//   - tokens of self-hosted products and frameworks: Private-Token and
+//     Job-Token (GitLab), X-Vault-Token (HashiCorp Vault), X-Consul-Token
+//     (HashiCorp Consul), X-Nomad-Token (HashiCorp Nomad), X-JFrog-Art-Api
+//     (JFrog Artifactory), Access-Token (devise_token_auth, whose client
+//     and uid headers come only with it and are too generic to count
+//     alone), X-Plex-Token (Plex Media Server), X-Emby-Token,
+//     X-MediaBrowser-Token and X-Emby-Authorization (Jellyfin, Emby),
+//     X-Parse-Session-Token (Parse Server), X-Rundeck-Auth-Token (Rundeck);
 //   - identities asserted by a proxy in front of the origin:
-//     Cf-Access-Jwt-Assertion (Cloudflare Access),
-//     X-Goog-Iap-Jwt-Assertion and X-Goog-Authenticated-User-* (Google
-//     IAP), X-Amzn-Oidc-* (AWS ALB), X-Ms-Client-Principal* and
-//     X-Ms-Token-Aad-* (Azure App Service), X-Forwarded-User and its
-//     kin and X-Auth-Request-* (oauth2-proxy), Remote-User, Remote-Email
-//     and Remote-Name (Authelia), X-Pomerium-Jwt-Assertion and
-//     X-Pomerium-Authorization (Pomerium), X-Vouch-User and X-Vouch-Token
-//     (Vouch Proxy), X-Webauth-User (Grafana's auth proxy),
-//     Tailscale-User-Login (Tailscale Serve);
+//     Cf-Access-Jwt-Assertion and Cf-Access-Authenticated-User-Email
+//     (Cloudflare Access), X-Goog-Iap-Jwt-Assertion and
+//     X-Goog-Authenticated-User-* (Google IAP), X-Amzn-Oidc-* (AWS ALB),
+//     X-Ms-Client-Principal* and X-Ms-Token-Aad-* (Azure App Service),
+//     X-Forwarded-User and its kin and X-Auth-Request-* (oauth2-proxy),
+//     Remote-User, Remote-Email and Remote-Name (Authelia),
+//     X-Pomerium-Jwt-Assertion and X-Pomerium-Authorization (Pomerium),
+//     X-Vouch-User and X-Vouch-Token (Vouch Proxy), X-Webauth-User
+//     (Grafana's auth proxy), Tailscale-User-Login (Tailscale Serve),
+//     X-Authentik-Username, -Uid, -Email and -Jwt (authentik's proxy
+//     outpost), X-Remote-User (Kubernetes' request-header authentication),
+//     SM_USER (CA SiteMinder, and the default of Spring Security's
+//     RequestHeaderAuthenticationFilter);
 //   - client certificates forwarded by a TLS-terminating proxy:
 //     X-Forwarded-Client-Cert (Envoy);
 //   - widespread conventions with no single owner: Api-Key, X-Access-Token,
 //     X-Ssl-Client-Cert, Ssl-Client-Cert, X-Client-Cert.
-var DefaultCredentialHeaders = []string{
+//
+// Products that take their tokens in Authorization (GitHub, Docker
+// registries, npm, Heroku, Atlassian, Jenkins, Grafana's API keys) need no
+// name here: Authorization always counts.
+func DefaultCredentialHeaders() []string { return slices.Clone(defaultCredentialHeaders) }
+
+var defaultCredentialHeaders = []string{
 	"X-Api-Key", "Ocp-Apim-Subscription-Key", "Apikey", "X-Auth-Token", "Authentication-Info",
 	"AspFilterSessionId", "X-Credential-Identifier",
-	"Cf-Access-Jwt-Assertion",
+	"Private-Token", "Job-Token", "X-Vault-Token", "X-Consul-Token", "X-Nomad-Token", "X-JFrog-Art-Api",
+	"Access-Token", "X-Plex-Token", "X-Emby-Token", "X-MediaBrowser-Token", "X-Emby-Authorization",
+	"X-Parse-Session-Token", "X-Rundeck-Auth-Token",
+	"Cf-Access-Jwt-Assertion", "Cf-Access-Authenticated-User-Email",
 	"X-Goog-Iap-Jwt-Assertion", "X-Goog-Authenticated-User-Email", "X-Goog-Authenticated-User-Id",
 	"X-Amzn-Oidc-Data", "X-Amzn-Oidc-Accesstoken", "X-Amzn-Oidc-Identity",
 	"X-Ms-Client-Principal", "X-Ms-Client-Principal-Id", "X-Ms-Client-Principal-Name", "X-Ms-Client-Principal-Idp",
@@ -85,6 +110,8 @@ var DefaultCredentialHeaders = []string{
 	"Remote-User", "Remote-Email", "Remote-Name",
 	"X-Pomerium-Jwt-Assertion", "X-Pomerium-Authorization",
 	"X-Vouch-User", "X-Vouch-Token", "X-Webauth-User", "Tailscale-User-Login",
+	"X-Authentik-Username", "X-Authentik-Uid", "X-Authentik-Email", "X-Authentik-Jwt",
+	"X-Remote-User", "SM_USER",
 	"X-Forwarded-Client-Cert",
 	"Api-Key", "X-Access-Token", "X-Ssl-Client-Cert", "Ssl-Client-Cert", "X-Client-Cert",
 }
@@ -138,13 +165,16 @@ func New(c Config) (*Policy, error) {
 	p.credentialHeaders = map[string]bool{}
 	headers := c.CredentialHeaders
 	if headers == nil {
-		headers = DefaultCredentialHeaders
+		headers = defaultCredentialHeaders
 	}
 	for _, name := range headers {
 		if !isToken(name) {
 			return nil, fmt.Errorf("credential_headers: %q is not a valid header field name", name)
 		}
-		if canonical := http.CanonicalHeaderKey(name); canonical == "Cookie" {
+		// Kept as isCredentialHeader reads a request's header: "_" as
+		// "-". Canonical as configured, X_Api_Key would be X_api_key,
+		// which no request is read as.
+		if canonical := http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-")); canonical == "Cookie" {
 			return nil, errors.New("credential_headers: Cookie is judged cookie by cookie; use session_cookies or ignore_cookies")
 		} else if canonical != "Authorization" {
 			p.credentialHeaders[canonical] = true
@@ -155,7 +185,7 @@ func New(c Config) (*Policy, error) {
 	p.credentialParams = map[string]bool{}
 	params := c.CredentialParams
 	if params == nil {
-		params = DefaultCredentialParams
+		params = defaultCredentialParams
 	}
 	for _, name := range params {
 		var buf [maxParamName]byte

@@ -404,7 +404,7 @@ func (c *Config) runs(check string) bool { return slices.Contains(c.Checks, chec
 // credentials: anonymous requests carry them too, and the fence would
 // then fence, and stamp, every response as someone's.
 func (c *Config) checkRequestHeaders() error {
-	credentials := fence.DefaultCredentialHeaders
+	credentials := fence.DefaultCredentialHeaders()
 	if c.OwnerStamp != nil && c.OwnerStamp.CredentialHeaders != nil {
 		credentials = c.OwnerStamp.CredentialHeaders
 	}

@@ -1,0 +1,102 @@
+package fence
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+)
+
+// A configured credential header name with "_" matches the requests that
+// an origin reads as that header, whichever of "_" and "-" they are spelt
+// with: CGI and FastCGI (PHP's $_SERVER['HTTP_X_API_KEY']) read both as
+// one. Request header keys are given as net/http stores them.
+func TestConfiguredCredentialHeaderSpellings(t *testing.T) {
+	for _, tc := range []struct {
+		configured string
+		requests   []string // header map keys that must count
+		others     []string // keys that must not
+	}{
+		{"X_Api_Key", []string{"X-Api-Key", "X_api_key", "X-Api_key", "X_api-key"}, []string{"X-Api", "Api-Key", "X-Api-Keys"}},
+		{"x_api_key", []string{"X-Api-Key", "X_api_key"}, []string{"X-Apikey"}},
+		{"api_key", []string{"Api_key", "Api-Key"}, []string{"Apikey", "X-Api-Key"}},
+		{"SM_USER", []string{"Sm_user", "Sm-User"}, []string{"Sm-Users"}},
+		{"X-Tenant-Token", []string{"X-Tenant-Token", "X_tenant_token"}, []string{"X-Tenant"}},
+	} {
+		p := newPolicy(t, Config{CredentialHeaders: []string{tc.configured}})
+		for _, key := range tc.requests {
+			if !p.isCredentialHeader(key) {
+				t.Errorf("credential_headers %s: request header %q does not count", tc.configured, key)
+			}
+			req := requestTo(t, p, http.Header{key: {"alice"}}, "/")
+			if !req.CredentialHeader {
+				t.Errorf("credential_headers %s: a request with %q is not personal", tc.configured, key)
+			}
+		}
+		for _, key := range tc.others {
+			if p.isCredentialHeader(key) {
+				t.Errorf("credential_headers %s: request header %q counts", tc.configured, key)
+			}
+		}
+	}
+}
+
+// The default lists cannot be changed through the slices their functions
+// return: a caller that appends to or overwrites one changes neither the
+// next caller's copy nor a Policy built afterwards.
+func TestDefaultListsAreCopies(t *testing.T) {
+	for _, list := range []struct {
+		name string
+		get  func() []string
+	}{{"DefaultCredentialHeaders", DefaultCredentialHeaders}, {"DefaultCredentialParams", DefaultCredentialParams}} {
+		want := list.get()
+		got := list.get()
+		for i := range got {
+			got[i] = "Changed"
+		}
+		if again := list.get(); !slices.Equal(again, want) {
+			t.Errorf("%s: a caller's change shows in the next call: %q", list.name, again)
+		}
+	}
+	headers := DefaultCredentialHeaders()
+	headers[0] = "X-Not-A-Credential"
+	if req := requestTo(t, newPolicy(t, Config{}), http.Header{"X-Api-Key": {"k"}}, "/"); !req.CredentialHeader || headers[0] == "X-Api-Key" {
+		t.Errorf("X-Api-Key no longer counts once a caller overwrote its copy of the defaults")
+	}
+}
+
+// Each default credential header is a request header a product documents
+// as carrying a credential or an identity (see DefaultCredentialHeaders);
+// the ones added for issue 16 are checked by name, as a client sends them.
+func TestDefaultCredentialHeadersNamedByProducts(t *testing.T) {
+	p := newPolicy(t, Config{})
+	for _, sent := range []string{
+		"PRIVATE-TOKEN", "JOB-TOKEN", // GitLab
+		"X-Vault-Token", "X-Consul-Token", "X-Nomad-Token", // HashiCorp
+		"X-JFrog-Art-Api",                                   // Artifactory
+		"access-token",                                      // devise_token_auth
+		"X-Plex-Token",                                      // Plex
+		"X-Emby-Token", "X-MediaBrowser-Token", "X-Emby-Authorization", // Jellyfin, Emby
+		"X-Parse-Session-Token",                // Parse Server
+		"X-Rundeck-Auth-Token",                 // Rundeck
+		"X-Remote-User",                        // Kubernetes request-header authentication
+		"Cf-Access-Authenticated-User-Email",   // Cloudflare Access
+		"X-authentik-username", "X-authentik-uid", "X-authentik-email", "X-authentik-jwt", // authentik
+		"SM_USER", "SM-USER", // SiteMinder, Spring Security's pre-authentication default
+	} {
+		if req := requestTo(t, p, http.Header{http.CanonicalHeaderKey(sent): {"v"}}, "/"); !req.CredentialHeader {
+			t.Errorf("%s is not a default credential header", sent)
+		}
+	}
+	// devise_token_auth's client and uid come only with its access-token,
+	// and are too generic to count alone.
+	for _, generic := range []string{"Client", "Uid", "Token-Type", "Expiry"} {
+		if p.isCredentialHeader(generic) {
+			t.Errorf("%s counts as a credential header by itself", generic)
+		}
+	}
+	for _, target := range []string{"/api/v4/user?private_token=glpat-x", "/api/v4/jobs?job_token=x", "/library/sections?X-Plex-Token=x"} {
+		if req := requestTo(t, p, nil, target); !req.CredentialParam {
+			t.Errorf("%s carries no default credential parameter", target)
+		}
+	}
+}
