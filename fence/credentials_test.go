@@ -72,14 +72,14 @@ func TestDefaultCredentialHeadersNamedByProducts(t *testing.T) {
 	for _, sent := range []string{
 		"PRIVATE-TOKEN", "JOB-TOKEN", // GitLab
 		"X-Vault-Token", "X-Consul-Token", "X-Nomad-Token", // HashiCorp
-		"X-JFrog-Art-Api",                                   // Artifactory
-		"access-token",                                      // devise_token_auth
-		"X-Plex-Token",                                      // Plex
+		"X-JFrog-Art-Api",                                              // Artifactory
+		"access-token",                                                 // devise_token_auth
+		"X-Plex-Token",                                                 // Plex
 		"X-Emby-Token", "X-MediaBrowser-Token", "X-Emby-Authorization", // Jellyfin, Emby
-		"X-Parse-Session-Token",                // Parse Server
-		"X-Rundeck-Auth-Token",                 // Rundeck
-		"X-Remote-User",                        // Kubernetes request-header authentication
-		"Cf-Access-Authenticated-User-Email",   // Cloudflare Access
+		"X-Parse-Session-Token",                                                           // Parse Server
+		"X-Rundeck-Auth-Token",                                                            // Rundeck
+		"X-Remote-User",                                                                   // Kubernetes request-header authentication
+		"Cf-Access-Authenticated-User-Email",                                              // Cloudflare Access
 		"X-authentik-username", "X-authentik-uid", "X-authentik-email", "X-authentik-jwt", // authentik
 		"SM_USER", "SM-USER", // SiteMinder, Spring Security's pre-authentication default
 	} {
