@@ -9,9 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pquerna/cachecontrol"
-	"github.com/pquerna/cachecontrol/cacheobject"
-
 	"github.com/cachefence/cachefence/cachestatus"
 	"github.com/cachefence/cachefence/fence"
 )
@@ -281,50 +278,15 @@ func (p *Prober) judgePublic(fs findings, obs []*observation) {
 	}
 }
 
-// notCacheable lists why RFC 9111 forbids a shared cache to store a
-// response, or keeps a stored one from being reused.
+// notCacheable lists why a shared cache will not store a response, by
+// the fence's judge, or, when one may, why it will not reuse it without
+// asking the origin: a shared lifetime of 0.
 func notCacheable(status int, h http.Header) []string {
-	req, _ := http.NewRequest(http.MethodGet, "/", nil)
-	reasons, _, err := cachecontrol.CachableResponse(req, &http.Response{StatusCode: status, Header: h},
-		cachecontrol.Options{PrivateCache: false})
-	var why []string
-	if err != nil {
-		why = append(why, "caching headers do not parse: "+err.Error())
+	s := fence.SharedStorable(status, h)
+	if s.OK && s.MaxAge == 0 {
+		return []string{"its shared-cache lifetime (s-maxage or max-age) is 0: every reuse waits for the origin"}
 	}
-	for _, reason := range reasons {
-		why = append(why, describeReason(reason, status, h))
-	}
-	for _, v := range h.Values("Vary") {
-		for name := range strings.SplitSeq(v, ",") {
-			if strings.TrimSpace(name) == "*" {
-				why = append(why, "Vary: * means no stored response can be reused (RFC 9111 §4.1)")
-			}
-		}
-	}
-	if len(h.Values("Set-Cookie")) > 0 {
-		why = append(why, "it sets a cookie: cache_fence fences it, and most CDNs do not store it")
-	}
-	if cc, err := cacheobject.ParseResponseCacheControl(strings.Join(h.Values("Cache-Control"), ", ")); err == nil {
-		if cc.SMaxAge == 0 || (cc.SMaxAge == -1 && cc.MaxAge == 0) {
-			why = append(why, "its shared-cache lifetime (s-maxage or max-age) is 0: every reuse waits for the origin")
-		}
-	}
-	return why
-}
-
-// describeReason says in words, quoting the header, why RFC 9111 forbids
-// a shared cache to store a response.
-func describeReason(reason cacheobject.Reason, status int, h http.Header) string {
-	cc := strings.Join(h.Values("Cache-Control"), ", ")
-	switch reason {
-	case cacheobject.ReasonResponseNoStore:
-		return fmt.Sprintf("Cache-Control %q says no-store", cc)
-	case cacheobject.ReasonResponsePrivate:
-		return fmt.Sprintf("Cache-Control %q says private", cc)
-	case cacheobject.ReasonResponseUncachableByDefault:
-		return fmt.Sprintf("status %d is not cacheable by default and no explicit freshness is given", status)
-	}
-	return reason.String()
+	return s.Why
 }
 
 // checkStamps reports, as untrusted, owner stamps that verify for no one:

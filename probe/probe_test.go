@@ -546,7 +546,7 @@ func TestProbePublicNotCacheable(t *testing.T) {
 		"/":              "",
 		"/nostore":       `at the edge: Cache-Control "no-store" says no-store`,
 		"/private":       `at the edge: Cache-Control "private, max-age=60" says private`,
-		"/vary-star":     "Vary: *",
+		"/vary-star":     `Vary "Accept-Encoding, *" holds *`,
 		"/public-cookie": "sets a cookie",
 		"/zero":          "lifetime (s-maxage or max-age) is 0",
 	}
