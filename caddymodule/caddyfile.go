@@ -5,27 +5,50 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("cache_fence", parseCaddyfile)
+	httpcaddyfile.RegisterDirective("cache_fence", parseCaddyfile)
 	// Outermost of the response-writing handlers, so that the fence has the
 	// last word on response headers: after header, encode, reverse_proxy,
 	// respond, file_server and the rest have written theirs.
 	httpcaddyfile.RegisterDirectiveOrder("cache_fence", httpcaddyfile.Before, "header")
 }
 
-func parseCaddyfile(helper httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+// parseCaddyfile sets up the directive as httpcaddyfile.RegisterHandlerDirective
+// would, except that it refuses a matcher token (see errMatcher).
+func parseCaddyfile(helper httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	if order, ok := helper.Option("order").([]string); ok {
 		if err := checkOrder(order); err != nil {
 			return nil, helper.Err(err.Error())
 		}
 	}
+	helper.Next() // the directive's name
+	if _, hasMatcher, err := helper.MatcherToken(); err != nil {
+		return nil, err
+	} else if hasMatcher {
+		return nil, helper.Errf(errMatcher, helper.Val())
+	}
+	helper.Reset()
 	h := new(Handler)
-	err := h.UnmarshalCaddyfile(helper.Dispenser)
-	return h, err
+	if err := h.UnmarshalCaddyfile(helper.Dispenser); err != nil {
+		return nil, err
+	}
+	return helper.NewRoute(nil, h), nil
 }
+
+// errMatcher explains why the directive takes no matcher. A matcher hands
+// the choice of the responses to fence to Caddy's matchers, which read a
+// request otherwise than the origin behind may: the path matcher folds
+// case and merges slashes, so `not path /static/*` lets /STATIC/x through
+// unfenced to an origin that renders a page there, and the host matcher
+// keeps a trailing dot, which origins drop. A request the matcher leaves
+// out skips the fence, and the cache in front may still store its
+// response. public_paths and private_paths choose paths with readings made
+// for this, and a site address chooses hosts.
+const errMatcher = "cache_fence takes no matcher, got %q: the requests a matcher leaves out skip the fence, " +
+	"and Caddy's matchers read paths and hosts otherwise than origins do (path /static/* also matches /STATIC/x and //static/x). " +
+	"Choose paths with public_paths and private_paths instead, and hosts with a site block of their own"
 
 // responseDirectives are Caddy's standard directives that write, wrap or
 // route responses. One ordered before cache_fence either answers requests
@@ -58,7 +81,7 @@ func checkOrder(order []string) error {
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
 //
-//	cache_fence [<matcher>] {
+//	cache_fence {
 //	    mode               enforce|report
 //	    session_cookies    <glob>...
 //	    ignore_cookies     <glob>...
@@ -73,7 +96,8 @@ func checkOrder(order []string) error {
 //
 // The block is optional: `cache_fence` alone fences with the safest
 // defaults. List options may be repeated, and their values add up; the
-// others may be given once.
+// others may be given once. The directive takes no matcher (see
+// errMatcher).
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -139,7 +163,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	// Reject bad values at adapt time too, not only when the config loads.
-	if err := h.Validate(); err != nil {
+	if err := h.CheckConfig(); err != nil {
 		return d.Err(err.Error())
 	}
 	return nil

@@ -153,42 +153,6 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 	}
 }
 
-// JSON configs skip the Caddyfile, so Validate must catch the same values.
-func TestValidate(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		h    Handler
-		want string // "" for valid
-	}{
-		{"zero value", Handler{}, ""},
-		{"report", Handler{Mode: ModeReport}, ""},
-		{"unknown mode", Handler{Mode: "Enforce"}, `mode: unknown mode "Enforce"`},
-		{"bad glob", Handler{SessionCookies: []string{"a["}}, `session_cookies: bad cookie name pattern "a["`},
-		{"empty glob", Handler{IgnoreCookies: []string{""}}, "ignore_cookies: empty cookie name pattern"},
-		{"empty path", Handler{PublicPaths: []string{""}}, `public_paths: path pattern ""`},
-		{"placeholder path", Handler{PrivatePaths: []string{"/{env.PRIVATE}/*"}}, `private_paths: path pattern "/{env.PRIVATE}/*" holds a placeholder`},
-		{"malformed glob path", Handler{PublicPaths: []string{"/static/[a-"}}, `public_paths: path pattern "/static/[a-" is not a valid glob`},
-		{"prefix path with a bracket", Handler{PrivatePaths: []string{"/a[1]/*"}}, ""},
-		{"escaped path", Handler{PrivatePaths: []string{"/a%5B/*/x"}}, ""},
-		{"glob path", Handler{PrivatePaths: []string{"/orders/*/invoice", "/u/[0-9]*/x"}}, ""},
-		{"tag header Set-Cookie", Handler{TagHeader: "set-cookie"}, `tag_header: "set-cookie"`},
-		{"owner stamp without key", Handler{OwnerStamp: &OwnerStamp{}}, "owner_stamp: key is required"},
-		{"owner stamp header is the tag header", Handler{TagHeader: "X-T", OwnerStamp: &OwnerStamp{Key: "k", Header: "x-t"}}, "also the tag_header"},
-		{"credential header cookie", Handler{CredentialHeaders: []string{"Cookie"}}, "credential_headers: Cookie"},
-		{"no credential headers", Handler{CredentialHeaders: []string{}}, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.h.Validate()
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Fatalf("got error %v, want one containing %q", err, tc.want)
-			}
-		})
-	}
-}
-
 // The order option can put cache_fence where responses bypass it; the
 // Caddyfile is refused with the fix.
 func TestCheckOrder(t *testing.T) {

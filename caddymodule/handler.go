@@ -69,13 +69,14 @@ type Handler struct {
 
 	// CredentialHeaders are the request headers, besides Authorization,
 	// whose presence makes a response personal: API keys, tokens,
-	// identities asserted by a proxy. Default: fence.DefaultCredentialHeaders.
-	// In JSON, an empty list means none.
+	// identities asserted by a proxy. A name with "_" also matches requests
+	// that spell it with "-", as CGI and FastCGI read them. Default:
+	// fence.DefaultCredentialHeaders(). In JSON, an empty list means none.
 	CredentialHeaders []string `json:"credential_headers,omitempty"`
 
 	// CredentialParams are the URL parameter names, in the query or as
 	// ";name=value" path parameters, that carry credentials. Default:
-	// fence.DefaultCredentialParams. In JSON, an empty list means none.
+	// fence.DefaultCredentialParams(). In JSON, an empty list means none.
 	CredentialParams []string `json:"credential_params,omitempty"`
 
 	// PrivatePaths are path patterns, in the syntax of Caddy's path
@@ -138,23 +139,17 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision sets up the handler.
+// Provision builds the handler's policy from its configuration, with the
+// owner-stamp key once its placeholders are replaced. A bad value is
+// reported naming the option and the value; the key is never echoed.
+// Caddy calls Validate next.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.logEach = h.logger.Core().Enabled(zapcore.DebugLevel)
-	var key []byte
-	if h.OwnerStamp != nil {
-		k := caddy.NewReplacer().ReplaceAll(h.OwnerStamp.Key, "")
-		if len(k) < fence.MinStampKey {
-			// Never echo the key, even a short one.
-			return fmt.Errorf("owner_stamp: key must be at least %d bytes once placeholders are replaced, got %d (is its environment variable set?)", fence.MinStampKey, len(k))
-		}
-		key = []byte(k)
-	}
-	if err := h.Validate(); err != nil {
+	key, err := h.stampKey(caddy.NewReplacer().ReplaceAll)
+	if err != nil {
 		return err
 	}
-	var err error
 	if h.policy, err = fence.New(h.config(key)); err != nil {
 		return err
 	}
@@ -171,6 +166,60 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.logger.Warn("cache_fence metrics disabled", zap.Error(err))
 	}
 	return nil
+}
+
+// Validate rejects what Provision does not read as an error: a mode it
+// does not know.
+func (h *Handler) Validate() error {
+	switch h.Mode {
+	case "", ModeEnforce, ModeReport:
+		return nil
+	}
+	return fmt.Errorf("mode: unknown mode %q (want %q or %q)", h.Mode, ModeEnforce, ModeReport)
+}
+
+// CheckConfig reports the first bad value of h's configuration without
+// provisioning h, as Provision and Validate would report it: the Caddyfile
+// adapter calls it, so that `caddy adapt` fails on a bad value, and
+// `cachefence sidecar` does before it listens. A key with placeholders is
+// checked for length only by Provision, once they are replaced.
+func (h *Handler) CheckConfig() error {
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	key, err := h.stampKey(standInKey)
+	if err != nil {
+		return err
+	}
+	_, err = fence.New(h.config(key))
+	return err
+}
+
+// stampKey returns the owner-stamp key (nil for none) once replace has
+// replaced its placeholders.
+func (h *Handler) stampKey(replace func(key, empty string) string) ([]byte, error) {
+	if h.OwnerStamp == nil {
+		return nil, nil
+	}
+	if h.OwnerStamp.Key == "" {
+		return nil, errors.New("owner_stamp: key is required")
+	}
+	key := replace(h.OwnerStamp.Key, "")
+	if len(key) < fence.MinStampKey {
+		// Never echo the key, even a short one.
+		return nil, fmt.Errorf("owner_stamp: key must be at least %d bytes once placeholders are replaced, got %d (is its environment variable set?)", fence.MinStampKey, len(key))
+	}
+	return []byte(key), nil
+}
+
+// standInKey replaces a key that holds placeholders, whose value is known
+// only when the config loads, with one of the shortest length accepted;
+// a literal key is returned as it is, so that a short one is reported.
+func standInKey(key, _ string) string {
+	if strings.ContainsRune(key, '{') {
+		return strings.Repeat("k", fence.MinStampKey)
+	}
+	return key
 }
 
 // config is the fence configuration of the handler, with the stamp key
@@ -191,27 +240,6 @@ func (h *Handler) config(stampKey []byte) fence.Config {
 		c.StampHeader = h.OwnerStamp.Header
 	}
 	return c
-}
-
-// Validate rejects a configuration that cannot work, naming the option and
-// the value.
-func (h *Handler) Validate() error {
-	switch h.Mode {
-	case "", ModeEnforce, ModeReport:
-	default:
-		return fmt.Errorf("mode: unknown mode %q (want %q or %q)", h.Mode, ModeEnforce, ModeReport)
-	}
-	var placeholderKey []byte
-	if h.OwnerStamp != nil {
-		if h.OwnerStamp.Key == "" {
-			return errors.New("owner_stamp: key is required")
-		}
-		// The key is checked once its placeholders are replaced, in
-		// Provision; here a stand-in of the right length checks the rest.
-		placeholderKey = make([]byte, fence.MinStampKey)
-	}
-	_, err := fence.New(h.config(placeholderKey))
-	return err
 }
 
 func (h *Handler) modeName() string {

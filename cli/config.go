@@ -39,7 +39,7 @@ func (p proxy) config() (*caddy.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Fence.Validate(); err != nil {
+	if err := p.Fence.CheckConfig(); err != nil {
 		return nil, err
 	}
 	routes := caddyhttp.RouteList{{
