@@ -67,11 +67,15 @@ func SharedStorable(status int, h http.Header) Storable {
 	if cc.conflict() {
 		s.Why = append(s.Why, fmt.Sprintf("Cache-Control %q contradicts or repeats itself, which caches resolve differently", value))
 	}
-	if cc.noStore {
-		s.Why = append(s.Why, fmt.Sprintf("Cache-Control %q says no-store", value))
-	}
+	var forbids []string
 	if cc.private {
-		s.Why = append(s.Why, fmt.Sprintf("Cache-Control %q says private", value))
+		forbids = append(forbids, "private")
+	}
+	if cc.noStore {
+		forbids = append(forbids, "no-store")
+	}
+	if forbids != nil {
+		s.Why = append(s.Why, fmt.Sprintf("Cache-Control %q says %s", value, strings.Join(forbids, " and ")))
 	}
 	if cc.privateQualified || cc.noCacheQualified {
 		s.Why = append(s.Why, fmt.Sprintf("Cache-Control %q qualifies private or no-cache with field names, which many caches read as unqualified", value))
