@@ -127,12 +127,13 @@ func TestLogsBatch(t *testing.T) {
 			"cloudflare.ndjson:4: critical stamp_mismatch: www.example.com/account: page stamped for alice served to v1.",
 			"cloudflare.ndjson:5: critical stamp_mismatch: www.example.com/account: page stamped for alice served to anonymous (updating)",
 			"cloudflare.ndjson:7: high cached_personal: www.example.com/login: personal response (set_cookie) served from cache (hit) to anonymous",
-			"cloudflare.ndjson: cloudflare, 7 records, 0 bad lines"}},
+			`cloudflare.ndjson:9: high cached_personal: www.example.com/account: personal response (private_path, Cache-Control "private, no-store" says private and no-store) served from cache (hit) to v1.`,
+			"cloudflare.ndjson: cloudflare, 8 records, 0 bad lines"}},
 		{"gzip, format given", append(logsArgs, "--format", "nginx", gz), 1, []string{
 			"nginx.log.gz:3: critical stamp_mismatch: www.example.com/account: page stamped for alice served to v1."}},
 		{"clean", append(logsArgs, "--format", "nginx", clean), 0, []string{"clean.log: nginx, 1 records, 0 bad lines"}},
 		{"mostly unparsable", append(logsArgs, "--format", "nginx", garbage), 2, []string{
-			"garbage.log: line 1: want 10 tab-separated fields, got 1", "garbage.log: mostly unparsable (3 bad lines, 0 records)"}},
+			"garbage.log: line 1: want 11 tab-separated fields (10 without Cache-Control), got 1", "garbage.log: mostly unparsable (3 bad lines, 0 records)"}},
 		{"findings win over errors", append(logsArgs, "--format", "nginx", garbage, fixturePath("nginx.log")), 1, []string{"nginx.log:3: critical stamp_mismatch"}},
 		{"no key: stamps unchecked", []string{"logs", "--key-env", "NO_SUCH_KEY", "--format", "nginx", clean}, 0, []string{"$NO_SUCH_KEY is not set: owner stamps are not checked"}},
 	} {
@@ -329,10 +330,10 @@ func TestLogsListen(t *testing.T) {
 		page.WriteString(sc.Text() + "\n")
 	}
 	for _, w := range []string{
-		`cachefence_logs_records_total{format="cloudflare"} 7`,
-		`cachefence_logs_cache_status_total{format="cloudflare",verdict="hit"} 5`,
+		`cachefence_logs_records_total{format="cloudflare"} 8`,
+		`cachefence_logs_cache_status_total{format="cloudflare",verdict="hit"} 6`,
 		`cachefence_logs_findings_total{check="stamp_mismatch",severity="critical"} 2`,
-		`cachefence_logs_findings_total{check="cached_personal",severity="high"} 4`,
+		`cachefence_logs_findings_total{check="cached_personal",severity="high"} 5`,
 		`cachefence_logs_runs_total`,
 	} {
 		if !strings.Contains(page.String(), w) {
@@ -372,7 +373,7 @@ func TestLogsFollow(t *testing.T) {
 	for _, c := range msgs[0].Firing {
 		keys = append(keys, c.Key)
 	}
-	if fmt.Sprint(keys) != "[stamp_mismatch|www.example.com|/account cached_personal|www.example.com|/account cached_personal|www.example.com|/login]" {
+	if fmt.Sprint(keys) != "[stamp_mismatch|www.example.com|/account cached_personal|www.example.com|/account cached_personal|www.example.com|/cart cached_personal|www.example.com|/login]" {
 		t.Errorf("firing %v", keys)
 	}
 	if !strings.Contains(msgs[0].Text, "page stamped for alice served to v1.") {
@@ -409,7 +410,7 @@ func TestLogsFollowBadLines(t *testing.T) {
 		}
 		page, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if strings.Contains(string(page), `cachefence_logs_parse_errors_total{format="nginx"}`) && strings.Contains(out.String(), "want 10 tab-separated fields") {
+		if strings.Contains(string(page), `cachefence_logs_parse_errors_total{format="nginx"}`) && strings.Contains(out.String(), "want 11 tab-separated fields") {
 			break
 		}
 	}

@@ -26,8 +26,9 @@ const (
 	// StampMismatch: the response carried an owner stamp made for
 	// another identity than the requester's.
 	StampMismatch = "stamp_mismatch"
-	// CachedPersonal: a personal response (stamped, on a private path, or
-	// setting a cookie) was served from a shared cache.
+	// CachedPersonal: a personal response (stamped, on a private path,
+	// setting a cookie, or with headers that let no shared cache store
+	// it) was served from a shared cache.
 	CachedPersonal = "cached_personal"
 	// CollapseSuspected: in a log without response headers, requesters
 	// with different identities got hits on one private path within a
@@ -99,8 +100,10 @@ type Finding struct {
 	// received it.
 	Owner     string `json:"owner,omitempty"`
 	Requester string `json:"requester,omitempty"`
-	// Why lists what made the response personal (cached_personal), or
-	// what the collapse looked like.
+	// Why lists what made the response personal (cached_personal): the
+	// words owner_stamp, private_path and set_cookie, and why
+	// fence.SharedStorable lets no shared cache store it; or what the
+	// collapse looked like.
 	Why []string `json:"why,omitempty"`
 }
 
@@ -241,6 +244,14 @@ func (c *Checker) Check(source string, r *Record, emit func(*Finding)) {
 		}
 		if r.SetCookie {
 			why = append(why, "set_cookie")
+		}
+		if r.StorageLogged && r.Status != 0 {
+			// The fence's own judge: what no shared cache may store
+			// (the origin said private or no-store, or fenced it) and
+			// what caches read differently was not the origin's to share.
+			for _, w := range fence.SharedStorable(r.Status, r.storageHeader()).Why {
+				why = append(why, printable(w))
+			}
 		}
 		if len(why) > 0 {
 			f := finding(CachedPersonal)

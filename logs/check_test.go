@@ -58,6 +58,12 @@ func TestChecksOnFixtures(t *testing.T) {
 	ch := newTestChecker(t, testConfig())
 	carol := ch.name("cookie\x00session=carol\x00")
 	bobCookie := ch.name("cookie\x00session=bob\x00")
+	// What fence.SharedStorable says of the fence's own headers, and of a
+	// qualified private.
+	const (
+		fenced    = `Cache-Control "private, no-store" says private and no-store`
+		qualified = `Cache-Control "private=\"Set-Cookie\", max-age=60" qualifies private or no-cache with field names, which many caches read as unqualified`
+	)
 	for _, tc := range []struct {
 		file string
 		opts Options
@@ -80,11 +86,13 @@ func TestChecksOnFixtures(t *testing.T) {
 			"5 cached_personal >anonymous owner_stamp,private_path",
 			"6 cached_personal >alice owner_stamp,private_path",
 			"7 cached_personal >anonymous set_cookie",
+			"9 cached_personal >" + bobCookie + " private_path," + fenced,
 		}},
 		{"fastly.ndjson", Options{Format: Fastly}, []string{
 			"3 stamp_mismatch alice>" + bobCookie + " ",
 			"3 cached_personal >" + bobCookie + " owner_stamp,private_path",
 			"5 cached_personal >anonymous set_cookie",
+			"8 cached_personal >" + bobCookie + " private_path," + fenced,
 		}},
 		{"akamai.ndjson", Options{}, []string{
 			"3 stamp_mismatch alice>" + bobCookie + " ",
@@ -98,11 +106,20 @@ func TestChecksOnFixtures(t *testing.T) {
 			"3 cached_personal >" + bobCookie + " owner_stamp,private_path",
 			"6 stamp_mismatch anonymous>" + ch.name("cookie\x00s=\xc3( \"x\x00") + " ",
 			"6 cached_personal >" + ch.name("cookie\x00s=\xc3( \"x\x00") + " owner_stamp,set_cookie",
+			// From a cache that stores what the origin forbade: the
+			// fence's page, and a page with a qualified private; a bare
+			// stale-while-revalidate (line 13) is a cacheable page.
+			"12 stamp_mismatch alice>" + bobCookie + " ",
+			"12 cached_personal >" + bobCookie + " owner_stamp,private_path," + fenced,
+			"14 cached_personal >" + bobCookie + " " + qualified,
 		}},
 		{"nginx.log", Options{Format: Nginx}, []string{
 			"3 stamp_mismatch alice>" + ch.name("authorization\x00Bearer bob\x00cookie\x00session=bob\x00") + " ",
 			"3 cached_personal >" + ch.name("authorization\x00Bearer bob\x00cookie\x00session=bob\x00") + " owner_stamp,private_path",
 			"5 cached_personal >anonymous owner_stamp,set_cookie",
+			"12 stamp_mismatch alice>" + bobCookie + " ",
+			"12 cached_personal >" + bobCookie + " owner_stamp,private_path," + fenced,
+			"14 cached_personal >" + bobCookie + " " + qualified,
 		}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

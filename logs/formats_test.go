@@ -43,6 +43,10 @@ type want struct {
 	stamped, setCookie    bool
 	time                  string // RFC 3339, "" to skip
 	header                string // "Name: value" in Header, "" to skip
+	// storage says the line logs the response's Cache-Control, and
+	// cacheControl, expires and vary are the values read.
+	storage                     bool
+	cacheControl, expires, vary string
 }
 
 func (w want) check(t *testing.T, r Record) {
@@ -70,6 +74,10 @@ func (w want) check(t *testing.T, r Record) {
 	}
 	if r.Stamped != w.stamped || r.Stamp != w.stamp || r.SetCookie != w.setCookie {
 		t.Errorf("line %d: stamped %v stamp %q set-cookie %v, want %v %q %v", w.line, r.Stamped, r.Stamp, r.SetCookie, w.stamped, w.stamp, w.setCookie)
+	}
+	if r.StorageLogged != w.storage || r.CacheControl != w.cacheControl || r.Expires != w.expires || r.Vary != w.vary {
+		t.Errorf("line %d: storage %v, Cache-Control %q, Expires %q, Vary %q; want %v %q %q %q", w.line,
+			r.StorageLogged, r.CacheControl, r.Expires, r.Vary, w.storage, w.cacheControl, w.expires, w.vary)
 	}
 	if w.time != "" && !r.Time.Equal(mustTime(t, w.time)) {
 		errorf("Time", r.Time.Format(time.RFC3339Nano), w.time)
@@ -143,6 +151,8 @@ func TestFormats(t *testing.T) {
 			{line: 6, host: "www.example.com", path: "/account", cache: hit, word: "hit", cookie: "session=alice", stamped: true, stamp: stampAlice},
 			{line: 7, host: "www.example.com", path: "/login", cache: hit, word: "hit", stamped: true, setCookie: true},
 			{line: 8, host: "www.example.com", path: "/api/me", cache: passed, word: "dynamic", authorization: "Bearer bob", stamped: true, stamp: stampBob},
+			{line: 9, host: "www.example.com", path: "/account", cache: hit, word: "hit", cookie: "session=bob", stamped: true,
+				storage: true, cacheControl: "private, no-store", expires: "0", vary: "Accept-Encoding"},
 		},
 	}, {
 		file: "fastly.ndjson", opts: Options{Format: Fastly},
@@ -154,6 +164,8 @@ func TestFormats(t *testing.T) {
 			{line: 5, host: "www.example.com", path: "/login", cache: hit, word: "HIT", stamped: true, setCookie: true},
 			{line: 6, host: "www.example.com", path: "/api/me", cache: passed, word: "PASS", authorization: "Bearer carol", stamped: true},
 			{line: 7, host: "www.example.com", path: "/oops", status: 503, cache: unknown, word: "ERROR", stamped: true},
+			{line: 8, host: "www.example.com", path: "/account", cache: hit, word: "HIT", cookie: "session=bob", stamped: true,
+				storage: true, cacheControl: "private, no-store", expires: "0"},
 		},
 	}, {
 		file: "akamai.ndjson",
@@ -171,7 +183,7 @@ func TestFormats(t *testing.T) {
 			{line: 3, host: "www.example.com", path: "/account", status: 200, cache: hit, word: "response_from_cache_validated"},
 		},
 	}, {
-		file: "varnishncsa.log", skipped: 1, opts: Options{Format: Varnishncsa},
+		file: "varnishncsa.log", skipped: 2, opts: Options{Format: Varnishncsa},
 		want: []want{
 			{line: 2, host: "127.0.0.1:18083", path: "/account", query: "a=1", status: 200, cache: stored, word: "miss", cookie: "session=alice", stamped: true, stamp: stampAlice, time: "2026-11-30T02:37:15.109Z"},
 			{line: 3, host: "127.0.0.1:18083", path: "/account", query: "a=1", cache: hit, word: "hit", cookie: "session=bob", stamped: true, stamp: stampAlice},
@@ -180,9 +192,15 @@ func TestFormats(t *testing.T) {
 			{line: 6, host: "127.0.0.1:18083", path: "/login", cache: hit, word: "hit", cookie: "s=\xc3( \"x", stamped: true, stamp: stampAnon, setCookie: true},
 			{line: 7, host: "127.0.0.1:18083", path: "/static/app.css", cache: hit, word: "hit", cookie: "_ga=GA1.2.1", stamped: true},
 			{line: 8, host: "127.0.0.1:18083", path: "/orders/7", cache: unknown, word: "synth", authorization: "Bearer dave", stamped: true},
+			{line: 10, host: "www.example.com", path: "/static/app.css", cache: hit, word: "hit", cookie: "session=bob", stamped: true, storage: true, cacheControl: "public, max-age=3600"},
+			{line: 11, host: "www.example.com", path: "/account", cache: stored, word: "miss", cookie: "session=alice", stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store"},
+			{line: 12, host: "www.example.com", path: "/account", cache: hit, word: "hit", cookie: "session=bob", stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store"},
+			{line: 13, host: "www.example.com", path: "/news", cache: hit, word: "hit", cookie: "session=bob", stamped: true, storage: true, cacheControl: "s-maxage=600, stale-while-revalidate"},
+			{line: 14, host: "www.example.com", path: "/cart", cache: hit, word: "hit", cookie: "session=bob", stamped: true, storage: true, cacheControl: `private="Set-Cookie", max-age=60`},
+			{line: 15, host: "www.example.com", path: "/plain", cache: hit, word: "hit", cookie: "session=bob", stamped: true, storage: true},
 		},
 	}, {
-		file: "nginx.log", skipped: 1, opts: Options{Format: Nginx},
+		file: "nginx.log", skipped: 2, opts: Options{Format: Nginx},
 		want: []want{
 			{line: 2, host: "www.example.com", path: "/account", query: "a=1", status: 200, cache: stored, word: "MISS", cookie: `session=alice; _ga=x"y`, stamped: true, stamp: stampAlice, time: "2026-11-30T02:37:01.596Z"},
 			{line: 3, host: "www.example.com", path: "/account", query: "a=1", cache: hit, word: "HIT", cookie: "session=bob", authorization: "Bearer bob", stamped: true, stamp: stampAlice},
@@ -191,6 +209,12 @@ func TestFormats(t *testing.T) {
 			{line: 6, host: "www.example.com", path: "/%E2%82%AC", query: "x", cache: hit, word: "STALE", cookie: "s=\xc3(\t x", stamped: true},
 			{line: 7, host: "www.example.com", path: "/static/app.css", cache: hit, word: "REVALIDATED", cookie: "session=alice", stamped: true},
 			{line: 8, host: "www.example.com", path: "/healthz", cache: unknown, stamped: true},
+			{line: 10, host: "www.example.com", path: "/static/app.css", cache: hit, word: "HIT", cookie: "session=bob", stamped: true, storage: true, cacheControl: "public, max-age=3600"},
+			{line: 11, host: "www.example.com", path: "/account", cache: stored, word: "MISS", cookie: "session=alice", stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store"},
+			{line: 12, host: "www.example.com", path: "/account", cache: hit, word: "HIT", cookie: "session=bob", stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store"},
+			{line: 13, host: "www.example.com", path: "/news", cache: hit, word: "HIT", cookie: "session=bob", stamped: true, storage: true, cacheControl: "s-maxage=600, stale-while-revalidate"},
+			{line: 14, host: "www.example.com", path: "/cart", cache: hit, word: "HIT", cookie: "session=bob", stamped: true, storage: true, cacheControl: `private="Set-Cookie", max-age=60`},
+			{line: 15, host: "www.example.com", path: "/plain", cache: hit, word: "HIT", cookie: "session=bob", stamped: true, storage: true},
 		},
 	}} {
 		t.Run(tc.file, func(t *testing.T) {

@@ -64,6 +64,16 @@ func (p *logpushParser) parse(line string, r *Record) error {
 				case "set-cookie":
 					// One value, or all of them with preserve_duplicates.
 					r.SetCookie = r.SetCookie || (raw != `""` && raw != "null" && raw != "[]")
+				case "cache-control":
+					// Only a record that carries it is judged: without
+					// it, a header the response lacked cannot be told
+					// from one the job does not log.
+					r.StorageLogged = true
+					r.CacheControl = jsonString(raw)
+				case "expires":
+					r.Expires = jsonString(raw)
+				case "vary":
+					r.Vary = jsonString(raw)
 				}
 			})
 		case "Cookies":
@@ -129,7 +139,7 @@ func cookieHeader(raw string) string {
 
 // fastlyParser reads the recommended Fastly log format (docs/logs.md):
 // time, host, method, url, status, fastly_state, cookie, authorization,
-// cache_fence_owner and set_cookie.
+// cache_fence_owner, set_cookie, and cache_control, expires and vary.
 type fastlyParser struct{ words words }
 
 func (p *fastlyParser) parse(line string, r *Record) error {
@@ -158,6 +168,13 @@ func (p *fastlyParser) parse(line string, r *Record) error {
 			r.Stamp = fastlyValue(v)
 		case "set_cookie":
 			r.SetCookie = v == "true"
+		case "cache_control":
+			r.StorageLogged = true
+			r.CacheControl = fastlyValue(v)
+		case "expires":
+			r.Expires = fastlyValue(v)
+		case "vary":
+			r.Vary = fastlyValue(v)
 		}
 	})
 	if err != nil {

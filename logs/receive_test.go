@@ -119,14 +119,14 @@ func TestReceiver(t *testing.T) {
 		{"logpush batch, gzip without Content-Encoding", "/cloudflare", bearer, gzipped(t, string(fixture(t, "cloudflare.ndjson"))), 200, "", []string{
 			"push:cloudflare stamp_mismatch /account", "push:cloudflare cached_personal /account",
 			"push:cloudflare stamp_mismatch /account", "push:cloudflare cached_personal /account",
-			"push:cloudflare cached_personal /account", "push:cloudflare cached_personal /login"}},
+			"push:cloudflare cached_personal /account", "push:cloudflare cached_personal /login", "push:cloudflare cached_personal /account"}},
 		{"logpush without the secret", "/cloudflare", http.Header{}, gzipped(t, string(fixture(t, "cloudflare.ndjson"))), 401, "", nil},
 		{"logpush with a wrong secret", "/cloudflare", http.Header{"Authorization": {"Bearer " + testSecret + "x"}}, []byte("{}"), 401, "", nil},
 		{"logpush batch with a bad line is refused whole", "/cloudflare", bearer,
-			gzipped(t, string(fixture(t, "cloudflare.ndjson"))+"{not json\n"), 400, "1 unreadable lines, first line 9: invalid JSON", nil},
+			gzipped(t, string(fixture(t, "cloudflare.ndjson"))+"{not json\n"), 400, "1 unreadable lines, first line 10: invalid JSON", nil},
 		{"fastly batch, Content-Encoding gzip", "/fastly", http.Header{"Authorization": {"Bearer " + testSecret}, "Content-Encoding": {"gzip"}},
 			gzipped(t, string(fixture(t, "fastly.ndjson"))), 200, "", []string{
-				"push:fastly stamp_mismatch /account", "push:fastly cached_personal /account", "push:fastly cached_personal /login"}},
+				"push:fastly stamp_mismatch /account", "push:fastly cached_personal /account", "push:fastly cached_personal /login", "push:fastly cached_personal /account"}},
 		{"fastly, too large", "/fastly", bearer, bytes.Repeat([]byte("x"), 2<<20), 413, "push larger than", nil},
 		{"firehose", "/firehose", firehose, firehoseBody(t, realtime...), 200, `"requestId":"ed4acda5-034f-9f42-bba1-f29aea6d7d8f"`, []string{
 			"push:firehose cached_personal /account", "push:firehose cached_personal /account", "push:firehose collapse_suspected /account"}},

@@ -50,6 +50,25 @@ type Record struct {
 	Stamp   string
 	// SetCookie says the response set a cookie.
 	SetCookie bool
+	// StorageLogged says the format logs the response's Cache-Control,
+	// which says whether a shared cache may store it. CacheControl,
+	// Expires and Vary are the response's headers, "" when it had none
+	// or the format does not log them (docs/logs.md says which do).
+	StorageLogged               bool
+	CacheControl, Expires, Vary string
+}
+
+// storageHeader returns the response headers the record holds that
+// fence.SharedStorable reads, but Set-Cookie, which is a reason of its
+// own.
+func (r *Record) storageHeader() http.Header {
+	h := make(http.Header, 3)
+	for _, f := range [...]struct{ name, value string }{{"Cache-Control", r.CacheControl}, {"Expires", r.Expires}, {"Vary", r.Vary}} {
+		if f.value != "" {
+			h[f.name] = []string{f.value}
+		}
+	}
+	return h
 }
 
 // Format names a log format.

@@ -8,26 +8,38 @@ import (
 )
 
 // tabParser reads the recommended nginx log_format and varnishncsa -F
-// format, which log the same ten tab-separated fields (docs/logs.md):
+// format, which log the same eleven tab-separated fields (docs/logs.md):
 //
-//	time host method uri status cache-status owner-stamp set-cookie authorization cookie
+//	time host method uri status cache-status owner-stamp set-cookie cache-control authorization cookie
 //
-// Both escape tabs inside values, and the cookie comes last, so that even
-// an unescaped tab cannot shift a field the checks read.
+// The ten fields recommended before the response's Cache-Control was
+// logged are read too: a line with fewer tabs has no cache-control field.
+// Both formats escape tabs inside values, and the cookie comes last, so
+// that in the current layout even an unescaped tab cannot shift a field
+// the checks read.
 type tabParser struct {
 	words words
 }
 
-// tabFields is the number of fields of the recommended formats.
-const tabFields = 10
+// tabFields is the number of fields of the recommended formats, and
+// tabFieldsBefore that of the formats without the response's
+// Cache-Control.
+const (
+	tabFields       = 11
+	tabFieldsBefore = 10
+)
 
 func (p *tabParser) parse(line string, r *Record) error {
 	if isComment(line) {
 		return errSkip
 	}
+	fields := tabFields
+	if strings.Count(line, "\t") < tabFields-1 {
+		fields = tabFieldsBefore
+	}
 	var f [tabFields]string
 	n := 0
-	for n < tabFields-1 {
+	for n < fields-1 {
 		i := strings.IndexByte(line, '\t')
 		if i < 0 {
 			break
@@ -36,8 +48,8 @@ func (p *tabParser) parse(line string, r *Record) error {
 		n++
 	}
 	f[n] = line
-	if n+1 != tabFields {
-		return fmt.Errorf("want %d tab-separated fields, got %d", tabFields, n+1)
+	if n+1 != fields {
+		return fmt.Errorf("want %d tab-separated fields (%d without Cache-Control), got %d", tabFields, tabFieldsBefore, n+1)
 	}
 	var ok bool
 	if r.Time, ok = parseTime(f[0]); !ok {
@@ -60,8 +72,14 @@ func (p *tabParser) parse(line string, r *Record) error {
 	r.Stamped = true
 	r.Stamp = unbackslash(dash(f[6]))
 	r.SetCookie = dash(f[7]) != ""
-	r.Authorization = unbackslash(dash(f[8]))
-	r.Cookie = unbackslash(dash(f[9]))
+	credentials := f[8:fields]
+	if fields == tabFields {
+		r.StorageLogged = true
+		r.CacheControl = unbackslash(dash(f[8]))
+		credentials = f[9:fields]
+	}
+	r.Authorization = unbackslash(dash(credentials[0]))
+	r.Cookie = unbackslash(dash(credentials[1]))
 	return nil
 }
 
