@@ -27,10 +27,15 @@ type targetedHeader struct {
 //
 //   - Surrogate-Control (W3C Edge Architecture): Varnish's builtin VCL
 //     skips the Cache-Control check whenever it exists, even for
-//     content="ESI/1.0", and Fastly prefers it over Cache-Control.
+//     content="ESI/1.0", and Fastly prefers it over Cache-Control. A
+//     fenced response says no-store here, for the caches configured on
+//     this header alone.
 //   - CDN-Cache-Control (RFC 9213): a CDN that finds a valid targeted field
-//     ignores Cache-Control and Expires.
-//   - Cloudflare-CDN-Cache-Control: Cloudflare reads it first.
+//     ignores Cache-Control and Expires. A fenced response says no-store
+//     here too: Cloudflare decides on it, so the Surrogate-Control beside
+//     it, which otherwise turns Cloudflare away from Cache-Control, cannot.
+//   - Cloudflare-CDN-Cache-Control: Cloudflare reads it first; removed
+//     from a fenced response, so Cloudflare reads CDN-Cache-Control.
 //   - Edge-Control: Akamai; an origin no-store overrides property rules,
 //     and "!no-store" forces storage.
 //   - X-Accel-Expires: nginx obeys a positive value over Cache-Control.
@@ -38,8 +43,8 @@ type targetedHeader struct {
 // Any other <Vendor>-CDN-Cache-Control (RFC 9213 §2: Vercel and Netlify
 // read theirs first) is judged like CDN-Cache-Control and removed.
 var targetedHeaders = [...]targetedHeader{
-	{"Surrogate-Control", "Varnish's builtin VCL and Fastly", surrogateControlStoring, ""},
-	{"Cdn-Cache-Control", "RFC 9213 CDNs", targetedFieldStoring, ""},
+	{"Surrogate-Control", "Varnish's builtin VCL and Fastly", surrogateControlStoring, "no-store"},
+	{"Cdn-Cache-Control", "RFC 9213 CDNs", targetedFieldStoring, "no-store"},
 	{"Cloudflare-Cdn-Cache-Control", "Cloudflare", targetedFieldStoring, ""},
 	{"Edge-Control", "Akamai", edgeControlStoring, "no-store"},
 	{"X-Accel-Expires", "nginx proxy_cache", accelExpiresStoring, "0"},
@@ -78,20 +83,68 @@ func storingTargeted(h http.Header) bool {
 }
 
 // targetedFieldStoring judges an RFC 9213 targeted field. Only a valid
-// Structured Field Dictionary holding no-store or private keeps CDNs out:
-// an invalid or empty field is ignored by conforming CDNs (§2.1), which
-// then obey Cache-Control, and read leniently by others.
+// RFC 8941 Dictionary (§4.2.2) whose no-store or private is Boolean true
+// keeps CDNs out: an invalid or empty field is ignored by conforming CDNs
+// (RFC 9213 §2.1), which then obey Cache-Control, and read leniently by
+// others. The lines are one value joined by commas (RFC 8941 §4.2), a key
+// given twice takes its last value (§4.2.2), and a directive's parameters
+// are ignored (RFC 9213 §2), so "no-store;x=1" is a no-store. RFC 9213 §2
+// has no-store always Boolean true: no-store=?0 or no-store=1 is a value
+// a CDN should not consume, so it keeps no one out; private="Set-Cookie"
+// names fields and lets the CDN store the rest.
+//
+// The reading is RFC 8941, stricter in three places where parsers differ,
+// so that the fence never counts on a field some CDN would ignore: the
+// RFC 9651 Date and Display String are invalid, a byte sequence must be
+// padded base64, and numbers have at most 14 digits (see sfReader.number).
 func targetedFieldStoring(lines []string) bool {
-	out := false
-	for d, ok := range directives(lines) {
-		if !ok || !isSFKey(d.name) || (d.hasValue && !isSFBareItem(d.value)) || !validSFParams(d.params) {
+	if len(lines) == 0 {
+		return true
+	}
+	r := sfReader{line: lines[0], more: lines[1:]}
+	r.skipSP()
+	noStore, private := false, false
+	for !r.eof() {
+		key := r.key()
+		var isTrue, ok bool
+		switch {
+		case key == "":
+		case !strings.HasPrefix(r.line, "="):
+			isTrue, ok = true, r.params()
+		case strings.HasPrefix(r.line, "=("):
+			r.line = r.line[1:]
+			ok = r.innerList()
+		default:
+			r.line = r.line[1:]
+			isTrue, ok = r.item()
+		}
+		if !ok {
 			return true
 		}
-		if (d.name == "no-store" || d.name == "private") && (!d.hasValue || d.value == "?1") {
-			out = true
+		switch key {
+		case "no-store":
+			noStore = isTrue
+		case "private":
+			private = isTrue
+		}
+		r.skipOWS()
+		switch {
+		case r.eof():
+			return !noStore && !private
+		case r.line == "":
+			// The comma that joins two lines.
+			r.line, r.more = r.more[0], r.more[1:]
+		case r.line[0] == ',':
+			r.line = r.line[1:]
+		default:
+			return true
+		}
+		r.skipOWS()
+		if r.eof() {
+			return true // a trailing comma
 		}
 	}
-	return !out
+	return true // empty
 }
 
 // surrogateControlStoring judges Surrogate-Control. Only an untargeted
@@ -136,72 +189,237 @@ func accelExpiresStoring(lines []string) bool {
 	return false
 }
 
-// isSFKey reports a Structured Field key (RFC 8941 §3.1.2): lower case.
-func isSFKey(s string) bool {
-	if s == "" || !(s[0] == '*' || 'a' <= s[0] && s[0] <= 'z') {
-		return false
+// sfReader reads the lines of a Structured Field as the one value RFC 8941
+// §4.2 makes of them, the lines joined by commas, without joining them:
+// reading allocates nothing. Between members, that comma separates them;
+// inside a member, only a String can hold it, and anything else that
+// reaches the end of a line meets a comma it does not allow, so the other
+// methods read the current line alone.
+type sfReader struct {
+	line string   // what is left of the current line
+	more []string // the lines after it
+}
+
+// eof reports the end of the value.
+func (r *sfReader) eof() bool { return r.line == "" && len(r.more) == 0 }
+
+// skipSP drops the spaces that RFC 8941 allows after "(", between the
+// items of an inner list and after ";": spaces only, not tabs.
+func (r *sfReader) skipSP() {
+	for r.line != "" && r.line[0] == ' ' {
+		r.line = r.line[1:]
 	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("_-.*", c) >= 0) {
+}
+
+// skipOWS drops the spaces and tabs allowed around a Dictionary's commas.
+func (r *sfReader) skipOWS() {
+	for r.line != "" && (r.line[0] == ' ' || r.line[0] == '\t') {
+		r.line = r.line[1:]
+	}
+}
+
+// key reads a key (RFC 8941 §4.2.3.3): lower case letters, digits and
+// "_-.*", not starting with a digit or a punctuation mark but "*". It
+// returns "" when none is there.
+func (r *sfReader) key() string {
+	s := r.line
+	if s == "" || s[0] != '*' && (s[0] < 'a' || s[0] > 'z') {
+		return ""
+	}
+	i := 1
+	for i < len(s) && sfChars[s[i]]&sfKey != 0 {
+		i++
+	}
+	r.line = s[i:]
+	return s[:i]
+}
+
+// params reads the parameters after an item or inner list (RFC 8941
+// §4.2.3.2): ";" and spaces, a key, and "=" and a bare item unless the
+// parameter is true.
+func (r *sfReader) params() bool {
+	for strings.HasPrefix(r.line, ";") {
+		r.line = r.line[1:]
+		r.skipSP()
+		if r.key() == "" {
 			return false
+		}
+		if strings.HasPrefix(r.line, "=") {
+			r.line = r.line[1:]
+			if _, ok := r.bareItem(); !ok {
+				return false
+			}
 		}
 	}
 	return true
 }
 
-// isSFBareItem reports a Structured Field bare item (RFC 8941 §3.3):
-// integer, decimal, string, token, byte sequence or boolean.
-func isSFBareItem(s string) bool {
-	switch {
-	case s == "":
-		return false
-	case s == "?0" || s == "?1":
-		return true
-	case s[0] == '"':
-		return len(s) >= 2 && s[len(s)-1] == '"'
-	case s[0] == ':':
-		return len(s) >= 2 && s[len(s)-1] == ':'
-	case s[0] == '-' || '0' <= s[0] && s[0] <= '9':
-		digits, dot := 0, false
-		for i, c := range []byte(s) {
-			switch {
-			case i == 0 && c == '-':
-			case '0' <= c && c <= '9':
-				digits++
-			case c == '.' && !dot:
-				dot = true
-			default:
-				return false
-			}
-		}
-		return digits > 0 && digits <= 15
-	case s[0] == '*' || 'a' <= s[0] && s[0] <= 'z' || 'A' <= s[0] && s[0] <= 'Z':
-		for i := 1; i < len(s); i++ {
-			if !isTokenChar(s[i]) && s[i] != ':' && s[i] != '/' {
-				return false
-			}
-		}
-		return true
-	}
-	return false
+// item reads an item (RFC 8941 §4.2.3) and reports whether its value is
+// Boolean true.
+func (r *sfReader) item() (isTrue, ok bool) {
+	isTrue, ok = r.bareItem()
+	return isTrue, ok && r.params()
 }
 
-// validSFParams reports Structured Field parameters: ";key[=bare-item]"...
-func validSFParams(params string) bool {
-	for params != "" {
-		var p string
-		p, params, _ = strings.Cut(params[1:], ";")
-		if params != "" {
-			params = ";" + params
+// innerList reads an inner list (RFC 8941 §4.2.1.2): items separated by
+// spaces between parentheses, then its parameters.
+func (r *sfReader) innerList() bool {
+	r.line = r.line[1:] // "("
+	for {
+		r.skipSP()
+		if strings.HasPrefix(r.line, ")") {
+			r.line = r.line[1:]
+			return r.params()
 		}
-		key, value, hasValue := strings.Cut(trimOWS(p), "=")
-		if !isSFKey(key) || (hasValue && !isSFBareItem(value)) {
+		if _, ok := r.item(); !ok {
+			return false
+		}
+		if !strings.HasPrefix(r.line, " ") && !strings.HasPrefix(r.line, ")") {
 			return false
 		}
 	}
-	return true
 }
+
+// bareItem reads a bare item (RFC 8941 §4.2.3.1): an Integer, Decimal,
+// String, Token, Byte Sequence or Boolean, and reports whether it is
+// Boolean true. The Date ("@") and Display String ("%") of RFC 9651 are
+// not RFC 8941 items, which RFC 9213 targeted fields are made of, and a
+// CDN parsing RFC 8941 ignores a field holding one.
+func (r *sfReader) bareItem() (isTrue, ok bool) {
+	if r.line == "" {
+		return false, false
+	}
+	switch c := r.line[0]; {
+	case c == '"':
+		return false, r.str()
+	case c == '?':
+		if len(r.line) < 2 || r.line[1] != '0' && r.line[1] != '1' {
+			return false, false
+		}
+		isTrue, r.line = r.line[1] == '1', r.line[2:]
+		return isTrue, true
+	case c == ':':
+		return false, r.byteSequence()
+	case c == '-' || '0' <= c && c <= '9':
+		return false, r.number()
+	case c == '*' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		i := 1
+		for i < len(r.line) && sfChars[r.line[i]]&sfToken != 0 {
+			i++
+		}
+		r.line = r.line[i:]
+		return false, true
+	}
+	return false, false
+}
+
+// sfMaxDigits bounds the digits of an Integer or Decimal. RFC 8941 allows
+// 15 (up to 12 before a decimal point and 3 after it), but httpsfv, for
+// one, rejects a number of that size unless it ends the field: a number
+// that fills the bound is invalid to some parsers, and no cache directive
+// needs one.
+const sfMaxDigits = 14
+
+// number reads an Integer or Decimal (RFC 8941 §4.2.4): an optional "-",
+// digits, and for a Decimal "." and one to three digits.
+func (r *sfReader) number() bool {
+	s := strings.TrimPrefix(r.line, "-")
+	whole := countDigits(s)
+	n, end := whole, whole
+	if strings.HasPrefix(s[end:], ".") {
+		fraction := countDigits(s[end+1:])
+		if whole > 12 || fraction == 0 || fraction > 3 {
+			return false
+		}
+		n, end = whole+fraction, end+1+fraction
+	}
+	r.line = s[end:]
+	return whole > 0 && n <= sfMaxDigits
+}
+
+// countDigits returns the number of decimal digits s starts with.
+func countDigits(s string) int {
+	i := 0
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// byteSequence reads a Byte Sequence (RFC 8941 §4.2.7): base64 between
+// colons. RFC 8941 asks parsers to accept it without its "=" padding, but
+// those built on a strict decoder (httpsfv: Go's base64.StdEncoding)
+// refuse it, so the fence takes only padded base64.
+func (r *sfReader) byteSequence() bool {
+	s := r.line[1:]
+	n := 0
+	for n < len(s) && sfChars[s[n]]&sfBase64 != 0 {
+		n++
+	}
+	if n == len(s) || s[n] != ':' {
+		return false
+	}
+	b64, data := s[:n], strings.TrimRight(s[:n], "=")
+	r.line = s[n+1:]
+	return len(b64)%4 == 0 && len(b64)-len(data) <= 2 && strings.IndexByte(data, '=') < 0
+}
+
+// str reads a String (RFC 8941 §4.2.5): printable ASCII between double
+// quotes, with \" and \\ the only escapes. It is the one item that can
+// span lines: the comma joining them is part of it.
+func (r *sfReader) str() bool {
+	s := r.line[1:]
+	for {
+		i := 0
+		for i < len(s) && sfChars[s[i]]&sfUnescaped != 0 {
+			i++
+		}
+		switch {
+		case i == len(s):
+			if len(r.more) == 0 {
+				return false
+			}
+			s, r.more = r.more[0], r.more[1:]
+		case s[i] == '"':
+			r.line = s[i+1:]
+			return true
+		case s[i] == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\'):
+			s = s[i+2:]
+		default:
+			return false
+		}
+	}
+}
+
+// The classes of sfChars.
+const (
+	sfKey       = 1 << iota // after a key's first character (RFC 8941 §3.1.2)
+	sfToken                 // after a Token's first character (§3.3.4)
+	sfBase64                // in a Byte Sequence (§3.3.5)
+	sfUnescaped             // in a String as it is (§3.3.3)
+)
+
+// sfChars classes the bytes of Structured Fields: a table, since the
+// targeted field of every fenced response is read byte by byte.
+var sfChars = func() (t [256]uint8) {
+	for c := range 256 {
+		lower, digit := 'a' <= c && c <= 'z', '0' <= c && c <= '9'
+		alpha := lower || 'A' <= c && c <= 'Z'
+		if lower || digit || strings.IndexByte("_-.*", byte(c)) >= 0 {
+			t[c] |= sfKey
+		}
+		if isTokenChar(byte(c)) || c == ':' || c == '/' {
+			t[c] |= sfToken
+		}
+		if alpha || digit || c == '+' || c == '/' || c == '=' {
+			t[c] |= sfBase64
+		}
+		if ' ' <= c && c <= '~' && c != '"' && c != '\\' {
+			t[c] |= sfUnescaped
+		}
+	}
+	return t
+}()
 
 // StorageProblems lists what in the response headers h lets some shared
 // cache store the response, by the same rules that fence it, in words that
