@@ -58,22 +58,17 @@ func (p *logpushParser) parse(line string, r *Record) error {
 		case "ResponseHeaders", "ResponseFields":
 			r.Stamped = true
 			_ = members(v, func(name, raw string) {
-				switch strings.ToLower(name) {
+				switch name = strings.ToLower(name); name {
 				case p.stamp:
 					r.Stamp = jsonString(raw)
 				case "set-cookie":
 					// One value, or all of them with preserve_duplicates.
 					r.SetCookie = r.SetCookie || (raw != `""` && raw != "null" && raw != "[]")
-				case "cache-control":
-					// Only a record that carries it is judged: without
-					// it, a header the response lacked cannot be told
-					// from one the job does not log.
-					r.StorageLogged = true
-					r.CacheControl = jsonString(raw)
-				case "expires":
-					r.Expires = jsonString(raw)
-				case "vary":
-					r.Vary = jsonString(raw)
+				case "cache-control", "expires", "vary":
+					// Only a record that carries cache-control is
+					// judged: without it, a header the response lacked
+					// cannot be told from one the job does not log.
+					r.setStorageHeader(name, jsonString(raw))
 				}
 			})
 		case "Cookies":
@@ -168,13 +163,8 @@ func (p *fastlyParser) parse(line string, r *Record) error {
 			r.Stamp = fastlyValue(v)
 		case "set_cookie":
 			r.SetCookie = v == "true"
-		case "cache_control":
-			r.StorageLogged = true
-			r.CacheControl = fastlyValue(v)
-		case "expires":
-			r.Expires = fastlyValue(v)
-		case "vary":
-			r.Vary = fastlyValue(v)
+		case "cache_control", "expires", "vary":
+			r.setStorageHeader(strings.ReplaceAll(key, "_", "-"), fastlyValue(v))
 		}
 	})
 	if err != nil {

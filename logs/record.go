@@ -58,6 +58,21 @@ type Record struct {
 	CacheControl, Expires, Vary string
 }
 
+// setStorageHeader records a logged response header that
+// fence.SharedStorable reads, by its name in lower case; a logged
+// Cache-Control is what makes the record's headers judged.
+func (r *Record) setStorageHeader(name, value string) {
+	switch name {
+	case "cache-control":
+		r.StorageLogged = true
+		r.CacheControl = value
+	case "expires":
+		r.Expires = value
+	case "vary":
+		r.Vary = value
+	}
+}
+
 // storageHeader returns the response headers the record holds that
 // fence.SharedStorable reads, but Set-Cookie, which is a reason of its
 // own.

@@ -74,8 +74,7 @@ func (p *tabParser) parse(line string, r *Record) error {
 	r.SetCookie = dash(f[7]) != ""
 	credentials := f[8:fields]
 	if fields == tabFields {
-		r.StorageLogged = true
-		r.CacheControl = unbackslash(dash(f[8]))
+		r.setStorageHeader("cache-control", unbackslash(dash(f[8])))
 		credentials = f[9:fields]
 	}
 	r.Authorization = unbackslash(dash(credentials[0]))
