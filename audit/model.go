@@ -54,11 +54,13 @@ const (
 	ExpiresPast
 )
 
-// FenceSends are the signals every fenced response carries. The fence
-// removes Surrogate-Control (Cloudflare ignores Cache-Control whenever it is
-// present), and sends Expires: 0 only in place of an origin's Expires, so
-// a cache that obeys only those is not kept out by the fence.
-const FenceSends = CacheControlPrivate | CacheControlNoStore | EdgeControlNoStore | XAccelExpiresZero
+// FenceSends are the signals every fenced response carries: no-store in
+// every field some cache reads first (Cache-Control, Surrogate-Control,
+// Edge-Control, X-Accel-Expires; CDN-Cache-Control too, which the CDNs
+// that read it read before Cache-Control, so no signal of its own is
+// needed). Expires: 0 is sent only in place of an origin's Expires, so a
+// cache that obeys only that is not kept out by the fence.
+const FenceSends = CacheControlPrivate | CacheControlNoStore | SurrogateControlNoStore | EdgeControlNoStore | XAccelExpiresZero
 
 var signalNames = []string{
 	"Cache-Control: private",

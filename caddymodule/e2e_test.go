@@ -82,15 +82,16 @@ func do(t *testing.T, method, url string, header http.Header) *http.Response {
 }
 
 // assertFenced checks the header set of a fenced response: the headers
-// always sent, the targeted ones removed, and an Expires, if any, replaced.
+// always sent, Cloudflare's targeted field removed, and an Expires, if
+// any, replaced.
 func assertFenced(t *testing.T, h http.Header) {
 	t.Helper()
 	for name, want := range map[string]string{
 		"Cache-Control":                "private, no-store",
+		"Surrogate-Control":            "no-store",
+		"Cdn-Cache-Control":            "no-store",
 		"Edge-Control":                 "no-store",
 		"X-Accel-Expires":              "0",
-		"Surrogate-Control":            "",
-		"Cdn-Cache-Control":            "",
 		"Cloudflare-Cdn-Cache-Control": "",
 	} {
 		got := h.Values(name)
@@ -199,7 +200,13 @@ http://%[1]s {
 	handle /static/* {
 		header Content-Type text/css
 		header Cache-Control "public, max-age=3600"
+		header Last-Modified "Mon, 23 Nov 2026 12:00:00 GMT"
 		respond "body{}"
+	}
+	handle /static/theme.css {
+		header Content-Type text/css
+		header Cache-Control "public, max-age=3600"
+		respond "body{color:red}"
 	}
 	handle /dead {
 		reverse_proxy 127.0.0.1:1
@@ -247,6 +254,7 @@ func TestEndToEndVerdicts(t *testing.T) {
 		{"authorization", "GET", "/static/app.css", http.Header{"Authorization": {"Bearer t"}}, 200, "authorization"},
 		{"empty authorization", "GET", "/", http.Header{"Authorization": {""}}, 200, "authorization"},
 		{"asset with session cookie on public path", "GET", "/static/app.css", cookie("sid=abc"), 200, ""},
+		{"stylesheet without a file server's marks on public path", "GET", "/static/theme.css", cookie("sid=abc"), 200, "session_cookie"},
 		{"login sets a cookie", "GET", "/login", nil, 200, "set_cookie"},
 		{"private path anonymous", "GET", "/account", nil, 200, "private_path"},
 		{"HEAD of a personal page", "HEAD", "/", cookie("sid=abc"), 200, "session_cookie"},
@@ -319,6 +327,7 @@ func TestEndToEndSharedUntouched(t *testing.T) {
 	want := map[string][]string{
 		"Cache-Control": {"public, max-age=3600"},
 		"Content-Type":  {"text/css"},
+		"Last-Modified": {"Mon, 23 Nov 2026 12:00:00 GMT"},
 		"Cache-Fence":   {"shared"},
 	}
 	for name, values := range resp.Header {

@@ -13,21 +13,23 @@ type fencedHeader struct {
 	always      bool
 }
 
-// fencedHeaders is what a fenced response carries. Each header either keeps
-// a cache out or is removed where its absence means the same to every cache
-// that reads it; the README's table gives the sources:
+// fencedHeaders is what a fenced response carries: no-store in every field
+// that some cache reads first, so that no cache has a reason to look
+// elsewhere. The README's table gives the sources:
 //
 //   - Cache-Control: private, no-store, always: RFC 9111 §5.2.2.5 and
 //     §5.2.2.7; no-cache alone still lets a cache store and, with request
 //     collapsing, serve the first user's page to everyone waiting.
-//   - the targeted headers of targetedHeaders: those that defend against a
-//     cache configured to ignore Cache-Control (Akamai's Edge-Control:
-//     no-store overrides fixed-TTL property rules; nginx obeys
-//     X-Accel-Expires: 0 under proxy_ignore_headers Cache-Control) are
-//     always sent; the others (Surrogate-Control and the RFC 9213 family)
-//     are removed, since a cache that finds none falls back on
-//     Cache-Control, and a Surrogate-Control, even a no-store one, makes
-//     Cloudflare ignore Cache-Control.
+//   - the targeted headers of targetedHeaders, each saying no-store in the
+//     field some cache reads before Cache-Control, always sent:
+//     Surrogate-Control: no-store (Varnish's builtin VCL, Fastly, custom
+//     VCL that reads only it), CDN-Cache-Control: no-store (RFC 9213
+//     CDNs; Cloudflare decides on it, so the Surrogate-Control beside it
+//     cannot turn Cloudflare away from a no-store), Edge-Control: no-store
+//     (Akamai, over fixed-TTL property rules) and X-Accel-Expires: 0
+//     (nginx, also under proxy_ignore_headers Cache-Control). Every
+//     <Vendor>-CDN-Cache-Control, Cloudflare's included, is removed: a
+//     leftover max-age there would win over all of these.
 //   - Expires: 0 replaces an origin's Expires: an invalid date means
 //     already expired (RFC 9111 §5.3); with none, none is added.
 //   - Pragma: no-cache replaces an origin's Pragma, which a response may
@@ -57,8 +59,7 @@ const _ = uint(16 - len(fencedHeaders))
 
 // Rewrite makes the response with headers h unstorable by shared caches.
 // It sets the headers of fencedHeaders to exactly one line each, removes
-// the targeted headers whose absence keeps caches on Cache-Control (every
-// <Vendor>-CDN-Cache-Control included), and leaves all other headers
+// every <Vendor>-CDN-Cache-Control, and leaves all other headers
 // (Set-Cookie included) alone; lines under a non-canonical key
 // ("cache-control") are merged into the canonical one first. Its one
 // allocation is the values' array.

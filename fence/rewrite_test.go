@@ -15,10 +15,10 @@ import (
 // those removed ("").
 var wantRewritten = map[string]string{
 	"Cache-Control":                "private, no-store",
+	"Surrogate-Control":            "no-store",
+	"Cdn-Cache-Control":            "no-store",
 	"Edge-Control":                 "no-store",
 	"X-Accel-Expires":              "0",
-	"Surrogate-Control":            "",
-	"Cdn-Cache-Control":            "",
 	"Cloudflare-Cdn-Cache-Control": "",
 }
 
@@ -60,7 +60,7 @@ func TestRewrite(t *testing.T) {
 		}
 		// Nothing else appears: only the controlled headers and the
 		// untouched ones.
-		want := []string{"Cache-Control", "Content-Type", "Edge-Control", "Etag", "Expires", "Pragma", "Set-Cookie", "Vary", "X-Accel-Expires"}
+		want := []string{"Cache-Control", "Cdn-Cache-Control", "Content-Type", "Edge-Control", "Etag", "Expires", "Pragma", "Set-Cookie", "Surrogate-Control", "Vary", "X-Accel-Expires"}
 		if got := slices.Sorted(maps.Keys(h)); !slices.Equal(got, want) {
 			t.Errorf("header names after Rewrite = %q, want %q", got, want)
 		}
@@ -70,7 +70,7 @@ func TestRewrite(t *testing.T) {
 		h := http.Header{}
 		Rewrite(h)
 		checkRewritten(t, h, false)
-		if want := []string{"Cache-Control", "Edge-Control", "X-Accel-Expires"}; !slices.Equal(slices.Sorted(maps.Keys(h)), want) {
+		if want := []string{"Cache-Control", "Cdn-Cache-Control", "Edge-Control", "Surrogate-Control", "X-Accel-Expires"}; !slices.Equal(slices.Sorted(maps.Keys(h)), want) {
 			t.Errorf("Rewrite of an empty header set %q, want %q", slices.Sorted(maps.Keys(h)), want)
 		}
 	})
@@ -195,8 +195,11 @@ func TestAltered(t *testing.T) {
 		{"Cache-Control replaced", func(h http.Header) { h.Set("Cache-Control", "public, max-age=600") }, "Cache-Control"},
 		{"Cache-Control added to", func(h http.Header) { h.Add("Cache-Control", "max-age=600") }, "Cache-Control"},
 		{"Cache-Control removed", func(h http.Header) { h.Del("Cache-Control") }, "Cache-Control"},
-		{"CDN-Cache-Control re-added", func(h http.Header) { h.Set("CDN-Cache-Control", "max-age=600") }, "Cdn-Cache-Control"},
-		{"Surrogate-Control re-added", func(h http.Header) { h.Set("Surrogate-Control", "max-age=600") }, "Surrogate-Control"},
+		{"CDN-Cache-Control replaced", func(h http.Header) { h.Set("CDN-Cache-Control", "max-age=600") }, "Cdn-Cache-Control"},
+		{"CDN-Cache-Control removed", func(h http.Header) { h.Del("CDN-Cache-Control") }, "Cdn-Cache-Control"},
+		{"Surrogate-Control replaced", func(h http.Header) { h.Set("Surrogate-Control", "max-age=600") }, "Surrogate-Control"},
+		{"Surrogate-Control added to", func(h http.Header) { h.Add("Surrogate-Control", `content="ESI/1.0"`) }, "Surrogate-Control"},
+		{"Cloudflare-CDN-Cache-Control re-added", func(h http.Header) { h.Set("Cloudflare-CDN-Cache-Control", "max-age=600") }, "Cloudflare-Cdn-Cache-Control"},
 		{"a vendor's CDN-Cache-Control", func(h http.Header) { h.Set("Vercel-CDN-Cache-Control", "max-age=600") }, "Vercel-Cdn-Cache-Control"},
 		{"a non-canonical key", func(h http.Header) { h["cdn-cache-control"] = []string{"max-age=600"} }, "cdn-cache-control"},
 		{"Edge-Control removed", func(h http.Header) { h.Del("Edge-Control") }, "Edge-Control"},
@@ -393,7 +396,7 @@ func TestReasons(t *testing.T) {
 		// Every name the rules emit must be in the list, and the list is
 		// the one the metrics document.
 		for _, want := range []string{
-			"authorization", "credential_header", "credential_param", "session_cookie", "set_cookie", "private_path", "private_tag",
+			"authorization", "credential_header", "credential_param", "session_cookie", "set_cookie", "set_credential", "private_path", "private_tag",
 			"vary_credentials", "cache_control_invalid", "cache_control_conflict",
 			"cache_control_qualified", "vary_star", "targeted_override", "tag_invalid",
 			"path_confusion", "error_response", "internal_error",
@@ -402,8 +405,8 @@ func TestReasons(t *testing.T) {
 				t.Errorf("AllReasons() lacks %q", want)
 			}
 		}
-		if len(all) != 17 {
-			t.Errorf("len(AllReasons()) = %d, want 17", len(all))
+		if len(all) != 18 {
+			t.Errorf("len(AllReasons()) = %d, want 18", len(all))
 		}
 		// A Reasons is a uint32 bit set; every reason must fit.
 		if len(all) > 32 {

@@ -34,10 +34,10 @@ func Example() {
 			panic(err)
 		}
 		resp.Body.Close()
-		fmt.Printf("%-24s Cache-Control: %s; Edge-Control: %q\n", cookie,
-			resp.Header.Get("Cache-Control"), resp.Header.Get("Edge-Control"))
+		fmt.Printf("%-24s Cache-Control: %s; Surrogate-Control: %q\n", cookie,
+			resp.Header.Get("Cache-Control"), resp.Header.Get("Surrogate-Control"))
 	}
 	// Output:
-	// _ga=GA1.2.3              Cache-Control: no-cache; Edge-Control: ""
-	// _ga=GA1.2.3; sid=alice   Cache-Control: private, no-store; Edge-Control: "no-store"
+	// _ga=GA1.2.3              Cache-Control: no-cache; Surrogate-Control: ""
+	// _ga=GA1.2.3; sid=alice   Cache-Control: private, no-store; Surrogate-Control: "no-store"
 }

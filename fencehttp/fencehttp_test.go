@@ -29,6 +29,7 @@ func origin() http.Handler {
 	mux.HandleFunc("/static/app.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css")
 		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Header().Set("Last-Modified", "Mon, 23 Nov 2026 12:00:00 GMT")
 		io.WriteString(w, "body{}")
 	})
 	mux.HandleFunc("/empty", func(w http.ResponseWriter, r *http.Request) {
@@ -92,12 +93,13 @@ func TestHandler(t *testing.T) {
 		seen = seen[:0]
 		resp := get(t, srv.URL+tc.path, tc.cookie)
 		cc := resp.Header.Values("Cache-Control")
+		surrogate := resp.Header.Get("Surrogate-Control")
 		if tc.fenced {
-			if len(cc) != 1 || cc[0] != "private, no-store" || resp.Header.Get("Edge-Control") != "no-store" {
-				t.Errorf("%s with %q: Cache-Control %q, Edge-Control %q; want fenced",
-					tc.path, tc.cookie, cc, resp.Header.Get("Edge-Control"))
+			if len(cc) != 1 || cc[0] != "private, no-store" || resp.Header.Get("Edge-Control") != "no-store" || surrogate != "no-store" {
+				t.Errorf("%s with %q: Cache-Control %q, Edge-Control %q, Surrogate-Control %q; want fenced",
+					tc.path, tc.cookie, cc, resp.Header.Get("Edge-Control"), surrogate)
 			}
-		} else if strings.Contains(strings.Join(cc, ","), "no-store") || resp.Header.Get("Edge-Control") != "" {
+		} else if strings.Contains(strings.Join(cc, ","), "no-store") || resp.Header.Get("Edge-Control") != "" || surrogate != "" {
 			t.Errorf("%s with %q: a shared response was rewritten: %v", tc.path, tc.cookie, resp.Header)
 		}
 		if len(seen) != 1 || seen[0].reasons != tc.reasons || seen[0].status != resp.StatusCode {

@@ -19,6 +19,10 @@
 //   - 2017_cdn: Varnish whose only stop is "Cache-Control: private" stores
 //     for an hour the personal page that the origin sent with no-cache and
 //     an Expires in the past (testdata/varnish_2017.vcl).
+//   - varnish_surrogate_only: a VCL that reads Surrogate-Control and
+//     nothing else (testdata/varnish_surrogate_only.vcl) stores for an hour
+//     a personal page that carries none; the fence's
+//     "Surrogate-Control: no-store" is what keeps it out.
 //   - varnish_builtin_surrogate: a cookie-stripping site VCL falls through
 //     to the builtin VCL, which skips the Cache-Control check when
 //     Surrogate-Control is present, so "private" plus

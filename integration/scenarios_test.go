@@ -24,6 +24,12 @@ var scenarios = []scenario{{
 	path:     "/account", // no-cache, Expires in the past
 	visitors: []visitor{user("alice"), user("bob"), user("carol")},
 }, {
+	name:     "varnish_surrogate_only",
+	cache:    "varnish",
+	config:   "varnish_surrogate_only.vcl",
+	path:     "/account", // no-cache, Expires in the past, no Surrogate-Control
+	visitors: []visitor{user("alice"), user("bob"), user("carol")},
+}, {
 	name:     "varnish_builtin_surrogate",
 	cache:    "varnish",
 	config:   "varnish_site.vcl",

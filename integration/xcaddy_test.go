@@ -68,9 +68,11 @@ func TestXcaddyBuild(t *testing.T) {
 	}
 	resp.Body.Close()
 	for name, want := range map[string]string{
-		"Cache-Control":   "private, no-store",
-		"Edge-Control":    "no-store",
-		"X-Accel-Expires": "0",
+		"Cache-Control":     "private, no-store",
+		"Surrogate-Control": "no-store",
+		"Cdn-Cache-Control": "no-store",
+		"Edge-Control":      "no-store",
+		"X-Accel-Expires":   "0",
 	} {
 		if got := resp.Header.Values(name); len(got) != 1 || got[0] != want {
 			t.Errorf("%s = %q, want exactly %q", name, got, want)
