@@ -86,10 +86,22 @@ func runClassify(t *testing.T, cases []classifyCase) {
 	}
 }
 
+// lastModified is what file servers send with a file.
+const lastModified = "Mon, 23 Nov 2026 12:00:00 GMT"
+
+// withFileMarks adds to h what S3 sends with every object.
+func withFileMarks(h http.Header) http.Header {
+	h = h.Clone()
+	h.Set("Last-Modified", lastModified)
+	h.Set("Etag", `"9b2cf535f27731c974343645a3985328"`)
+	h.Set("Accept-Ranges", "bytes")
+	return h
+}
+
 var (
 	sessionCookie = http.Header{"Cookie": {"sid=abc123"}}
 	htmlResponse  = http.Header{"Content-Type": {"text/html; charset=utf-8"}}
-	cssFile       = http.Header{"Content-Type": {"text/css"}}
+	cssFile       = http.Header{"Content-Type": {"text/css"}, "Last-Modified": {lastModified}}
 )
 
 // TestClassifyPersonalisation covers rules 1-5 one at a time, each with the
@@ -190,6 +202,37 @@ func TestClassifyPersonalisation(t *testing.T) {
 		{
 			name: "trailer without set-cookie",
 			resp: http.Header{"Trailer": {"Server-Timing, Set-Cookie2"}},
+			want: 0,
+		},
+
+		// Rule 3: a credential handed out in a response header. Spring
+		// Session's HeaderHttpSessionIdResolver.xAuthToken() sends a new
+		// session's id as X-Auth-Token on the response that created it;
+		// authenticationInfo() uses Authentication-Info.
+		{
+			name: "a session id in X-Auth-Token on an anonymous response",
+			resp: http.Header{"X-Auth-Token": {"0a1b2c"}, "Content-Type": {"application/json"}},
+			want: reasons(SetCredential),
+		},
+		{
+			name: "a session id in Authentication-Info",
+			resp: http.Header{"Authentication-Info": {"0a1b2c"}},
+			want: reasons(SetCredential),
+		},
+		{
+			name:   "a configured credential header on the response",
+			config: Config{CredentialHeaders: []string{"X-Session"}},
+			resp:   http.Header{"X-Session": {"s"}},
+			want:   reasons(SetCredential),
+		},
+		{
+			name: "Authorization on a response",
+			resp: http.Header{"Authorization": {"Bearer x"}},
+			want: reasons(SetCredential),
+		},
+		{
+			name: "headers that carry no credential",
+			resp: http.Header{"X-Request-Id": {"1"}, "X-Auth-Method": {"password"}, "Www-Authenticate": {"Bearer"}},
 			want: 0,
 		},
 
@@ -340,13 +383,24 @@ func TestClassifyAmbiguous(t *testing.T) {
 		{name: "public with private, upper case", resp: cc("Public, PRIVATE"), want: reasons(CacheControlConflict)},
 		{name: "public with no-store", resp: cc("public, no-store"), want: reasons(CacheControlConflict)},
 		{
+			// nginx's static-asset recipe, `expires 1y;` plus
+			// `add_header Cache-Control "public"`: RFC 9110 §5.3 makes the
+			// lines one list, and a cache that reads only the first line
+			// stores the file as well.
+			name: "two cache-control lines that agree",
+			resp: cc("max-age=31536000", "public"),
+			want: 0,
+		},
+		{
 			// VCL that tests `beresp.http.Cache-Control ~ "private"` sees
-			// only the first line, so two lines are a conflict even when
-			// each is fine alone.
-			name: "two cache-control lines",
-			resp: cc("public", "max-age=60"),
+			// only the first line and misses the restriction on the second.
+			name: "a restriction on the second line",
+			resp: cc("max-age=60", "private"),
 			want: reasons(CacheControlConflict),
 		},
+		{name: "no-cache on the second line", resp: cc("public, max-age=60", "no-cache"), want: reasons(CacheControlConflict)},
+		{name: "lines that contradict", resp: cc("public", "private"), want: reasons(CacheControlConflict)},
+		{name: "a directive repeated across lines", resp: cc("max-age=60", "max-age=0"), want: reasons(CacheControlConflict)},
 		{name: "two identical cache-control lines", resp: cc("no-store", "no-store"), want: reasons(CacheControlConflict)},
 
 		// Invalid.
@@ -359,11 +413,7 @@ func TestClassifyAmbiguous(t *testing.T) {
 		{name: "a value that is not a token", resp: cc("max-age=6/0"), want: reasons(CacheControlInvalid)},
 		{name: "a name that is not a token", resp: cc("public, (max-age)=60"), want: reasons(CacheControlInvalid)},
 		{name: "unterminated quote", resp: cc(`private="Set-Cookie`), want: reasons(CacheControlInvalid)},
-		{
-			name: "invalid second line is both invalid and a conflict",
-			resp: cc("public", "max-age=abc"),
-			want: reasons(CacheControlInvalid, CacheControlConflict),
-		},
+		{name: "an invalid second line", resp: cc("public", "max-age=abc"), want: reasons(CacheControlInvalid)},
 
 		// Qualified: RFC 9111 lets a shared cache store the rest of the
 		// response, which is exactly what the fence must prevent.
@@ -478,6 +528,18 @@ func TestClassifyPathConfusion(t *testing.T) {
 		{name: "extension must match exactly", target: "/account/x.cssx", resp: ct("text/html"), want: 0},
 		{name: "a version number in the query", target: "/page?v=1.2.3", resp: ct("text/html"), want: 0},
 		{name: "redirect without a body type", target: "/old.css", status: http.StatusMovedPermanently, resp: http.Header{}, want: 0},
+
+		// A compressed file sent with the type of what is inside: the AWS
+		// CLI stores .tar.gz as application/x-tar (with Last-Modified,
+		// ETag and Accept-Ranges, as S3 serves every object); Apache's
+		// AddEncoding sends app.css.gz as text/css. Only with a file
+		// server's marks, and only for an inner type CDNs cache too.
+		{name: "tarball from object storage", target: "/releases/v1.tar.gz", resp: withFileMarks(ct("application/x-tar")), want: 0},
+		{name: "precompressed stylesheet", target: "/app.css.gz", resp: withFileMarks(ct("text/css")), want: 0},
+		{name: "tarball type without a file server's marks", target: "/account/x.tar.gz", resp: ct("application/x-tar"), want: reasons(PathConfusion)},
+		{name: "a page inside .html.gz", target: "/account/x.html.gz", resp: withFileMarks(ct("text/html")), want: reasons(PathConfusion)},
+		{name: "a page at .tar.gz", target: "/account/x.tar.gz", resp: withFileMarks(ct("text/html")), want: reasons(PathConfusion)},
+		{name: "a type of neither extension", target: "/x.css.gz", resp: withFileMarks(ct("image/png")), want: reasons(PathConfusion)},
 	})
 }
 
@@ -541,11 +603,22 @@ func TestClassifyPublicPathNeedsAPlainFile(t *testing.T) {
 		}
 		return h
 	}
-	lastModified := "Mon, 23 Nov 2026 12:00:00 GMT"
 	runClassify(t, []classifyCase{
-		{name: "stylesheet", config: public, reqHdr: sessionCookie, target: "/static/app.css", resp: file("text/css"), want: 0},
-		{name: "image", config: public, reqHdr: sessionCookie, target: "/static/logo.png", resp: file("image/png"), want: 0},
-		{name: "font without an extension", config: public, reqHdr: sessionCookie, target: "/static/font", resp: file("font/woff2"), want: 0},
+		{name: "stylesheet", config: public, reqHdr: sessionCookie, target: "/static/app.css", resp: file("text/css", "Last-Modified", lastModified), want: 0},
+		{name: "image", config: public, reqHdr: sessionCookie, target: "/static/logo.png", resp: file("image/png", "Accept-Ranges", "bytes"), want: 0},
+		{name: "font without an extension", config: public, reqHdr: sessionCookie, target: "/static/font", resp: file("font/woff2", "Last-Modified", lastModified), want: 0},
+		// No type is proof of a file server by itself: a Django view
+		// behind a login returns the user's avatar as a FileResponse
+		// (Content-Type, Content-Length, no Last-Modified, no
+		// Accept-Ranges), and an application may render CSS per user.
+		{name: "an image an application served per user", config: public, reqHdr: sessionCookie, target: "/static/avatar.png", resp: file("image/png", "Content-Length", "1234", "Etag", `"a1"`), want: reasons(SessionCookie)},
+		{name: "a stylesheet without a file server's marks", config: public, reqHdr: sessionCookie, target: "/static/theme.css", resp: file("text/css"), want: reasons(SessionCookie)},
+		{name: "a font without a file server's marks", config: public, reqHdr: sessionCookie, target: "/static/font", resp: file("font/woff2"), want: reasons(SessionCookie)},
+		// Caddy's file_server sends no type for an extension it cannot
+		// name, and keeps net/http from sniffing one.
+		{name: "an untyped file from a file server", config: public, reqHdr: sessionCookie, target: "/static/app.js.map", resp: http.Header{"Content-Type": nil, "Last-Modified": {lastModified}}, want: 0},
+		{name: "an untyped answer without a file server's marks", config: public, reqHdr: sessionCookie, target: "/static/app.js.map", resp: http.Header{"Content-Type": nil}, want: reasons(SessionCookie, PathConfusion)},
+		{name: "a compressed tarball sent with the type inside", config: public, reqHdr: sessionCookie, target: "/static/release.tar.gz", resp: file("application/x-tar", "Last-Modified", lastModified), want: 0},
 		{name: "script from a file server", config: public, reqHdr: sessionCookie, target: "/static/app.js", resp: file("text/javascript", "Last-Modified", lastModified), want: 0},
 		{name: "script from Go's http.FileServer with embed (Accept-Ranges only)", config: public, reqHdr: sessionCookie, target: "/static/app.js", resp: file("text/javascript", "Accept-Ranges", "bytes"), want: 0},
 		{name: "json file from a file server", config: public, reqHdr: sessionCookie, target: "/static/data.json", resp: file("application/json", "Last-Modified", lastModified), want: 0},
@@ -610,12 +683,13 @@ func TestClassifyReportsEveryReason(t *testing.T) {
 		private: true,
 		resp: http.Header{
 			"Set-Cookie":    {"sid=2"},
+			"X-Auth-Token":  {"t"},
 			tagName:         {"private", "maybe"},
 			"Vary":          {"Cookie, *"},
 			"Cache-Control": {"public, private", `max-age=abc`, `no-cache="Set-Cookie"`},
 			"Content-Type":  {"text/html"},
 		},
-		want: reasons(Authorization, SessionCookie, SetCookie, PrivatePath, PrivateTag,
+		want: reasons(Authorization, SessionCookie, SetCookie, SetCredential, PrivatePath, PrivateTag,
 			VaryCredentials, CacheControlInvalid, CacheControlConflict, CacheControlQualified,
 			VaryStar, TagInvalid, PathConfusion),
 	}})
@@ -714,6 +788,11 @@ func TestClassifyParserDifferentials(t *testing.T) {
 			target: `/static\..\account`, reqHdr: sessionCookie, resp: cssFile, want: reasons(SessionCookie)},
 		{name: "a plain public path lifts it", config: public,
 			target: "/static/app.css", reqHdr: sessionCookie, resp: cssFile, want: 0},
+		// Caddy's file_server: "do not allow Go to sniff the content-type".
+		{name: "an untyped file server answer is not sniffed",
+			target: "/static/app.js.map", resp: http.Header{"Content-Type": nil, "Last-Modified": {lastModified}, "Etag": {`"x"`}}, want: 0},
+		{name: "an untyped answer without a file server's marks",
+			target: "/account/x.map", resp: http.Header{"Content-Type": nil}, want: reasons(PathConfusion)},
 	})
 }
 
@@ -738,8 +817,16 @@ func TestClassifyTargetedOverride(t *testing.T) {
 			resp: resp("Cache-Control", "private", "Surrogate-Control", "no-store;other-device, max-age=60"), want: reasons(TargetedOverride)},
 		{name: "private with Surrogate-Control no-store-remote",
 			resp: resp("Cache-Control", "private", "Surrogate-Control", "no-store-remote"), want: reasons(TargetedOverride)},
-		{name: "no-store with X-Accel-Expires (nginx stores it)",
-			resp: resp("Cache-Control", "no-store", "X-Accel-Expires", "3600"), want: reasons(TargetedOverride)},
+		{name: "private, no-store with X-Accel-Expires (nginx stores it)",
+			resp: resp("Cache-Control", "private, no-store", "X-Accel-Expires", "3600"), want: reasons(TargetedOverride)},
+		// RFC 9213's split: no-store for every other cache, ten minutes for
+		// the CDN. Nothing in it says the page is one user's.
+		{name: "no-store with CDN-Cache-Control max-age (RFC 9213's example)",
+			resp: resp("Cache-Control", "no-store", "CDN-Cache-Control", "max-age=600"), want: 0},
+		{name: "no-store with Surrogate-Control max-age (Fastly's split)",
+			resp: resp("Cache-Control", "no-store", "Surrogate-Control", "max-age=3600"), want: 0},
+		{name: "no-store with X-Accel-Expires",
+			resp: resp("Cache-Control", "no-store", "X-Accel-Expires", "3600"), want: 0},
 		{name: "private with X-Accel-Expires @epoch",
 			resp: resp("Cache-Control", "private", "X-Accel-Expires", "@1893456000"), want: reasons(TargetedOverride)},
 		{name: "private with CDN-Cache-Control max-age",
@@ -751,7 +838,7 @@ func TestClassifyTargetedOverride(t *testing.T) {
 		{name: "private with Vercel-CDN-Cache-Control max-age (Vercel reads it first)",
 			resp: resp("Cache-Control", "private", "Vercel-CDN-Cache-Control", "max-age=3600"), want: reasons(TargetedOverride)},
 		{name: "private with Netlify-CDN-Cache-Control",
-			resp: resp("Cache-Control", "no-store", "Netlify-CDN-Cache-Control", "public, s-maxage=3600, durable"), want: reasons(TargetedOverride)},
+			resp: resp("Cache-Control", "private", "Netlify-CDN-Cache-Control", "public, s-maxage=3600, durable"), want: reasons(TargetedOverride)},
 		{name: "private with Akamai !no-store",
 			resp: resp("Cache-Control", "private", "Edge-Control", "!no-store, max-age=1h"), want: reasons(TargetedOverride)},
 		{name: "private with Edge-Control bypass-cache agrees",

@@ -236,10 +236,20 @@ func (a *age) note(d directive) bool {
 }
 
 // conflict reports directives that contradict each other or repeat, or a
-// value split over several lines: VCL such as
-// `beresp.http.Cache-Control ~ "private"` sees only the first line.
+// restriction split over several lines. RFC 9110 §5.3 makes several lines
+// one list, and caches that read them so agree with it; but VCL such as
+// `beresp.http.Cache-Control ~ "private"` sees only the first line, so a
+// private, no-store or no-cache on another line may be missed. Lines that
+// restrict nothing (nginx's `expires 1y;` beside `add_header Cache-Control
+// public`) read the same either way.
 func (cc cacheControl) conflict() bool {
-	return cc.lines > 1 || cc.repeated || (cc.public && (cc.private || cc.privateQualified || cc.noStore))
+	return cc.lines > 1 && cc.restricts() || cc.repeated || (cc.public && (cc.private || cc.privateQualified || cc.noStore))
+}
+
+// restricts reports a directive that limits storing or reuse: private,
+// no-store, no-cache, qualified or not.
+func (cc cacheControl) restricts() bool {
+	return cc.private || cc.privateQualified || cc.noCache || cc.noCacheQualified || cc.noStore
 }
 
 // keepsSharedCachesOut reports an unqualified private or a no-store: every

@@ -167,14 +167,33 @@ func FuzzClassify(f *testing.F) {
 			strings.HasPrefix(strings.Split(routed, ";")[0], "/account") {
 			musts = append(musts, must{"a form of /account* (" + routed + ")", PrivatePath})
 		}
-		if len(ccLines) > 1 {
-			musts = append(musts, must{"several Cache-Control lines", CacheControlConflict})
-		}
 		ccAllValid := true
 		for _, line := range ccLines {
 			if !rfcgrammar.CacheControlValid(line) {
 				ccAllValid = false
 				musts = append(musts, must{"Cache-Control " + strconv.Quote(line) + " breaks the RFC 9111 grammar or a directive's argument", CacheControlInvalid})
+			}
+		}
+		// Several valid lines are one list (RFC 9110 §5.3): they conflict
+		// when a restriction may be missed by a cache that reads only the
+		// first, or when a name repeats; otherwise they must not.
+		if len(ccLines) > 1 && ccAllValid {
+			var names []string
+			for _, line := range ccLines {
+				names = append(names, rfcgrammar.DirectiveNames(line)...)
+			}
+			restricts, repeats := false, len(names) > 16
+			seen := map[string]bool{}
+			for _, n := range names {
+				restricts = restricts || n == "private" || n == "no-store" || n == "no-cache"
+				repeats = repeats || seen[n]
+				seen[n] = true
+			}
+			switch {
+			case restricts:
+				musts = append(musts, must{"a restriction on one of several Cache-Control lines", CacheControlConflict})
+			case !repeats && !(seen["public"] && (seen["private"] || seen["no-store"])) && rs.Has(CacheControlConflict):
+				t.Errorf("Cache-Control lines %q agree (no restriction, no repeat), but the fence says %s", ccLines, show(rs))
 			}
 		}
 		// Where the grammar accepts a value, the fence must not call it

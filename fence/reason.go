@@ -30,6 +30,10 @@ const (
 	SessionCookie
 	// SetCookie: the response sets a cookie.
 	SetCookie
+	// SetCredential: the response hands out a credential in a configured
+	// credential header, as Spring Session's header mode does with a new
+	// session's X-Auth-Token: as personal as a Set-Cookie.
+	SetCredential
 	// PrivatePath: the request path matches a configured private path.
 	PrivatePath
 	// PrivateTag: the origin tagged the route private.
@@ -47,7 +51,7 @@ const (
 	CacheControlQualified
 	// VaryStar: Vary: *, which some caches store and others do not.
 	VaryStar
-	// TargetedOverride: Cache-Control says private or no-store while a
+	// TargetedOverride: Cache-Control says private while a
 	// targeted header (Surrogate-Control, a CDN-Cache-Control of RFC 9213,
 	// Edge-Control, X-Accel-Expires) lets the caches that read it store the
 	// response.
@@ -73,6 +77,7 @@ var reasonNames = [numReasons]string{
 	CredentialParam:       "credential_param",
 	SessionCookie:         "session_cookie",
 	SetCookie:             "set_cookie",
+	SetCredential:         "set_credential",
 	PrivatePath:           "private_path",
 	PrivateTag:            "private_tag",
 	VaryCredentials:       "vary_credentials",

@@ -124,6 +124,9 @@ func (p *Policy) Classify(req *Request, status int, resp http.Header) Reasons {
 	if len(resp["Set-Cookie"]) > 0 || announcesSetCookie(resp["Trailer"]) {
 		rs = rs.With(SetCookie)
 	}
+	if p.setsCredential(resp) {
+		rs = rs.With(SetCredential)
+	}
 	if req.PrivatePath {
 		rs = rs.With(PrivatePath)
 	}
@@ -148,13 +151,34 @@ func (p *Policy) Classify(req *Request, status int, resp http.Header) Reasons {
 	if cc.privateQualified || cc.noCacheQualified {
 		rs = rs.With(CacheControlQualified)
 	}
-	if cc.keepsSharedCachesOut() && storingTargeted(resp) {
+	// private says the page is one user's; a targeted header that lets a
+	// cache store it anyway leaves the outcome to the cache. no-store
+	// alone beside one is RFC 9213's split (no other cache stores, the CDN
+	// does), which says nothing personal.
+	if cc.private && storingTargeted(resp) {
 		rs = rs.With(TargetedOverride)
 	}
 	if pathConfused(req, status, resp) {
 		rs = rs.With(PathConfusion)
 	}
 	return rs
+}
+
+// setsCredential reports a response that carries a configured credential
+// header: Spring Session's HeaderHttpSessionIdResolver sends a new
+// session's id as X-Auth-Token (or Authentication-Info) on the response
+// that created it, to a client that sent no credential yet. Authorization
+// counts too, as on a request.
+func (p *Policy) setsCredential(resp http.Header) bool {
+	if _, ok := resp["Authorization"]; ok {
+		return true
+	}
+	for name := range resp {
+		if p.isCredentialHeader(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // tag reads the origin's route tag. Several lines that disagree, an empty

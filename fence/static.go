@@ -2,7 +2,6 @@ package fence
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 )
 
@@ -134,20 +133,45 @@ func singleMediaType(resp http.Header) (mediaType string, ok bool) {
 	return mt, true
 }
 
-// onlyFromFiles reports media types that applications do not render per
-// user in practice: stylesheets, images (but SVG, which is XML), fonts,
-// audio and video. Everything else is rendered per request as readily as
-// served from disk: pages, text, JSON, XML, JavaScript (JSONP), PDF
-// (invoices), octet-stream and other binary exports, protobuf and the
-// like.
-func onlyFromFiles(mediaType string) bool {
-	switch {
-	case mediaType == "text/css",
-		strings.HasPrefix(mediaType, "image/") && mediaType != "image/svg+xml",
-		strings.HasPrefix(mediaType, "font/"), strings.HasPrefix(mediaType, "audio/"), strings.HasPrefix(mediaType, "video/"):
-		return true
+// fromFileServer reports the marks that file servers put on a file and
+// that applications rarely put on what they render: Last-Modified (nginx,
+// Apache, Caddy, S3, Go's http.ServeContent, Express's sendFile) or
+// Accept-Ranges: bytes (the same, and Go's http.FileServer over an
+// embedded file system, which has no modification time). An ETag is no
+// mark: Express and Django's ConditionalGetMiddleware add one to every
+// rendered page. No type is proof by itself either: a Django view behind a
+// login returns a per-user avatar as a FileResponse, with neither mark.
+func fromFileServer(resp http.Header) bool {
+	return len(resp["Last-Modified"]) > 0 || strings.Contains(strings.Join(resp["Accept-Ranges"], ","), "bytes")
+}
+
+// untyped reports a response whose Content-Type key is present with no
+// line: net/http then sends no type and sniffs nothing. Caddy's
+// file_server answers so for an extension it cannot name (.map).
+func untyped(resp http.Header) bool {
+	lines, present := resp["Content-Type"]
+	return present && len(lines) == 0
+}
+
+// compressionSuffixes are extensions that name a compression of the file
+// whose name they follow (app.css.gz, backup.tar.gz). File servers may
+// send the type of what is inside: the AWS CLI stores .tar.gz as
+// application/x-tar (Python's mimetypes reads the inner extension), and
+// Apache's AddEncoding sends the inner type with Content-Encoding.
+var compressionSuffixes = map[string]bool{"gz": true, "bz2": true, "zst": true, "br": true, "xz": true}
+
+// innerFileType returns, for a path ending in a compression suffix, the
+// file type of the extension before it (".tar" of "x.tar.gz"), when that
+// type is one CDNs cache by default: an inner .html is not, so a page at
+// /account/x.html.gz gains nothing from it.
+func innerFileType(p string) (fileType, bool) {
+	seg := p[strings.LastIndexByte(p, '/')+1:]
+	dot := strings.LastIndexByte(seg, '.')
+	if dot < 0 || !compressionSuffixes[strings.ToLower(seg[dot+1:])] {
+		return fileType{}, false
 	}
-	return slices.Contains(anyFont, mediaType)
+	ft, ok := lookupExtension(seg[:dot])
+	return ft, ok && ft.cachedByDefault
 }
 
 // hasBody reports whether a response with this status carries content
@@ -162,6 +186,10 @@ func hasBody(status int) bool {
 // /account%2Fx.css, /account?x.css, or a .css answered as text/plain). A
 // 2xx with no Content-Type at all counts: net/http sniffs the body after
 // the fence has decided, and a page sniffs as text/html.
+//
+// A file server's answer is not confused: an untyped one (nothing is
+// sniffed), or a compressed file sent with the type of what is inside,
+// when either carries a file server's marks.
 func pathConfused(req *Request, status int, resp http.Header) bool {
 	for _, view := range [...]string{req.RawPath, req.Path, req.RawQuery} {
 		ft, ok := lookupExtension(view)
@@ -174,34 +202,47 @@ func pathConfused(req *Request, status int, resp http.Header) bool {
 			}
 			continue
 		}
-		if mt, ok := singleMediaType(resp); !ok || !ft.accepts(mt) {
+		if !typeFits(view, ft, resp) {
 			return true
 		}
 	}
 	return false
 }
 
-// plainlyStatic reports a response that is plainly a static file as a
-// file server sends it: one Content-Type, matching the path's extension
-// when the extension is known, and, for any type but those onlyFromFiles
-// (a JSONP script, a JSON document, a page, a PDF), the Last-Modified or
-// Accept-Ranges that file servers add. A public path
-// lifts the cookie rule only for such a response. A response without a
-// body (304, 204) brings no content of its own: a 304 only refreshes what
-// the cache stored, which was judged when it was stored.
-func plainlyStatic(req *Request, status int, resp http.Header) bool {
-	if !hasBody(status) {
-		return true
+// typeFits reports whether the response's type is what a file server
+// sends for a file at path p of type ft.
+func typeFits(p string, ft fileType, resp http.Header) bool {
+	if untyped(resp) {
+		return fromFileServer(resp)
 	}
 	mt, ok := singleMediaType(resp)
 	if !ok {
 		return false
 	}
-	if ft, known := lookupExtension(req.RawPath); known && !ft.accepts(mt) {
-		return false
-	}
-	if onlyFromFiles(mt) {
+	if ft.accepts(mt) {
 		return true
 	}
-	return len(resp["Last-Modified"]) > 0 || strings.Contains(strings.Join(resp["Accept-Ranges"], ","), "bytes")
+	inner, ok := innerFileType(p)
+	return ok && inner.accepts(mt) && fromFileServer(resp)
+}
+
+// plainlyStatic reports a response that is plainly a static file as a
+// file server sends it: the marks of fromFileServer, whatever the type,
+// and one Content-Type (or an untyped answer) that fits the path's
+// extension when the extension is known. A public path lifts the cookie
+// rule only for such a response. A response without a body (304, 204)
+// brings no content of its own: a 304 only refreshes what the cache
+// stored, which was judged when it was stored.
+func plainlyStatic(req *Request, status int, resp http.Header) bool {
+	if !hasBody(status) {
+		return true
+	}
+	if !fromFileServer(resp) {
+		return false
+	}
+	if ft, known := lookupExtension(req.RawPath); known {
+		return typeFits(req.RawPath, ft, resp)
+	}
+	_, ok := singleMediaType(resp)
+	return ok || untyped(resp)
 }

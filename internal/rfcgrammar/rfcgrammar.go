@@ -41,3 +41,13 @@ func CacheControlValid(line string) bool {
 	}
 	return true
 }
+
+// DirectiveNames returns the lower-case directive names of a line that
+// CacheControlValid accepts, in order; quoted values are skipped whole.
+func DirectiveNames(line string) []string {
+	var names []string
+	for _, m := range members.FindAllStringSubmatch(line, -1) {
+		names = append(names, strings.ToLower(m[1]))
+	}
+	return names
+}

@@ -1,6 +1,9 @@
 package rfcgrammar
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCacheControlValid(t *testing.T) {
 	for line, want := range map[string]bool{
@@ -20,6 +23,20 @@ func TestCacheControlValid(t *testing.T) {
 	} {
 		if got := CacheControlValid(line); got != want {
 			t.Errorf("CacheControlValid(%q) = %v, want %v", line, got, want)
+		}
+	}
+}
+
+func TestDirectiveNames(t *testing.T) {
+	for line, want := range map[string]string{
+		"":                   "",
+		"Public, MAX-AGE=60": "public max-age",
+		`private="Set-Cookie, no-store", no-cache`: "private no-cache",
+		`x="a,no-store"`: "x",
+		",, no-store ,":  "no-store",
+	} {
+		if got := strings.Join(DirectiveNames(line), " "); got != want {
+			t.Errorf("DirectiveNames(%q) = %q, want %q", line, got, want)
 		}
 	}
 }
