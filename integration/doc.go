@@ -50,11 +50,15 @@
 // ;jsessionid= path parameter, a session cookie as Python's SimpleCookie
 // and PHP read it (real php -S and python3 origins), a stylesheet URL
 // answered with a personal text page, a JSONP script, and a
-// Vercel-CDN-Cache-Control that outranks "private". Without the fence the
-// second visitor must get the first one's page; with it, their own. Pages
-// the old rules fenced for nothing (a bare stale-while-revalidate,
-// Vary: Cookie without a cookie, a source map served as JSON, a script on
-// a public path) must be stored and served.
+// Vercel-CDN-Cache-Control that outranks "private", a session id handed out
+// as X-Auth-Token on the response, and an avatar rendered per user on a
+// public path. Without the fence the second visitor must get the first
+// one's page; with it, their own. Pages the old rules fenced for nothing
+// (a bare stale-while-revalidate, Vary: Cookie without a cookie, a source
+// map served as JSON, a script on a public path, a tarball sent with the
+// type inside, an untyped file from Caddy's file_server, two agreeing
+// Cache-Control lines, RFC 9213's no-store split) must be stored and
+// served.
 //
 // TestMixedLoad sends a few thousand requests from 16 concurrent clients
 // (60 users, 20 anonymous visitors, 29 URLs: personal pages, public pages,

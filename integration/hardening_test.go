@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -97,6 +98,23 @@ var hardeningCases = []hardeningCase{{
 	second: hardeningRequest{"/h/api/user.js?callback=cb", nil, "anonymous"},
 	reason: "session_cookie",
 }, {
+	class: "credentials", name: "session_in_a_response_header", caches: []string{"varnish", "nginx"},
+	// Spring Session's header mode: an anonymous request gets a new
+	// session, whose id comes back as X-Auth-Token on that response. The
+	// page names whom the session was minted for (X-Visitor stands for
+	// whatever told visitors apart: nothing a cache keys on).
+	first:  hardeningRequest{"/h/spring/session", http.Header{"X-Visitor": {"alice"}}, "alice"},
+	second: hardeningRequest{"/h/spring/session", http.Header{"X-Visitor": {"bob"}}, "bob"},
+	reason: "set_credential",
+}, {
+	class: "paths", name: "image_rendered_per_user_on_a_public_path", caches: []string{"varnish", "nginx"},
+	// A Django view behind a login returning the user's avatar as a
+	// FileResponse under /media/: an image type, and none of a file
+	// server's marks.
+	first:  hardeningRequest{"/h/media/avatar.png", cookie("session=alice"), "alice"},
+	second: hardeningRequest{"/h/media/avatar.png", cookie("session=bob"), "bob"},
+	reason: "session_cookie",
+}, {
 	class: "targeted", name: "vendor_cdn_cache_control", caches: []string{"varnish"},
 	// The page is personal through a remember-me cookie the operator did
 	// not list: only the targeted header's ambiguity fences it.
@@ -111,15 +129,30 @@ var hardeningCases = []hardeningCase{{
 var hardeningPublic = []struct {
 	name          string
 	first, second hardeningRequest
+	// caches are those that store the page at all; nil means both.
+	caches []string
 }{
 	{"nextjs_bare_stale_while_revalidate",
-		hardeningRequest{"/h/isr", nil, "public"}, hardeningRequest{"/h/isr", nil, "public"}},
+		hardeningRequest{"/h/isr", nil, "public"}, hardeningRequest{"/h/isr", nil, "public"}, nil},
 	{"vary_cookie_without_a_cookie",
-		hardeningRequest{"/h/vary", nil, "anonymous"}, hardeningRequest{"/h/vary", nil, "anonymous"}},
+		hardeningRequest{"/h/vary", nil, "anonymous"}, hardeningRequest{"/h/vary", nil, "anonymous"}, nil},
 	{"source_map_served_as_json",
-		hardeningRequest{"/h/media/app.js.map", nil, "public"}, hardeningRequest{"/h/media/app.js.map", nil, "public"}},
+		hardeningRequest{"/h/media/app.js.map", nil, "public"}, hardeningRequest{"/h/media/app.js.map", nil, "public"}, nil},
 	{"script_on_a_public_path_with_a_session",
-		hardeningRequest{"/h/media/app.js", cookie("session=alice"), "public"}, hardeningRequest{"/h/media/app.js", cookie("session=bob"), "public"}},
+		hardeningRequest{"/h/media/app.js", cookie("session=alice"), "public"}, hardeningRequest{"/h/media/app.js", cookie("session=bob"), "public"}, nil},
+	// Issue 16's over-fencing: a tarball stored by the AWS CLI as
+	// application/x-tar, a source map that Caddy's file_server sends
+	// untyped, nginx's `expires 1y` beside `add_header Cache-Control
+	// public`, and RFC 9213's own example (which nginx, reading
+	// Cache-Control: no-store, does not store at all).
+	{"tarball_with_the_type_inside",
+		hardeningRequest{"/h/media/release.tar.gz", nil, "public"}, hardeningRequest{"/h/media/release.tar.gz", nil, "public"}, nil},
+	{"untyped_source_map_from_file_server",
+		hardeningRequest{"/h/files/app.js.map", nil, "public"}, hardeningRequest{"/h/files/app.js.map", nil, "public"}, nil},
+	{"cache_control_lines_that_agree",
+		hardeningRequest{"/h/lines", nil, "public"}, hardeningRequest{"/h/lines", nil, "public"}, nil},
+	{"rfc9213_split",
+		hardeningRequest{"/h/split", nil, "public"}, hardeningRequest{"/h/split", nil, "public"}, []string{"varnish"}},
 }
 
 func TestHardening(t *testing.T) {
@@ -164,6 +197,9 @@ func TestHardening(t *testing.T) {
 					return
 				}
 				for _, pc := range hardeningPublic {
+					if pc.caches != nil && !slices.Contains(pc.caches, kind) {
+						continue
+					}
 					t.Run("public/"+pc.name, func(t *testing.T) {
 						first, err := fetch(ctx, c, pc.first.path, pc.first.header)
 						if err != nil {
@@ -175,6 +211,9 @@ func TestHardening(t *testing.T) {
 						}
 						report(t, "hardening public       %-34s %-8s %-14s second request hit %v (fence %q)",
 							pc.name, kind, variant, second.hit, first.verdict)
+						if strings.HasPrefix(pc.first.path, "/h/files/") && len(first.header.Values("Content-Type")) > 0 {
+							t.Fatalf("file_server sent Content-Type %q for a source map: this machine's /etc/mime.types names .map, so the case cannot be shown", first.header.Values("Content-Type"))
+						}
 						if first.verdict != "shared" || !second.hit || second.owner != pc.second.owner {
 							t.Fatalf("want a shared page stored and served: fence %q, second hit %v, owner %q",
 								first.verdict, second.hit, second.owner)
@@ -192,8 +231,15 @@ func startRouter(t *testing.T, fenced bool, goPort, phpPort, pythonPort int) int
 	t.Helper()
 	bin := cachefenceBinary(t)
 	dir := t.TempDir()
+	files := filepath.Join(dir, "files")
+	if err := os.MkdirAll(files, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(files, "app.js.map"), []byte("owner=public\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return serve(t, "cachefence router", func(port int) *process {
-		file := render(t, dir, "Caddyfile", config{Port: port, BackendPort: goPort, PHPPort: phpPort, PythonPort: pythonPort, Fenced: fenced}, "hardening.Caddyfile")
+		file := render(t, dir, "Caddyfile", config{Port: port, BackendPort: goPort, PHPPort: phpPort, PythonPort: pythonPort, Fenced: fenced, Files: files}, "hardening.Caddyfile")
 		return startProcess(t, "cachefence router", caddyEnv(dir), bin, "run", "--config", file, "--adapter", "caddyfile")
 	})
 }
@@ -253,10 +299,28 @@ func hardeningOrigin(w http.ResponseWriter, r *http.Request) {
 	case p == "/healthz":
 		h.Set("Cache-Control", "no-store")
 		owner = "public"
+	case p == "/h/media/avatar.png":
+		personal("image/png")
+	case p == "/h/spring/session":
+		owner = cmp.Or(r.Header.Get("X-Visitor"), "anonymous")
+		h.Set("X-Auth-Token", "session-of-"+owner)
+		personal("application/json")
+	case p == "/h/lines":
+		owner = "public"
+		h.Set("Content-Type", "text/css")
+		h["Cache-Control"] = []string{"max-age=31536000", "public"}
+	case p == "/h/split":
+		owner = "public"
+		h.Set("Content-Type", "text/html")
+		h.Set("Cache-Control", "no-store")
+		h.Set("CDN-Cache-Control", "max-age=600")
 	case strings.HasPrefix(p, "/h/media/"):
 		h.Set("Cache-Control", "public, max-age=3600")
-		if strings.HasSuffix(p, ".map") {
+		switch {
+		case strings.HasSuffix(p, ".map"):
 			h.Set("Content-Type", "application/json")
+		case strings.HasSuffix(p, ".tar.gz"):
+			h.Set("Content-Type", "application/x-tar")
 		}
 		serveFile(w, r, "owner=public\n")
 		return

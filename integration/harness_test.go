@@ -283,6 +283,8 @@ type config struct {
 	// the framework origins it routes to.
 	Fenced              bool
 	PHPPort, PythonPort int
+	// Files is a directory the router serves with Caddy's file_server.
+	Files string
 }
 
 // render executes the templates files (the first one is executed; the

@@ -178,6 +178,7 @@ type response struct {
 	session string // the session token in Set-Cookie, if any
 	hit     bool   // the cache says it served this from storage
 	verdict string // the fence's Cache-Fence header, when it explains
+	header  http.Header
 }
 
 // client has no cookie jar and no proxy, and follows no redirect.
@@ -229,7 +230,7 @@ func fetch(ctx context.Context, c *cache, path string, h http.Header) (response,
 	if err != nil {
 		return response{}, err
 	}
-	r := response{status: resp.StatusCode, hit: c.hit(resp.Header), verdict: resp.Header.Get("Cache-Fence")}
+	r := response{status: resp.StatusCode, hit: c.hit(resp.Header), verdict: resp.Header.Get("Cache-Fence"), header: resp.Header}
 	if m := ownerRE.FindSubmatch(body); m != nil {
 		r.owner = string(m[1])
 	}
