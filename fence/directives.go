@@ -252,10 +252,6 @@ func (cc cacheControl) restricts() bool {
 	return cc.private || cc.privateQualified || cc.noCache || cc.noCacheQualified || cc.noStore
 }
 
-// keepsSharedCachesOut reports an unqualified private or a no-store: every
-// RFC 9111 shared cache refuses to store the response.
-func (cc cacheControl) keepsSharedCachesOut() bool { return cc.private || cc.noStore }
-
 // maxDirectives bounds the names compared for repeats; a longer
 // Cache-Control is absurd and counted as repeating.
 const maxDirectives = 16
