@@ -141,7 +141,7 @@ func TestSidecarFences(t *testing.T) {
 func TestDevPrintsOneLinePerResponse(t *testing.T) {
 	from := testnet.FreeAddr(t)
 	out := filepath.Join(t.TempDir(), "dev.out")
-	logging := devLogging()
+	logging := devLogging(caddymodule.Handler{})
 	logging.Logs["cache_fence_dev"].WriterRaw = json.RawMessage(fmt.Sprintf(`{"output":"file","filename":%q}`, out))
 	runProxy(t, proxy{From: from, To: origin(t), Logging: logging,
 		Fence: caddymodule.Handler{Mode: caddymodule.ModeReport, Explain: true}})

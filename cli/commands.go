@@ -44,7 +44,7 @@ The fence options are those of the cache_fence directive:
 			cmd.Flags().Bool("report", false, "Rewrite nothing; log each response that would be fenced")
 			cmd.Flags().Bool("explain", false, "Add a Cache-Fence header with the verdict and reasons")
 			cmd.Flags().String("metrics", "", "Serve Prometheus metrics on this address")
-			cmd.Flags().Bool("access-log", false, "Enable the access log")
+			cmd.Flags().Bool("access-log", false, "Enable the access log (the fence's credentials hidden)")
 			cmd.Flags().BoolP("debug", "v", false, "Enable debug logs (Caddy's and the fence's, one entry per response)")
 			cmd.Args = noArgs
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdSidecar)
@@ -132,11 +132,11 @@ func cmdSidecar(fl caddycmd.Flags) (int, error) {
 	}
 	p.Fence.Explain = fl.Bool("explain")
 	p.Metrics = fl.String("metrics")
+	level := zap.InfoLevel
 	if fl.Bool("debug") {
-		p.Logging = &caddy.Logging{Logs: map[string]*caddy.CustomLog{
-			"default": {BaseLog: caddy.BaseLog{Level: zap.DebugLevel.CapitalString()}},
-		}}
+		level = zap.DebugLevel
 	}
+	p.Logging = &caddy.Logging{Logs: map[string]*caddy.CustomLog{"default": defaultLog(level, p.Fence)}}
 	p.AccessLog = fl.Bool("access-log")
 	return run(p)
 }
@@ -148,7 +148,7 @@ func cmdDev(fl caddycmd.Flags) (int, error) {
 	}
 	p.Fence.Mode = caddymodule.ModeReport
 	p.Fence.Explain = true
-	p.Logging = devLogging()
+	p.Logging = devLogging(p.Fence)
 	return run(p)
 }
 

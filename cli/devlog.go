@@ -13,6 +13,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap/buffer"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/cachefence/cachefence/caddymodule"
 )
 
 func init() {
@@ -24,13 +26,13 @@ func init() {
 const fenceLogger = "http.handlers.cache_fence"
 
 // devLogging sends cache_fence's entries to stdout, one readable line each,
-// and keeps everything else on the default log at INFO.
-func devLogging() *caddy.Logging {
+// and keeps everything else on the default log at INFO, with the
+// credentials of h's fence hidden.
+func devLogging(h caddymodule.Handler) *caddy.Logging {
+	def := defaultLog(zapcore.InfoLevel, h)
+	def.Exclude = []string{fenceLogger}
 	return &caddy.Logging{Logs: map[string]*caddy.CustomLog{
-		"default": {
-			BaseLog: caddy.BaseLog{Level: "INFO"},
-			Exclude: []string{fenceLogger},
-		},
+		"default": def,
 		"cache_fence_dev": {
 			BaseLog: caddy.BaseLog{
 				Level:      "DEBUG",

@@ -100,3 +100,46 @@ func TestDefaultCredentialHeadersNamedByProducts(t *testing.T) {
 		}
 	}
 }
+
+// RedactURI hides every credential parameter the rules read, however its
+// name is spelt, and keeps the rest of the URI as sent.
+func TestRedactURI(t *testing.T) {
+	p := newPolicy(t, Config{})
+	custom := newPolicy(t, Config{CredentialParams: []string{"sig"}})
+	for _, tc := range []struct {
+		policy *Policy
+		uri    string
+		want   string
+	}{
+		{p, "/account", "/account"},
+		{p, "/search?q=token&page=2", "/search?q=token&page=2"},
+		{p, "/api/me?access_token=s3cr3t", "/api/me?access_token=REDACTED"},
+		{p, "/api/me?page=2&ACCESS_TOKEN=s3cr3t&x", "/api/me?page=2&ACCESS_TOKEN=REDACTED&x"},
+		{p, "/api/me?access.token=s3cr3t", "/api/me?access.token=REDACTED"},     // PHP reads access_token
+		{p, "/api/me?%61ccess_token=s3cr3t", "/api/me?%61ccess_token=REDACTED"}, // decoded
+		{p, "/api/me?access_token[]=s3cr3t", "/api/me?access_token[]=REDACTED"}, // PHP array
+		{p, "/api/me?x=1;apikey=s3cr3t;y=2", "/api/me?x=1;apikey=REDACTED;y=2"}, // ";" separates
+		{p, "/api/v4/user?private_token=glpat-s3cr3t", "/api/v4/user?private_token=REDACTED"},
+		{p, "/cart;jsessionid=s3cr3t?page=2", "/cart;REDACTED?page=2"},               // RedactPath
+		{p, "/(S(lit3py55t21z5v55vlm25s55))/page.aspx", "/(REDACTED)/page.aspx"},     // cookieless session
+		{p, "/api/me?tokens=3&token", "/api/me?tokens=3&token"},                      // no value to hide
+		{custom, "/dl?sig=s3cr3t&access_token=x", "/dl?sig=REDACTED&access_token=x"}, // a configured list replaces the defaults
+	} {
+		if got := tc.policy.RedactURI(tc.uri); got != tc.want {
+			t.Errorf("RedactURI(%q) = %q, want %q", tc.uri, got, tc.want)
+		}
+	}
+}
+
+// IsCredentialHeader is the rules' reading of a header name, for callers
+// outside the package (the sidecar's log filter).
+func TestIsCredentialHeader(t *testing.T) {
+	p := newPolicy(t, Config{CredentialHeaders: []string{"X_Tenant_Token"}})
+	for name, want := range map[string]bool{
+		"X-Tenant-Token": true, "X_tenant_token": true, "X-Api-Key": false, "Authorization": false, "Cookie": false,
+	} {
+		if got := p.IsCredentialHeader(name); got != want {
+			t.Errorf("IsCredentialHeader(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

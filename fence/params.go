@@ -133,3 +133,35 @@ func hasCookielessSegment(decodedPath string) bool {
 	}
 	return false
 }
+
+// RedactURI returns a request URI (the path and query of a request line)
+// fit for a log line: the path as RedactPath leaves it, and the value of
+// every query parameter that the policy reads as a credential, as
+// frameworks read its name, replaced by REDACTED. Other parameters keep
+// their values. A URI with neither is returned as it is.
+func (p *Policy) RedactURI(uri string) string {
+	path, query, hasQuery := strings.Cut(uri, "?")
+	path = RedactPath(path)
+	if !hasQuery {
+		return path
+	}
+	var b strings.Builder
+	b.Grow(len(uri))
+	b.WriteString(path)
+	b.WriteByte('?')
+	for query != "" {
+		// Split on "&" and ";", as urlParams does.
+		param, sep := query, ""
+		if i := strings.IndexAny(query, "&;"); i >= 0 {
+			param, sep, query = query[:i], query[i:i+1], query[i+1:]
+		} else {
+			query = ""
+		}
+		if name, _, hasValue := strings.Cut(param, "="); hasValue && p.isCredentialParam(name) {
+			param = name + "=REDACTED"
+		}
+		b.WriteString(param)
+		b.WriteString(sep)
+	}
+	return b.String()
+}

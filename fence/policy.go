@@ -228,6 +228,11 @@ func New(c Config) (*Policy, error) {
 	return p, nil
 }
 
+// IsCredentialHeader reports whether name, a header map key as net/http
+// stores it, is one of the policy's credential headers (Authorization
+// aside), read as the rules read a request's: "_" as "-".
+func (p *Policy) IsCredentialHeader(name string) bool { return p.isCredentialHeader(name) }
+
 // controlledHeaders carry caching or identity semantics of their own; a
 // header of the fence's (route tag, owner stamp) under one of these names
 // would be overwritten or would change what caches do. The targeted
