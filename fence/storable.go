@@ -65,7 +65,7 @@ func SharedStorable(status int, h http.Header) Storable {
 		s.Why = append(s.Why, fmt.Sprintf("Cache-Control %q does not parse the same way in every cache", value))
 	}
 	if cc.conflict() {
-		s.Why = append(s.Why, fmt.Sprintf("Cache-Control %q contradicts or repeats itself, which caches resolve differently", value))
+		s.Why = append(s.Why, fmt.Sprintf("Cache-Control %q holds directives that caches resolve differently: contradictory, repeated, or a restriction on one of several lines", value))
 	}
 	var forbids []string
 	if cc.private {

@@ -46,7 +46,7 @@ func TestSharedStorable(t *testing.T) {
 			[]string{"it sets a cookie: cache_fence fences it, and most CDNs do not store it"}},
 		{"every reason at once", 500, http.Header{"Cache-Control": {"no-store, private, no-cache=x, no-store", "public"}, "Vary": {"*"}},
 			[]string{
-				`Cache-Control "no-store, private, no-cache=x, no-store, public" contradicts or repeats itself, which caches resolve differently`,
+				`Cache-Control "no-store, private, no-cache=x, no-store, public" holds directives that caches resolve differently: contradictory, repeated, or a restriction on one of several lines`,
 				`Cache-Control "no-store, private, no-cache=x, no-store, public" says private and no-store`,
 				`Cache-Control "no-store, private, no-cache=x, no-store, public" qualifies private or no-cache with field names, which many caches read as unqualified`,
 				`Vary "*" holds *: no stored response can be reused (RFC 9111 §4.1), and nginx and Varnish do not store it`,
