@@ -53,6 +53,12 @@ const ExplainHeader = "Cache-Fence"
 // with `Cache-Control: private, no-store`, the targeted headers that
 // caches obey over it set to no-store or removed (see fence.Rewrite); every
 // other response passes through untouched.
+//
+// Put it in a route without matchers, ahead of every handler that writes
+// responses. A request that a matcher leaves out skips the fence, and
+// Caddy's matchers read paths and hosts otherwise than origins do; the
+// Caddyfile directive refuses one. Choose paths with private_paths and
+// public_paths.
 type Handler struct {
 	// Mode is "enforce" (default: rewrite fenced responses) or "report"
 	// (rewrite nothing, log each response that would be fenced).
@@ -168,8 +174,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// Validate rejects what Provision does not read as an error: a mode it
-// does not know.
+// Validate checks what Provision leaves to it: the mode, which Provision
+// reads as enforce unless it is report.
 func (h *Handler) Validate() error {
 	switch h.Mode {
 	case "", ModeEnforce, ModeReport:

@@ -37,6 +37,11 @@ The fence options are those of the cache_fence directive:
                       request cookies
   --tag-header        the origin's route tag header (private or public)
   --metrics           serve Prometheus metrics on this address (/metrics)
+  --access-log        log every request; the credentials the fence knows
+                      (its headers and URL parameters, cookies,
+                      Authorization) are hidden there, as in every other
+                      entry of the log
+  --debug             debug entries too, one per response from the fence
 `,
 		CobraFunc: func(cmd *cobra.Command) {
 			tree = cmd // for run's pre-flight; see guardRun
