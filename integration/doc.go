@@ -60,6 +60,12 @@
 // Cache-Control lines, RFC 9213's no-store split) must be stored and
 // served.
 //
+// TestConfigClasses replays, through the same caches, configurations that
+// once let a personal page out: a credential_headers name written with
+// "_" (X_Api_Key) while clients send "-", a header really called api_key,
+// and the path a matcher on the directive (@app not path /c/static/*)
+// handed to Caddy's case-folding path matcher, now refused at adapt time.
+//
 // TestMixedLoad sends a few thousand requests from 16 concurrent clients
 // (60 users, 20 anonymous visitors, 29 URLs: personal pages, public pages,
 // static assets) through Varnish and through nginx, both with the fence,
