@@ -254,19 +254,7 @@ func serve(t *testing.T, dir, addr string, args ...string) {
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	stop := func() {
-		cmd.Process.Kill()
-		<-exited
-	}
-	t.Cleanup(stop)
+	exited, stop := start(t, cmd)
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		select {
 		case <-exited:
@@ -282,6 +270,26 @@ func serve(t *testing.T, dir, addr string, args ...string) {
 			t.Fatalf("nothing listens on %s after 15s:\n%s", addr, &out)
 		}
 	}
+}
+
+// start starts cmd, and kills it when the test ends. exited is closed
+// once it has exited; stop kills it and waits for that.
+func start(t *testing.T, cmd *exec.Cmd) (exited <-chan struct{}, stop func()) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(done)
+	}()
+	stop = func() {
+		cmd.Process.Kill()
+		<-done
+	}
+	t.Cleanup(stop)
+	return done, stop
 }
 
 // siteCaddyfile is a Caddyfile with the global option opt and a site on

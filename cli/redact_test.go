@@ -105,19 +105,7 @@ func TestSidecarLogsHideCredentials(t *testing.T) {
 	cmd := exec.Command(bin, "sidecar", "--from", from, "--to", l.Addr().String(), "--access-log", "--debug")
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Dir = t.TempDir()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	stop := func() {
-		cmd.Process.Kill()
-		<-exited
-	}
-	t.Cleanup(stop)
+	exited, stop := start(t, cmd)
 	base := "http://" + from
 	waitUp(t, base, exited)
 

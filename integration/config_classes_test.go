@@ -121,27 +121,7 @@ func TestConfigClasses(t *testing.T) {
 					if !slices.Contains(tc.caches, kind) {
 						continue
 					}
-					t.Run(tc.class+"/"+tc.name, func(t *testing.T) {
-						first, err := fetch(ctx, c, tc.first.path, tc.first.header)
-						if err != nil || first.owner != tc.first.owner {
-							t.Fatalf("first visitor: owner %q, err %v; want %s's page", first.owner, err, tc.first.owner)
-						}
-						second, err := fetch(ctx, c, tc.second.path, tc.second.header)
-						if err != nil {
-							t.Fatal(err)
-						}
-						report(t, "classes   %-10s %-40s %-8s %-14s second visitor got %s's page (cache hit %v, fence %q)",
-							tc.class, tc.name, kind, variant, second.owner, second.hit, first.verdict)
-						switch {
-						case !fenced && second.owner != tc.first.owner:
-							t.Fatalf("no leak without the fence: the set-up cannot show what this case is about")
-						case fenced && second.owner != tc.second.owner:
-							t.Fatalf("through the fence the second visitor got %s's page, want %s's (fence said %q)",
-								second.owner, tc.second.owner, first.verdict)
-						case fenced && (!strings.HasPrefix(first.verdict, "fenced") || !strings.Contains(first.verdict, tc.reason)):
-							t.Fatalf("the first response was not fenced for %s: %q", tc.reason, first.verdict)
-						}
-					})
+					t.Run(tc.class+"/"+tc.name, func(t *testing.T) { tc.replay(ctx, t, c, "classes", kind, fenced) })
 				}
 				if fenced {
 					t.Run("matcher/public_path_still_stored", func(t *testing.T) {

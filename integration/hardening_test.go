@@ -2,6 +2,7 @@ package integration
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -155,6 +156,35 @@ var hardeningPublic = []struct {
 		hardeningRequest{"/h/split", nil, "public"}, hardeningRequest{"/h/split", nil, "public"}, []string{"varnish"}},
 }
 
+// replay has the two visitors of the case ask c, a cache of the given
+// kind, for their pages, with or without the fence in front of the
+// origin, and fails unless the first visitor's page reaches the second
+// exactly when the case says it must: without the fence, in the caches it
+// names. suite names the test in the summary.
+func (tc hardeningCase) replay(ctx context.Context, t *testing.T, c *cache, suite, kind string, fenced bool) {
+	variant := map[bool]string{false: "without_fence", true: "with_fence"}[fenced]
+	first, err := fetch(ctx, c, tc.first.path, tc.first.header)
+	if err != nil || first.owner != tc.first.owner {
+		t.Fatalf("first visitor: owner %q, err %v; want %s's page", first.owner, err, tc.first.owner)
+	}
+	second, err := fetch(ctx, c, tc.second.path, tc.second.header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, "%-9s %-12s %-40s %-8s %-14s second visitor got %s's page (cache hit %v, fence %q)",
+		suite, tc.class, tc.name, kind, variant, second.owner, second.hit, first.verdict)
+	leaked := second.owner == tc.first.owner
+	switch {
+	case !fenced && slices.Contains(tc.caches, kind) && !leaked:
+		t.Fatalf("no leak without the fence: the set-up cannot show what this case is about")
+	case fenced && second.owner != tc.second.owner:
+		t.Fatalf("through the fence the second visitor got %s's page, want %s's (fence said %q)",
+			second.owner, tc.second.owner, first.verdict)
+	case fenced && (!strings.HasPrefix(first.verdict, "fenced") || !strings.Contains(first.verdict, tc.reason)):
+		t.Fatalf("the first response was not fenced for %s: %q", tc.reason, first.verdict)
+	}
+}
+
 func TestHardening(t *testing.T) {
 	t.Parallel()
 	php, python := startPHPOrigin(t), startPythonOrigin(t)
@@ -168,30 +198,7 @@ func TestHardening(t *testing.T) {
 				c := startCache(t, kind, conf, router)
 				ctx := testContext(t, 2*time.Minute)
 				for _, tc := range hardeningCases {
-					leaks := tc.caches
-					t.Run(tc.class+"/"+tc.name, func(t *testing.T) {
-						first, err := fetch(ctx, c, tc.first.path, tc.first.header)
-						if err != nil || first.owner != tc.first.owner {
-							t.Fatalf("first visitor: owner %q, err %v; want %s's page", first.owner, err, tc.first.owner)
-						}
-						second, err := fetch(ctx, c, tc.second.path, tc.second.header)
-						if err != nil {
-							t.Fatal(err)
-						}
-						leaked := second.owner == tc.first.owner
-						report(t, "hardening %-12s %-34s %-8s %-14s second visitor got %s's page (cache hit %v, fence %q)",
-							tc.class, tc.name, kind, variant, second.owner, second.hit, first.verdict)
-						wantLeak := !fenced && slices.Contains(leaks, kind)
-						switch {
-						case wantLeak && !leaked:
-							t.Fatalf("no leak without the fence: the set-up cannot show what this case is about")
-						case fenced && second.owner != tc.second.owner:
-							t.Fatalf("through the fence the second visitor got %s's page, want %s's (fence said %q)",
-								second.owner, tc.second.owner, first.verdict)
-						case fenced && (!strings.HasPrefix(first.verdict, "fenced") || !strings.Contains(first.verdict, tc.reason)):
-							t.Fatalf("the first response was not fenced for %s: %q", tc.reason, first.verdict)
-						}
-					})
+					t.Run(tc.class+"/"+tc.name, func(t *testing.T) { tc.replay(ctx, t, c, "hardening", kind, fenced) })
 				}
 				if !fenced {
 					return
