@@ -404,9 +404,13 @@ func (c *Config) runs(check string) bool { return slices.Contains(c.Checks, chec
 // credentials: anonymous requests carry them too, and the fence would
 // then fence, and stamp, every response as someone's.
 func (c *Config) checkRequestHeaders() error {
-	credentials := fence.DefaultCredentialHeaders()
-	if c.OwnerStamp != nil && c.OwnerStamp.CredentialHeaders != nil {
+	var credentials []string // nil: the fence's defaults
+	if c.OwnerStamp != nil {
 		credentials = c.OwnerStamp.CredentialHeaders
+	}
+	rules, err := fence.New(fence.Config{CredentialHeaders: credentials})
+	if err != nil {
+		return fmt.Errorf("owner_stamp: %w", err)
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.RequestHeaders)) {
 		if err := checkHeader(name, c.RequestHeaders[name]); err != nil {
@@ -418,7 +422,7 @@ func (c *Config) checkRequestHeaders() error {
 			return fmt.Errorf("request_headers %q: credentials belong to identities", name)
 		case canonical == "Host":
 			return fmt.Errorf("request_headers %q: use connect_to to reach another address with the public Host", name)
-		case slices.ContainsFunc(credentials, func(c string) bool { return strings.EqualFold(c, name) }):
+		case rules.IsCredentialHeader(canonical):
 			return fmt.Errorf("request_headers %q: the fence counts it as a credential, so every request would be someone's", name)
 		}
 	}
