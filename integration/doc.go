@@ -94,11 +94,23 @@
 // them, not a stream; the metrics endpoint counts it all.
 //
 // TestLogs runs real Varnish (with varnishncsa) and nginx (with its access
-// log) in front of the fence with owner_stamp, configured to ignore
-// "private" as a misconfigured CDN does; mixed users, one after another
-// and all at once, produce real log lines, and `cachefence logs` must flag
-// exactly the records where one user's page reached another, none on the
-// public pages, and none at all with a cache that honours "private".
+// log), logging in the eleven-field formats of docs/logs.md, which the
+// test reads from docs/logs.md itself (the nginx block is included as
+// written, the varnishncsa command run as written; only the log's path
+// changes). In front of the fence with owner_stamp, configured to ignore
+// "private" as a misconfigured CDN does, mixed users, one after another
+// and all at once, produce real log lines, and `cachefence logs` must
+// report exactly the findings what each visitor received calls for: a
+// stamp_mismatch where one user's page reached another, a cached_personal
+// for each personal response served from storage, its reasons quoting the
+// logged Cache-Control ("private, no-store", the fence's), none on the
+// public pages, and none at all with a cache that honours "private". With
+// no fence (cache_control_only), an origin whose personal pages say so
+// only by "Cache-Control: private" or "no-store", on paths that are not
+// private and without a cookie, behind the same misconfigured caches:
+// each page a later visitor got from storage must be a cached_personal
+// whose only reason quotes that Cache-Control, and the public page
+// ("public, max-age=60") served from storage must not be flagged.
 //
 // TestXcaddyBuild builds the module into stock Caddy with xcaddy and checks
 // that the handler is there and fences.

@@ -3,11 +3,12 @@ package integration
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,67 +22,186 @@ import (
 	"github.com/cachefence/cachefence/logs"
 )
 
-// TestLogs runs real caches in front of the fence with owner stamps,
-// lets signed-in users, a bearer-token client and anonymous visitors
-// through them one after another and all at once, and runs `cachefence
-// logs` over the access log the cache wrote: varnishncsa's for Varnish,
-// nginx's own. With a cache that ignores "private" (as a misconfigured CDN
-// does) the stamp_mismatch findings must be exactly the responses where
-// one identity's stamped page reached another, and no public page may be
-// flagged; with a cache that honours "private" there must be no finding
-// at all.
+// TestLogs runs real caches, logging in the configuration docs/logs.md
+// recommends (read from docs/logs.md itself), and runs `cachefence logs`
+// over the access log the cache wrote: varnishncsa's for Varnish, nginx's
+// own. The findings must be exactly those that what each visitor
+// received calls for: the test compares the two lists, reasons included.
+//
+// In the fenced cases the caches stand in front of the fence with owner
+// stamps, and signed-in users, a bearer-token client and anonymous
+// visitors go through them one after another and all at once. With a
+// cache that ignores "private" (as a misconfigured CDN does) the findings
+// are a stamp_mismatch for each response where one identity's stamped
+// page reached another, and a cached_personal for each personal response
+// served from storage, whose reasons quote the logged Cache-Control; no
+// public page may be flagged. With a cache that honours "private" there
+// must be no finding at all.
+//
+// In the cache_control_only cases there is no fence: the origin marks its
+// personal pages with nothing but "Cache-Control: private" or "no-store",
+// on paths that are not private, without a cookie, and the cache stores
+// them anyway. Only the logged Cache-Control can tell that the pages the
+// second and later visitors got from storage were personal: each must be
+// a cached_personal quoting it, and the public page ("public,
+// max-age=60") served from storage must not be.
 func TestLogs(t *testing.T) {
 	t.Parallel()
+	docs := logsDocsConfig(t)
 	for _, lc := range []struct {
 		name, cache, config string
-		leaks               bool
+		// fenced: the personalised site behind the fence with owner
+		// stamps; otherwise the origin of the cache_control_only cases,
+		// directly behind the cache.
+		fenced bool
+		leaks  bool
 	}{
-		{"varnish/ignores_private", "varnish", "varnish_forced_ttl.vcl", true},
-		{"varnish/honours_private", "varnish", "varnish_2017.vcl", false},
-		{"nginx/ignores_private", "nginx", "logs_nginx_ignores_private.conf", true},
-		{"nginx/honours_private", "nginx", "logs_nginx_honors_private.conf", false},
+		{"varnish/ignores_private", "varnish", "varnish_forced_ttl.vcl", true, true},
+		{"varnish/honours_private", "varnish", "varnish_2017.vcl", true, false},
+		{"nginx/ignores_private", "nginx", "logs_nginx_ignores_private.conf", true, true},
+		{"nginx/honours_private", "nginx", "logs_nginx_honors_private.conf", true, false},
+		{"varnish/cache_control_only", "varnish", "varnish_forced_ttl.vcl", false, true},
+		{"nginx/cache_control_only", "nginx", "logs_nginx_ignores_private.conf", false, true},
 	} {
 		t.Run(lc.name, func(t *testing.T) {
 			t.Parallel()
-			o := startOrigin(t)
-			backend := stampingFence(stampKey)(t, o.port)
-			c, logFile, logged := startLoggingCache(t, lc.cache, lc.config, backend)
-			truth := visitAll(t, c)
+			var backend int
+			if lc.fenced {
+				backend = stampingFence(stampKey)(t, startOrigin(t).port)
+			} else {
+				backend = startCacheControlOrigin(t)
+			}
+			c, logFile, logged := startLoggingCache(t, docs, lc.cache, lc.config, backend)
+			var truth []visit
+			if lc.fenced {
+				truth = visitAll(t, c)
+			} else {
+				truth = visitCacheControlOnly(t, c)
+			}
 			// Every request must be in the log before it is read.
 			waitLines(t, logFile, logged, len(truth))
 
 			got := runLogs(t, lc.cache, logFile)
-			var mismatches []string
+			var findings []string
+			mismatches := 0
 			for _, f := range got {
-				if slices.Contains(logsPublicPaths, f.Path) {
+				if slices.Contains(logsPublicPaths, f.Path) || f.Path == "/catalog" {
 					t.Errorf("a public page flagged: %s", f.String())
 				}
 				if f.Check == logs.StampMismatch {
-					mismatches = append(mismatches, fmt.Sprintf("%s %s>%s", f.Path, f.Owner, f.Requester))
+					mismatches++
 				}
+				findings = append(findings, findingLine(f))
 			}
-			var want []string
-			for _, v := range truth {
-				if v.stamped && v.owner != v.visitor {
-					want = append(want, fmt.Sprintf("%s %s>%s", v.path, v.owner, v.visitor))
-				}
-			}
-			slices.Sort(mismatches)
+			want, wantMismatches, ccOnly := expectedFindings(t, truth)
+			slices.Sort(findings)
 			slices.Sort(want)
-			report(t, "logs       %-26s %-8s %d requests, %d reached another identity, %d findings (%d stamp_mismatch)",
-				lc.name, lc.cache, len(truth), len(want), len(got), len(mismatches))
-			if !slices.Equal(mismatches, want) {
-				t.Errorf("stamp_mismatch findings:\n%s\nwant, from what each visitor got:\n%s",
-					strings.Join(mismatches, "\n"), strings.Join(want, "\n"))
+			leaked, publicHits := 0, 0
+			for _, v := range truth {
+				if v.owner != "public" && v.owner != v.visitor {
+					leaked++
+				}
+				if v.owner == "public" && v.hit {
+					publicHits++
+				}
+			}
+			t.Logf("findings:\n%s", strings.Join(findings, "\n"))
+			report(t, "logs       %-26s %-8s %d requests, %d reached another identity (%d stamped), %d findings (%d stamp_mismatch, %d cached_personal by Cache-Control alone)",
+				lc.name, lc.cache, len(truth), leaked, wantMismatches, len(got), mismatches, ccOnly)
+			if !slices.Equal(findings, want) {
+				t.Errorf("findings:\n%s\nwant, from what each visitor got:\n%s",
+					strings.Join(findings, "\n"), strings.Join(want, "\n"))
+			}
+			if publicHits == 0 {
+				t.Error("no public page was served from storage: the test cannot show the watcher leaves them alone")
 			}
 			switch {
-			case lc.leaks && len(want) == 0:
+			case lc.fenced && lc.leaks && wantMismatches == 0:
 				t.Fatal("no stamped page reached another identity: the test cannot show the watcher finds leaks")
+			case !lc.fenced && ccOnly != 2*(len(logsUsers)+len(logsAnons)-1):
+				// Alice fetches each personal page first; the five after
+				// her must each have got her page from storage.
+				t.Fatalf("%d responses served from storage that only their Cache-Control marks personal, want %d: the test cannot show the watcher reads Cache-Control",
+					ccOnly, 2*(len(logsUsers)+len(logsAnons)-1))
 			case !lc.leaks && len(got) > 0:
 				t.Errorf("%d findings with a cache that honours private, first %s", len(got), got[0].String())
 			}
 		})
 	}
+}
+
+// findingLine is a finding as the test compares it: check, path, the
+// cache status as logged, owner and requester, and the reasons, exactly.
+func findingLine(f logs.Finding) string {
+	return fmt.Sprintf("%s %s %s %s>%s %q", f.Check, f.Path, f.CacheWord, cmp.Or(f.Owner, "-"), f.Requester, f.Why)
+}
+
+// logsCacheControlWhy is what cached_personal must say of a response
+// served from storage, by the Cache-Control its visitor received: the
+// quote of fence.SharedStorable's verdict, written out here rather than
+// asked of it, or nothing for a response every shared cache may store.
+// A Cache-Control the test meets and this table lacks fails the test.
+var logsCacheControlWhy = map[string][]string{
+	"private, no-store":                {`Cache-Control "private, no-store" says private and no-store`}, // the fence's
+	"private":                          {`Cache-Control "private" says private`},
+	"no-store":                         {`Cache-Control "no-store" says no-store`},
+	"no-cache":                         nil, // storable: revalidate first
+	"public, max-age=60":               nil,
+	"public, max-age=300":              nil,
+	"public, max-age=86400, immutable": nil,
+}
+
+// expectedFindings returns, from what each visitor received, the findings
+// `cachefence logs` must report, as findingLine writes them: a
+// stamp_mismatch for each stamped page that reached another identity, a
+// cached_personal for each response served from storage that was stamped,
+// on a private path, set a cookie, or had a Cache-Control that lets no
+// shared cache store it. It also counts the stamp mismatches and the
+// cached_personal findings whose only reason is the Cache-Control.
+func expectedFindings(t *testing.T, truth []visit) (want []string, mismatches, ccOnly int) {
+	t.Helper()
+	for _, v := range truth {
+		if v.stamped && v.owner != v.visitor {
+			// The stamp is the fence's for the page's owner; the watcher
+			// names it by its account (or anonymous).
+			want = append(want, findingLine(logs.Finding{Check: logs.StampMismatch, Path: v.path,
+				CacheWord: v.cacheWord, Owner: v.owner, Requester: v.visitor}))
+			mismatches++
+		}
+		if !v.hit {
+			continue
+		}
+		ccWhy, known := logsCacheControlWhy[v.cacheControl]
+		if !known {
+			t.Errorf("%s %s: Cache-Control %q: the test does not say what the watcher must make of it", v.visitor, v.path, v.cacheControl)
+			continue
+		}
+		var why []string
+		if v.stamped {
+			why = append(why, "owner_stamp")
+		}
+		if logsPrivatePath(v.path) {
+			why = append(why, "private_path")
+		}
+		if v.setCookie {
+			why = append(why, "set_cookie")
+		}
+		if len(why) == 0 && len(ccWhy) > 0 {
+			ccOnly++
+		}
+		why = append(why, ccWhy...)
+		if len(why) > 0 {
+			want = append(want, findingLine(logs.Finding{Check: logs.CachedPersonal, Path: v.path,
+				CacheWord: v.cacheWord, Requester: v.visitor, Why: why}))
+		}
+	}
+	return want, mismatches, ccOnly
+}
+
+// logsPrivatePath says whether path matches one of the --private-path
+// patterns runLogs passes (the fence's private_paths).
+func logsPrivatePath(path string) bool {
+	return strings.HasPrefix(path, "/account") || strings.HasPrefix(path, "/orders/") || path == "/live"
 }
 
 // The identities of the test: users with a session cookie, one with a
@@ -97,11 +217,19 @@ var (
 	logsPublicPaths = []string{"/", "/news/1", "/static/app.css"}
 )
 
-// visit is what one visitor got: the owner named in the body, and
-// whether the response carried an owner stamp.
+// visit is what one visitor got: the owner named in the body, whether
+// the response carried an owner stamp or set a cookie, its Cache-Control,
+// and whether the cache served it from storage, as the cache tells the
+// client.
 type visit struct {
 	visitor, path, owner string
-	stamped              bool
+	stamped, setCookie   bool
+	cacheControl         string
+	hit                  bool
+	// cacheWord is the cache status the log must hold for a hit: nginx's
+	// $upstream_cache_status as X-Cache-Status sends it, or Varnish's
+	// "hit" handling. It is "(not a hit)" for Varnish's other handlings.
+	cacheWord string
 }
 
 // identityName is how the watcher names v: its account, or anonymous.
@@ -121,13 +249,13 @@ func visitAll(t *testing.T, c *cache) []visit {
 	var mu sync.Mutex
 	var got []visit
 	fetch := func(v visitor, path string) {
-		owner, stamped, err := fetchStamped(ctx, c, v, path)
+		got1, err := fetchVisit(ctx, c, v, path)
 		if err != nil {
 			t.Errorf("%s: GET %s: %v", v.name, path, err)
 			return
 		}
 		mu.Lock()
-		got = append(got, visit{identityName(v), path, owner, stamped})
+		got = append(got, got1)
 		mu.Unlock()
 	}
 	for _, path := range slices.Concat(logsPersonalPaths, logsPublicPaths) {
@@ -155,74 +283,238 @@ func visitAll(t *testing.T, c *cache) []visit {
 	return got
 }
 
-// fetchStamped fetches path as v does (visitor.get) and returns the owner
-// the body names and whether the response carried an owner stamp.
-func fetchStamped(ctx context.Context, c *cache, v visitor, path string) (owner string, stamped bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url+path, nil)
+// fetchVisit fetches path as v does (visitor.get) and returns what v got.
+func fetchVisit(ctx context.Context, c *cache, v visitor, path string) (visit, error) {
+	r, err := v.get(ctx, c, path)
 	if err != nil {
-		return "", false, err
+		return visit{}, err
 	}
-	cookie := "_ga=GA1.2." + v.name
+	if r.status != http.StatusOK {
+		return visit{}, fmt.Errorf("status %d", r.status)
+	}
+	got := visit{
+		visitor:      identityName(v),
+		path:         path,
+		owner:        r.owner,
+		stamped:      r.header.Get("Cache-Fence-Owner") != "",
+		setCookie:    len(r.header.Values("Set-Cookie")) > 0,
+		cacheControl: r.header.Get("Cache-Control"),
+		hit:          r.hit,
+		cacheWord:    "(not a hit)",
+	}
 	switch {
-	case v.user != "" && v.bearer:
-		req.Header.Set("Authorization", "Bearer "+v.user)
-	case v.user != "":
-		cookie += "; session=" + v.user
+	case c.kind == "nginx":
+		got.cacheWord = r.header.Get("X-Cache-Status")
+	case r.hit:
+		got.cacheWord = "hit"
 	}
-	req.Header.Set("Cookie", cookie)
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", false, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	if err != nil {
-		return "", false, err
-	}
-	if m := ownerRE.FindSubmatch(body); m != nil {
-		owner = string(m[1])
-	}
-	return owner, resp.Header.Get("Cache-Fence-Owner") != "", nil
+	return got, nil
 }
 
-// startLoggingCache runs the cache with its access log in the
-// recommended format, and returns it, the log's path, and the number of
+// logsDocs is the logging configuration docs/logs.md recommends, as
+// users copy it.
+type logsDocs struct {
+	// nginxHTTP is the inside of the nginx section's http block: the map,
+	// the log_format and the access_log, which logs to nginxLogPath.
+	nginxHTTP string
+	// varnishncsa is the Varnish section's command line, split into its
+	// arguments after the program's name; it writes to varnishLogPath.
+	varnishncsa []string
+}
+
+// The log files docs/logs.md's configurations write.
+const (
+	nginxLogPath   = "/var/log/nginx/cachefence.log"
+	varnishLogPath = "/var/log/varnish/cachefence.log"
+)
+
+// logsDocsConfig reads the recommended nginx configuration and
+// varnishncsa command from docs/logs.md, so that the test runs what users
+// copy, not a copy of it that may drift.
+func logsDocsConfig(t *testing.T) logsDocs {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "logs.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	var d logsDocs
+
+	nginx := docsBlock(t, doc, "### nginx", "```nginx")
+	if len(nginx) < 2 || nginx[0] != "http {" || nginx[len(nginx)-1] != "}" {
+		t.Fatalf("docs/logs.md: the nginx section's first block is no longer one http { ... } block:\n%s", strings.Join(nginx, "\n"))
+	}
+	d.nginxHTTP = strings.Join(nginx[1:len(nginx)-1], "\n") + "\n"
+	if !strings.Contains(d.nginxHTTP, "log_format cachefence '") ||
+		strings.Count(d.nginxHTTP, "access_log "+nginxLogPath+" cachefence;") != 1 {
+		t.Fatalf("docs/logs.md: the nginx block no longer defines log_format cachefence and logs it to %s once:\n%s", nginxLogPath, d.nginxHTTP)
+	}
+
+	sh := docsBlock(t, doc, "### Varnish (varnishncsa)", "```sh")
+	var command string
+	for _, line := range sh {
+		line = strings.TrimSpace(line)
+		cont := strings.HasSuffix(line, "\\")
+		command += strings.TrimSuffix(line, "\\")
+		if !cont {
+			break
+		}
+	}
+	rest, ok := strings.CutPrefix(command, "varnishncsa -F '")
+	format, rest, closed := strings.Cut(rest, "'")
+	args := strings.Fields(rest)
+	if !ok || !closed || format == "" || strings.ContainsAny(rest, "'\"$`") ||
+		len(args) < 2 || args[len(args)-2] != "-w" || args[len(args)-1] != varnishLogPath {
+		t.Fatalf("docs/logs.md: the varnishncsa command is no longer varnishncsa -F '<format>' ... -w %s: %s", varnishLogPath, command)
+	}
+	d.varnishncsa = append([]string{"-F", format}, args...)
+	return d
+}
+
+// docsBlock returns the lines of the first fenced block that opens with
+// the line fence after the line heading in doc.
+func docsBlock(t *testing.T, doc, heading, fence string) []string {
+	t.Helper()
+	lines := strings.Split(doc, "\n")
+	h := slices.Index(lines, heading)
+	if h < 0 {
+		t.Fatalf("docs/logs.md has no line %q", heading)
+	}
+	open := slices.Index(lines[h:], fence)
+	if open < 0 {
+		t.Fatalf("docs/logs.md: no %s block after %q", fence, heading)
+	}
+	block := lines[h+open+1:]
+	end := slices.Index(block, "```")
+	if end < 0 {
+		t.Fatalf("docs/logs.md: the %s block after %q is not closed", fence, heading)
+	}
+	return block[:end]
+}
+
+// startLoggingCache runs the cache with its access log configured as
+// docs/logs.md says, and returns it, the log's path, and the number of
 // lines already logged before the test's requests (readiness probes).
-func startLoggingCache(t *testing.T, kind, variant string, backend int) (*cache, string, int) {
+func startLoggingCache(t *testing.T, docs logsDocs, kind, variant string, backend int) (*cache, string, int) {
 	t.Helper()
 	if kind == "nginx" {
 		nginx := tool(t, "nginx")
 		c := &cache{kind: "nginx"}
 		prefix := t.TempDir()
+		logFile := filepath.Join(prefix, "access.log")
+		// The documented block, included by logs_nginx.conf; only the
+		// log's path differs.
+		logConf := strings.Replace(docs.nginxHTTP, nginxLogPath, logFile, 1)
+		if err := os.WriteFile(filepath.Join(prefix, "cachefence_log.conf"), []byte(logConf), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		port := serve(t, "nginx", func(port int) *process {
 			file := render(t, prefix, "nginx.conf", config{Port: port, BackendPort: backend, Prefix: prefix}, "logs_nginx.conf", variant)
 			return startProcess(t, "nginx", nil, nginx, "-p", prefix, "-c", file, "-e", "stderr", "-g", "daemon off;")
 		})
 		c.url = fmt.Sprintf("http://127.0.0.1:%d", port)
-		logFile := filepath.Join(prefix, "access.log")
 		return c, logFile, countLines(t, logFile)
 	}
 	c := startVarnish(t, variant, backend)
-	format, err := os.ReadFile(filepath.Join("testdata", "logs_varnishncsa.format"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	logFile := filepath.Join(t.TempDir(), "varnishncsa.log")
-	startProcess(t, "varnishncsa", nil, tool(t, "varnishncsa"),
-		"-n", c.workdir, "-F", strings.TrimSpace(string(format)), "-w", logFile)
+	args := append([]string{"-n", c.workdir}, docs.varnishncsa...)
+	args[len(args)-1] = logFile
+	startProcess(t, "varnishncsa", nil, tool(t, "varnishncsa"), args...)
 	// varnishncsa logs what happens once it is attached: wait for a
-	// request to show, then count it out.
+	// request to show, then count it out. The request is for a public
+	// asset, which no check flags however the cache stores it.
 	deadline := time.Now().Add(startTimeout)
 	for countLines(t, logFile) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("varnishncsa logged nothing")
 		}
-		if resp, err := client.Get(c.url + "/healthz"); err == nil {
+		if resp, err := client.Get(c.url + logsReadyPath); err == nil {
 			resp.Body.Close()
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	return c, logFile, countLines(t, logFile)
+}
+
+// logsReadyPath is what the harness asks Varnish for until varnishncsa
+// logs: a public asset on both origins of the test.
+const logsReadyPath = "/static/logs-ready.css"
+
+// ---- the cache_control_only cases ----
+
+// startCacheControlOrigin runs the origin of the cache_control_only cases
+// on 127.0.0.1 and returns its port. Its personal pages say they are
+// personal by their Cache-Control alone: no path of --private-path, no
+// cookie set, and no fence in front to stamp them.
+func startCacheControlOrigin(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(serveCacheControlOnly), ReadHeaderTimeout: requestTimeout}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func serveCacheControlOnly(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	owner := cmp.Or(identify(r), "anonymous")
+	p := r.URL.Path
+	switch {
+	case p == "/profile":
+		h.Set("Cache-Control", "private")
+	case p == "/preferences":
+		h.Set("Cache-Control", "no-store")
+	case p == "/catalog":
+		owner = "public"
+		h.Set("Cache-Control", "public, max-age=60")
+	case p == "/healthz":
+		owner = "public"
+		h.Set("Cache-Control", "no-store")
+	case strings.HasPrefix(p, "/static/"):
+		owner = "public"
+		h.Set("Cache-Control", "public, max-age=86400, immutable")
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	fmt.Fprintf(w, "owner=%s\npath=%s\n", owner, p)
+}
+
+// logsCacheControlPaths are the pages of the cache_control_only cases:
+// two personal ones, whose only mark is "private" and "no-store", and a
+// public one.
+var logsCacheControlPaths = []string{"/profile", "/preferences", "/catalog"}
+
+// visitCacheControlOnly sends everyone through each page, one after
+// another, Alice first. It checks that the cache did what the case is
+// about: everyone after Alice got her personal pages from storage, and
+// the public page from storage too.
+func visitCacheControlOnly(t *testing.T, c *cache) []visit {
+	t.Helper()
+	ctx := testContext(t, 2*time.Minute)
+	var got []visit
+	for _, path := range logsCacheControlPaths {
+		for i, v := range append(slices.Clone(logsUsers), logsAnons...) {
+			g, err := fetchVisit(ctx, c, v, path)
+			if err != nil {
+				t.Fatalf("%s: GET %s: %v", v.name, path, err)
+			}
+			got = append(got, g)
+			wantOwner := "alice"
+			if path == "/catalog" {
+				wantOwner = "public"
+			}
+			if g.owner != wantOwner || g.hit != (i > 0) || g.stamped || g.setCookie {
+				t.Fatalf("%s: GET %s: got %s's page, hit %v, stamped %v, set a cookie %v; the case needs %s's page, from storage for all but the first visitor, unstamped, no cookie",
+					v.name, path, g.owner, g.hit, g.stamped, g.setCookie, wantOwner)
+			}
+		}
+	}
+	return got
 }
 
 // countLines counts the lines of file; a missing file has none.
