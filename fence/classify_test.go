@@ -580,7 +580,7 @@ func TestClassifyPublicLiftsOnlySessionCookie(t *testing.T) {
 		{name: "vary cookie on public path", config: tagConfig, reqHdr: sessionCookie, public: true, resp: merge(cssFile, http.Header{"Vary": {"Cookie"}}), want: reasons(VaryCredentials)},
 		{name: "vary cookie with public tag", config: tagConfig, reqHdr: sessionCookie, resp: merge(pub, http.Header{"Vary": {"Cookie"}}), want: reasons(VaryCredentials)},
 		{name: "vary star on public path", config: tagConfig, public: true, resp: merge(cssFile, http.Header{"Vary": {"*"}}), want: reasons(VaryStar)},
-		{name: "cache-control conflict on public path", config: tagConfig, reqHdr: sessionCookie, public: true, resp: merge(cssFile, http.Header{"Cache-Control": {"public, private"}}), want: reasons(CacheControlConflict)},
+		{name: "cache-control conflict on public path", config: tagConfig, reqHdr: sessionCookie, public: true, resp: merge(cssFile, http.Header{"Cache-Control": {"public, max-age=60, max-age=0"}}), want: reasons(CacheControlConflict)},
 		{name: "cache-control invalid with public tag", config: tagConfig, reqHdr: sessionCookie, resp: merge(pub, http.Header{"Cache-Control": {"max-age=abc"}}), want: reasons(CacheControlInvalid)},
 		{name: "cache-control qualified with public tag", config: tagConfig, reqHdr: sessionCookie, resp: merge(pub, http.Header{"Cache-Control": {`private="Set-Cookie"`}}), want: reasons(CacheControlQualified)},
 		{name: "path confusion with public tag", config: tagConfig, reqHdr: sessionCookie, target: "/account/x.css", resp: merge(pub, htmlResponse), want: reasons(PathConfusion)},
@@ -618,6 +618,11 @@ func TestClassifyPublicPathNeedsAPlainFile(t *testing.T) {
 		// name, and keeps net/http from sniffing one.
 		{name: "an untyped file from a file server", config: public, reqHdr: sessionCookie, target: "/static/app.js.map", resp: http.Header{"Content-Type": nil, "Last-Modified": {lastModified}}, want: 0},
 		{name: "an untyped answer without a file server's marks", config: public, reqHdr: sessionCookie, target: "/static/app.js.map", resp: http.Header{"Content-Type": nil}, want: reasons(SessionCookie, PathConfusion)},
+		{name: "an untyped page", config: public, reqHdr: sessionCookie, target: "/static/x.html", resp: http.Header{"Content-Type": nil, "Last-Modified": {lastModified}}, want: reasons(SessionCookie)},
+		// django-sendfile's protected media: the view authorises, the file
+		// server sends the file with its marks, the origin says private.
+		{name: "a private file from a file server", config: public, reqHdr: sessionCookie, target: "/static/invoices/4711.pdf", resp: file("application/pdf", "Last-Modified", lastModified, "Cache-Control", "private"), want: reasons(SessionCookie)},
+		{name: "a no-store file from a file server", config: public, reqHdr: sessionCookie, target: "/static/export.csv", resp: file("text/csv", "Last-Modified", lastModified, "Cache-Control", "no-store"), want: reasons(SessionCookie)},
 		{name: "a compressed tarball sent with the type inside", config: public, reqHdr: sessionCookie, target: "/static/release.tar.gz", resp: file("application/x-tar", "Last-Modified", lastModified), want: 0},
 		{name: "script from a file server", config: public, reqHdr: sessionCookie, target: "/static/app.js", resp: file("text/javascript", "Last-Modified", lastModified), want: 0},
 		{name: "script from Go's http.FileServer with embed (Accept-Ranges only)", config: public, reqHdr: sessionCookie, target: "/static/app.js", resp: file("text/javascript", "Accept-Ranges", "bytes"), want: 0},
@@ -793,6 +798,10 @@ func TestClassifyParserDifferentials(t *testing.T) {
 			target: "/static/app.js.map", resp: http.Header{"Content-Type": nil, "Last-Modified": {lastModified}, "Etag": {`"x"`}}, want: 0},
 		{name: "an untyped answer without a file server's marks",
 			target: "/account/x.map", resp: http.Header{"Content-Type": nil}, want: reasons(PathConfusion)},
+		// Go's mime package names .css whatever the machine: no file
+		// server built on it sends a stylesheet untyped.
+		{name: "an untyped stylesheet, marks or not",
+			target: "/account/x.css", resp: http.Header{"Content-Type": nil, "Last-Modified": {lastModified}}, want: reasons(PathConfusion)},
 	})
 }
 

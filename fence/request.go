@@ -137,11 +137,14 @@ func (p *Policy) Classify(req *Request, status int, resp http.Header) Reasons {
 	if tagInvalid {
 		rs = rs.With(TagInvalid)
 	}
-	if req.IdentifyingCookie && !tagPublic && !(req.PublicPath && plainlyStatic(req, status, resp)) {
+	cc := readCacheControl(resp["Cache-Control"])
+	// A public path speaks for files, but a file the origin marks private
+	// or no-store is one user's (a download a view authorised, sent by the
+	// file server through X-Accel-Redirect, with its marks).
+	if req.IdentifyingCookie && !tagPublic && !(req.PublicPath && !cc.private && !cc.noStore && plainlyStatic(req, status, resp)) {
 		rs = rs.With(SessionCookie)
 	}
 	rs |= varyReasons(resp["Vary"], req)
-	cc := readCacheControl(resp["Cache-Control"])
 	if cc.invalid {
 		rs = rs.With(CacheControlInvalid)
 	}

@@ -153,12 +153,31 @@ func untyped(resp http.Header) bool {
 	return present && len(lines) == 0
 }
 
+// namedByGo are the extensions Go's mime package names without any
+// mime.types file (its builtin table), so that Caddy's file_server and
+// Go's http.FileServer never send them untyped: an untyped answer at such
+// a path was not sent by a file server.
+var namedByGo = map[string]bool{
+	"avif": true, "css": true, "gif": true, "htm": true, "html": true, "jpeg": true, "jpg": true, "js": true,
+	"json": true, "mjs": true, "pdf": true, "png": true, "svg": true, "wasm": true, "webp": true, "xml": true,
+}
+
+// untypedFile reports an untyped answer, with a file server's marks, at a
+// path p whose extension file servers may not know.
+func untypedFile(p string, resp http.Header) bool {
+	if !untyped(resp) || !fromFileServer(resp) {
+		return false
+	}
+	seg := p[strings.LastIndexByte(p, '/')+1:]
+	return !namedByGo[strings.ToLower(seg[strings.LastIndexByte(seg, '.')+1:])]
+}
+
 // compressionSuffixes are extensions that name a compression of the file
 // whose name they follow (app.css.gz, backup.tar.gz). File servers may
 // send the type of what is inside: the AWS CLI stores .tar.gz as
 // application/x-tar (Python's mimetypes reads the inner extension), and
 // Apache's AddEncoding sends the inner type with Content-Encoding.
-var compressionSuffixes = map[string]bool{"gz": true, "bz2": true, "zst": true, "br": true, "xz": true}
+var compressionSuffixes = map[string]bool{"gz": true, "bz2": true, "zst": true}
 
 // innerFileType returns, for a path ending in a compression suffix, the
 // file type of the extension before it (".tar" of "x.tar.gz"), when that
@@ -213,7 +232,7 @@ func pathConfused(req *Request, status int, resp http.Header) bool {
 // sends for a file at path p of type ft.
 func typeFits(p string, ft fileType, resp http.Header) bool {
 	if untyped(resp) {
-		return fromFileServer(resp)
+		return untypedFile(p, resp)
 	}
 	mt, ok := singleMediaType(resp)
 	if !ok {
@@ -244,5 +263,5 @@ func plainlyStatic(req *Request, status int, resp http.Header) bool {
 		return typeFits(req.RawPath, ft, resp)
 	}
 	_, ok := singleMediaType(resp)
-	return ok || untyped(resp)
+	return ok || untypedFile(req.RawPath, resp)
 }
