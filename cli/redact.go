@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -60,16 +61,39 @@ func (f *credentialFilter) Filter(in zapcore.Field) zapcore.Field {
 	return in
 }
 
+// urlHeaders carry a URL, whose credential parameters are hidden as in the
+// request's URI: a page reached with ?token= sends it on as the Referer of
+// every asset it loads.
+var urlHeaders = []string{"Referer", "Location", "Content-Location", "X-Original-Uri", "X-Original-Url", "X-Forwarded-Uri", "X-Rewrite-Url"}
+
 // redactHeader returns h, or a copy of it with the values of its credential
-// headers replaced: h is the request's or the response's own.
+// headers replaced and the credentials in its URLs hidden: h is the
+// request's or the response's own.
 func (f *credentialFilter) redactHeader(h http.Header) http.Header {
 	var redacted http.Header
+	set := func(name string, v []string) {
+		if redacted == nil {
+			redacted = h.Clone()
+		}
+		redacted[name] = v
+	}
 	for name := range h {
 		if f.policy.IsCredentialHeader(name) {
-			if redacted == nil {
-				redacted = h.Clone()
+			set(name, []string{"REDACTED"})
+		}
+	}
+	for _, name := range urlHeaders {
+		var hidden []string
+		for i, v := range h[name] {
+			if r := f.policy.RedactURI(v); r != v {
+				if hidden == nil {
+					hidden = slices.Clone(h[name])
+				}
+				hidden[i] = r
 			}
-			redacted[name] = []string{"REDACTED"}
+		}
+		if hidden != nil {
+			set(name, hidden)
 		}
 	}
 	if redacted == nil {

@@ -26,16 +26,25 @@ func TestCredentialFilter(t *testing.T) {
 		filter        credentialFilter
 		header        http.Header
 		hidden, shown []string // header names
-		uri, wantURI  string
+		// urls are URL-valued headers and how they must be logged.
+		urls         map[string]string
+		uri, wantURI string
 	}{{
 		name: "defaults",
 		header: http.Header{
 			"X-Api-Key": {"k1"}, "X_api_key": {"k2"}, "Private-Token": {"glpat"}, "Remote-User": {"alice"},
 			"Accept": {"*/*"}, "X-Request-Id": {"r1"},
+			"Referer":  {"https://app.example/dashboard?access_token=s3"},
+			"Location": {"/callback?page=1&token=s4"}, "X-Original-Uri": {"/api?api_key=s5"},
+			"Content-Location": {"/public/page?page=2"},
 		},
 		hidden: []string{"X-Api-Key", "X_api_key", "Private-Token", "Remote-User"},
-		shown:  []string{"Accept", "X-Request-Id"},
-		uri:    "/api/me;jsessionid=s1?page=2&ACCESS_TOKEN=s2", wantURI: "/api/me;REDACTED?page=2&ACCESS_TOKEN=REDACTED",
+		shown:  []string{"Accept", "X-Request-Id", "Content-Location"},
+		urls: map[string]string{
+			"Referer":  "https://app.example/dashboard?access_token=REDACTED",
+			"Location": "/callback?page=1&token=REDACTED", "X-Original-Uri": "/api?api_key=REDACTED",
+		},
+		uri: "/api/me;jsessionid=s1?page=2&ACCESS_TOKEN=s2", wantURI: "/api/me;REDACTED?page=2&ACCESS_TOKEN=REDACTED",
 	}, {
 		name:   "configured lists",
 		filter: credentialFilter{CredentialHeaders: []string{"X_Tenant_Token"}, CredentialParams: []string{"sig"}},
@@ -62,6 +71,11 @@ func TestCredentialFilter(t *testing.T) {
 					t.Errorf("%s logged as %q, want %q", name, v, tc.header[name])
 				}
 			}
+			for name, want := range tc.urls {
+				if v := got[name]; len(v) != 1 || v[0] != want {
+					t.Errorf("%s logged as %q, want %q", name, v, want)
+				}
+			}
 			for name, v := range original {
 				if tc.header[name][0] != v[0] {
 					t.Errorf("the filter changed the request's own %s", name)
@@ -86,7 +100,7 @@ func TestCredentialFilter(t *testing.T) {
 func TestSidecarLogsHideCredentials(t *testing.T) {
 	bin := buildCachefence(t)
 	secrets := []string{"HDRSECRET", "UNDERSECRET", "GITLABSECRET", "BEARERSECRET", "COOKIESECRET",
-		"QUERYSECRET", "PHPSECRET", "PATHSECRET", "SETCOOKIESECRET", "RESPTOKENSECRET"}
+		"QUERYSECRET", "PHPSECRET", "PATHSECRET", "SETCOOKIESECRET", "RESPTOKENSECRET", "REFERERSECRET"}
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -113,7 +127,7 @@ func TestSidecarLogsHideCredentials(t *testing.T) {
 		target string
 		header http.Header
 	}{
-		{"/visible-1?page=2&access_token=QUERYSECRET", http.Header{"X-Api-Key": {"HDRSECRET"}, "X-Request-Id": {"marker-1"}}},
+		{"/visible-1?page=2&access_token=QUERYSECRET", http.Header{"X-Api-Key": {"HDRSECRET"}, "X-Request-Id": {"marker-1"}, "Referer": {"http://app.example/p?token=REFERERSECRET"}}},
 		{"/visible-2?access.token=PHPSECRET", http.Header{"X_Api_Key": {"UNDERSECRET"}, "Private-Token": {"GITLABSECRET"}}},
 		{"/visible-3;jsessionid=PATHSECRET", http.Header{"Authorization": {"Bearer BEARERSECRET"}, "Cookie": {"session=COOKIESECRET"}}},
 	}
