@@ -249,7 +249,14 @@ func (c *Checker) Check(source string, r *Record, emit func(*Finding)) {
 			// The fence's own judge: what no shared cache may store
 			// (the origin said private or no-store, or fenced it) and
 			// what caches read differently was not the origin's to share.
-			for _, w := range fence.SharedStorable(r.Status, r.storageHeader()).Why {
+			status := r.Status
+			if status == http.StatusNotModified {
+				// A 304 from storage answers a conditional request with
+				// the stored response: it is that response (a 200 in all
+				// but name) whose storing is judged.
+				status = http.StatusOK
+			}
+			for _, w := range fence.SharedStorable(status, r.storageHeader()).Why {
 				why = append(why, printable(w))
 			}
 		}

@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -46,5 +47,23 @@ func TestCachedPersonalVerdictIsTheFences(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A 304 served from storage revalidates the stored response: it is judged
+// as that response, not as a status that is not cacheable by default.
+func TestCachedRevalidation(t *testing.T) {
+	ch := newTestChecker(t, testConfig())
+	for _, tc := range []struct {
+		cacheControl string
+		want         bool
+	}{{"", false}, {"public, max-age=60", false}, {"private", true}} {
+		r := Record{Line: 1, Host: "www.example.com", Path: "/static/app.css", Status: http.StatusNotModified,
+			StorageLogged: true, CacheControl: tc.cacheControl, Cache: cachestatus.Hit, CacheWord: "HIT"}
+		found := false
+		ch.Check("test", &r, func(f *Finding) { found = found || f.Check == CachedPersonal })
+		if found != tc.want {
+			t.Errorf("304 HIT with Cache-Control %q: cached_personal %v, want %v", tc.cacheControl, found, tc.want)
+		}
 	}
 }

@@ -13,10 +13,12 @@ import (
 //	time host method uri status cache-status owner-stamp set-cookie cache-control authorization cookie
 //
 // The ten fields recommended before the response's Cache-Control was
-// logged are read too: a line with fewer tabs has no cache-control field.
-// Both formats escape tabs inside values, and the cookie comes last, so
-// that in the current layout even an unescaped tab cannot shift a field
-// the checks read.
+// logged are read too, line by line (a log may change layout at a reload):
+// a line with fewer tabs, or whose ninth field cannot be a Cache-Control,
+// has no cache-control field. nginx escapes tabs inside values, but
+// varnishncsa does not: a tab in the cookie, which comes last, of a
+// ten-field line must not move its Authorization value into the
+// Cache-Control field, which findings quote.
 type tabParser struct {
 	words words
 }
@@ -34,7 +36,7 @@ func (p *tabParser) parse(line string, r *Record) error {
 		return errSkip
 	}
 	fields := tabFields
-	if strings.Count(line, "\t") < tabFields-1 {
+	if strings.Count(line, "\t") < tabFields-1 || !mayBeCacheControl(nthField(line, 8)) {
 		fields = tabFieldsBefore
 	}
 	var f [tabFields]string
@@ -80,6 +82,30 @@ func (p *tabParser) parse(line string, r *Record) error {
 	r.Authorization = unbackslash(dash(credentials[0]))
 	r.Cookie = unbackslash(dash(credentials[1]))
 	return nil
+}
+
+// nthField returns the tab-separated field of line at index n (from 0),
+// which must exist.
+func nthField(line string, n int) string {
+	for range n {
+		line = line[strings.IndexByte(line, '\t')+1:]
+	}
+	field, _, _ := strings.Cut(line, "\t")
+	return field
+}
+
+// mayBeCacheControl reports a logged field that can hold a Cache-Control
+// list: "-", or text whose spaces all follow a comma or another space, as
+// between list members. An Authorization value ("Bearer abc", "Basic
+// dXNl") has a space after its scheme, so a ten-field line with a tab in
+// its cookie is not read as eleven.
+func mayBeCacheControl(field string) bool {
+	for i := 1; i < len(field); i++ {
+		if field[i] == ' ' && field[i-1] != ',' && field[i-1] != ' ' {
+			return false
+		}
+	}
+	return !strings.HasPrefix(field, " ")
 }
 
 // isComment says whether a line of a tab-separated format holds no record:
