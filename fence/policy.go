@@ -174,7 +174,7 @@ func New(c Config) (*Policy, error) {
 		// Kept as isCredentialHeader reads a request's header: "_" as
 		// "-". Canonical as configured, X_Api_Key would be X_api_key,
 		// which no request is read as.
-		if canonical := http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-")); canonical == "Cookie" {
+		if canonical := http.CanonicalHeaderKey(cgiDashes.Replace(name)); canonical == "Cookie" {
 			return nil, errors.New("credential_headers: Cookie is judged cookie by cookie; use session_cookies or ignore_cookies")
 		} else if canonical != "Authorization" {
 			p.credentialHeaders[canonical] = true

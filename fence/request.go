@@ -90,18 +90,22 @@ func (p *Policy) readCredentialHeaders(req *Request, h http.Header) {
 }
 
 // isCredentialHeader reports a configured credential header, given its
-// name as a header map key. "_" counts as "-": CGI and FastCGI (Caddy's
-// php_fastcgi, PHP-FPM) turn both into "_", so a PHP origin reads
-// X_Api_Key as X-Api-Key.
+// name as a header map key. "_" and "." count as "-": CGI and FastCGI
+// (Caddy's php_fastcgi, PHP-FPM) turn "-" into "_", and PHP turns "." into
+// "_" too, so a PHP origin reads X_Api_Key and X.Api.Key as X-Api-Key.
 func (p *Policy) isCredentialHeader(name string) bool {
 	if name == "" || !p.credentialHints.has(credentialHint(name)) {
 		return false
 	}
-	if strings.IndexByte(name, '_') >= 0 {
-		name = http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-"))
+	if strings.ContainsAny(name, "_.") {
+		name = http.CanonicalHeaderKey(cgiDashes.Replace(name))
 	}
 	return p.credentialHeaders[name]
 }
+
+// cgiDashes reads a header name's "_" and "." as the "-" they stand for
+// once CGI and PHP have read the name.
+var cgiDashes = strings.NewReplacer("_", "-", ".", "-")
 
 // Classify returns the reasons to fence the response to req whose status
 // and headers are status and resp. The empty set means the response may be
@@ -263,7 +267,7 @@ func (s hintSet) has(h uint8) bool { return s[h/64]&(1<<(h%64)) != 0 }
 // every spelling isCredentialHeader takes for one name gives one value.
 func credentialHint(name string) uint8 {
 	fold := func(c byte) int {
-		if c == '_' {
+		if c == '_' || c == '.' {
 			c = '-'
 		}
 		return int(c | 0x20)
