@@ -266,6 +266,17 @@ func FuzzSharedStorable(f *testing.F) {
 			t.Fatalf("status %d, header %q: the fence says storable %v (%q), pquerna %v, and no listed difference explains it", status, h, got.OK, got.Why, oracle)
 		}
 		lines := h.Values("Cache-Control")
+		// A difference that excuses "storable" (308, a bare
+		// stale-while-revalidate, a bad Date...) never excuses it beside
+		// a private or no-store, which every reading obeys or fails
+		// closed on.
+		for _, line := range lines {
+			for _, name := range rfcgrammar.DirectiveNames(line) {
+				if got.OK && rfcgrammar.CacheControlValid(line) && (name == "private" || name == "no-store") {
+					t.Fatalf("status %d, header %q: the fence says storable beside %s", status, h, name)
+				}
+			}
+		}
 		if len(lines) != 1 || !rfcgrammar.CacheControlValid(lines[0]) || repeatsDirective(h) {
 			return
 		}
