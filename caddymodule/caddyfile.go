@@ -45,10 +45,11 @@ func parseCaddyfile(helper httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, e
 // keeps a trailing dot, which origins drop. A request the matcher leaves
 // out skips the fence, and the cache in front may still store its
 // response. public_paths and private_paths choose paths with readings made
-// for this, and a site address chooses hosts.
+// for this; for hosts, every site block that reaches an origin gets its
+// own cache_fence, so that no request reaches one unfenced.
 const errMatcher = "cache_fence takes no matcher, got %q: the requests a matcher leaves out skip the fence, " +
 	"and Caddy's matchers read paths and hosts otherwise than origins do (path /static/* also matches /STATIC/x and //static/x). " +
-	"Choose paths with public_paths and private_paths instead, and hosts with a site block of their own"
+	"Choose paths with public_paths and private_paths instead, and put cache_fence in every site block that reaches an origin"
 
 // responseDirectives are Caddy's standard directives that write, wrap or
 // route responses. One ordered before cache_fence either answers requests
