@@ -48,26 +48,49 @@ func Read(files []audit.File) *audit.Config {
 		}
 		parsed[filepath.Clean(f.Path)] = ds
 	}
-	included := map[string]bool{}
+	var dirs []string
+	for _, f := range files {
+		dirs = append(dirs, filepath.Dir(filepath.Clean(f.Path)))
+	}
+	// includedBy[f] are the given files f's expansion pulls in.
+	includedBy := map[string]map[string]bool{}
 	expanded := map[string][]*Directive{}
 	for _, f := range files {
-		if ds, ok := parsed[filepath.Clean(f.Path)]; ok {
-			r := &resolver{cfg: cfg, root: filepath.Dir(f.Path), parsed: parsed, seen: map[string]bool{}, active: map[string]bool{}}
-			expanded[f.Path] = r.expand(ds, 0)
-			for name := range r.seen {
-				included[name] = true
-			}
+		name := filepath.Clean(f.Path)
+		if ds, ok := parsed[name]; ok {
+			r := &resolver{cfg: cfg, root: filepath.Dir(name), dirs: dirs, parsed: parsed, seen: map[string]bool{}, active: map[string]bool{name: true}}
+			expanded[name] = r.expand(ds, 0)
+			includedBy[name] = r.seen
 		}
 	}
+	// A given file another given file includes is audited as part of it;
+	// of files that include each other, the first given is walked.
+	walked := map[string]bool{}
 	for _, f := range files {
-		ds, ok := expanded[f.Path]
-		if !ok || included[filepath.Clean(f.Path)] {
+		name := filepath.Clean(f.Path)
+		ds, ok := expanded[name]
+		if !ok || walked[name] || includedByOther(name, includedBy, walked) {
 			continue
+		}
+		walked[name] = true
+		for inc := range includedBy[name] {
+			walked[inc] = true
 		}
 		flatten(ds, "", "", cfg)
 		walk(ds, context{}, cfg)
 	}
 	return cfg
+}
+
+// includedByOther reports a given file that another given file, not yet
+// walked and not included by it in turn, pulls in: that one will audit it.
+func includedByOther(name string, includedBy map[string]map[string]bool, walked map[string]bool) bool {
+	for other, seen := range includedBy {
+		if other != name && seen[name] && !walked[other] && !includedBy[name][other] {
+			return true
+		}
+	}
+	return false
 }
 
 func failParse(cfg *audit.Config, file string, err error) {
@@ -82,8 +105,11 @@ func failParse(cfg *audit.Config, file string, err error) {
 // they name, relative to the including file, then to the main file's
 // directory, as nginx resolves them against its prefix.
 type resolver struct {
-	cfg    *audit.Config
-	root   string
+	cfg  *audit.Config
+	root string
+	// dirs are the directories of the files given: an include is read
+	// only inside them.
+	dirs   []string
 	parsed map[string][]*Directive
 	// seen are the files included so far; active those being expanded,
 	// to stop include cycles.
@@ -109,6 +135,10 @@ func (r *resolver) expand(ds []*Directive, depth int) []*Directive {
 		for _, name := range names {
 			if r.active[name] || len(r.seen) >= maxIncludes || depth > maxDepth {
 				r.cfg.Skip(d.File, d.Line, "include %s: an include cycle, or too many includes", name)
+				continue
+			}
+			if why := r.outside(name); why != "" {
+				r.cfg.Skip(d.File, d.Line, "include %s: %s, so it was not read", name, why)
 				continue
 			}
 			r.seen[name] = true
@@ -137,16 +167,21 @@ func (r *resolver) glob(d *Directive) []string {
 	candidates := []string{filepath.Join(filepath.Dir(d.File), pattern), filepath.Join(r.root, pattern)}
 	if filepath.IsAbs(pattern) {
 		// A checked-out configuration names its deployed paths
-		// (/etc/nginx/conf.d/x.conf): look for their tails beside it too.
-		// The deployed path itself comes last: on another machine it
-		// is another configuration.
+		// (/etc/nginx/conf.d/x.conf): look for their tails beside it.
+		// A glob keeps its directory (conf.d/*.conf, never *.conf,
+		// which would match the configuration itself when conf.d is
+		// not in the copy). The deployed path itself is never read: on
+		// this machine it is another configuration, or a secret.
 		candidates = nil
 		parts := strings.Split(strings.TrimPrefix(filepath.ToSlash(pattern), "/"), "/")
-		for i := range parts {
+		last := len(parts) - 1
+		if strings.ContainsAny(parts[last], "*?[") && last > 0 {
+			last--
+		}
+		for i := 0; i <= last; i++ {
 			tail := filepath.Join(parts[i:]...)
 			candidates = append(candidates, filepath.Join(filepath.Dir(d.File), tail), filepath.Join(r.root, tail))
 		}
-		candidates = append(candidates, pattern)
 	}
 	for _, c := range candidates {
 		names, _ := filepath.Glob(c)
@@ -159,6 +194,30 @@ func (r *resolver) glob(d *Directive) []string {
 		}
 	}
 	return nil
+}
+
+// outside says why the audit will not read name, or "": a file outside
+// the directories of the files given (../, a symlink out of them), or
+// anything but a regular file (/dev/zero, a FIFO).
+func (r *resolver) outside(name string) string {
+	real, err := filepath.EvalSymlinks(name)
+	if err != nil {
+		return "it cannot be resolved"
+	}
+	inside := false
+	for _, dir := range r.dirs {
+		if d, err := filepath.EvalSymlinks(dir); err == nil {
+			rel, err := filepath.Rel(d, real)
+			inside = inside || err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+		}
+	}
+	if !inside {
+		return "it lies outside the directories of the files given"
+	}
+	if info, err := os.Stat(real); err != nil || !info.Mode().IsRegular() {
+		return "it is not a regular file"
+	}
+	return ""
 }
 
 // context holds the directives in force at a level: the innermost level

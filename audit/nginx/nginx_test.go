@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cachefence/cachefence/audit"
 )
@@ -140,5 +142,97 @@ func TestParseErrors(t *testing.T) {
 	ds, err := Parse("x.conf", []byte("location ~* \"\\.(css|js)$\" { add_header X-A '${a}b' ; }\nset $x ${y}z;\n"))
 	if err != nil || len(ds) != 2 || ds[0].Args[1] != `\.(css|js)$` || ds[0].Block[0].Args[1] != "${a}b" || ds[1].Args[1] != "${y}z" {
 		t.Errorf("Parse: %v, %+v", err, ds)
+	}
+}
+
+// A copy of Debian's stock nginx.conf, whose includes name directories the
+// copy lacks, is still audited: each include that matches nothing is said,
+// none matches the configuration itself, and a site the copy does hold is
+// followed. The sites-enabled glob once fell back on "*" beside the copy,
+// which matched nginx.conf itself: it was then taken as included and never
+// walked, and the run said clean.
+func TestStockDebianConfiguration(t *testing.T) {
+	stock, err := os.ReadFile(filepath.Join("testdata", "debian-stock", "nginx.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := readConf(t, map[string]string{"nginx.conf": string(stock)}, "nginx.conf")
+	var what []string
+	for _, s := range cfg.Skipped {
+		what = append(what, s.What)
+	}
+	for _, include := range []string{"modules-enabled/*.conf", "mime.types", "conf.d/*.conf", "sites-enabled/*"} {
+		if !slices.ContainsFunc(what, func(w string) bool { return strings.Contains(w, include) && strings.Contains(w, "no such file") }) {
+			t.Errorf("the include of %s is not said to match nothing: %q", include, what)
+		}
+	}
+	if len(what) != 4 {
+		t.Errorf("skipped %q, want the four includes", what)
+	}
+
+	cfg = readConf(t, map[string]string{
+		"nginx.conf":           string(stock),
+		"sites-enabled/shop":   "proxy_cache_path /var/cache/nginx keys_zone=one:10m;\nserver {\n  location / {\n    proxy_cache one;\n    proxy_pass http://app;\n  }\n}\n",
+		"unrelated/stray.conf": "server { location / { proxy_cache one; proxy_pass http://other; } }\n",
+	}, "nginx.conf")
+	if got := ids(cfg); !slices.Equal(got, []string{"caches-authorization@shop:4", "cookies-not-in-key@shop:4"}) {
+		t.Errorf("findings %v, want the shop site's through nginx.conf", got)
+	}
+}
+
+// An include is read only inside the directories of the files given, and
+// only if it is a regular file: never ../, a symlink out, a deployed path
+// of this machine (/proc/self/environ would put its environment into the
+// report), /dev/zero or a FIFO.
+func TestIncludesStayInside(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "site", "nginx.conf")
+	outside := filepath.Join(dir, "outside.conf")
+	for path, content := range map[string]string{
+		conf:    "include ../outside.conf;\ninclude /proc/self/environ;\ninclude zero.conf;\ninclude link.conf;\ninclude fifo.conf;\n",
+		outside: "server { location / { proxy_cache one; proxy_pass http://app; } }\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{"zero.conf": "/dev/zero", "link.conf": outside} {
+		if err := os.Symlink(target, filepath.Join(dir, "site", link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "site", "fifo.conf"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *audit.Config)
+	go func() { done <- Read([]audit.File{{Path: conf, Data: data}}) }()
+	var cfg *audit.Config
+	select {
+	case cfg = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Read hangs on an include (a FIFO?)")
+	}
+	if got := ids(cfg); len(got) != 0 {
+		t.Errorf("findings %v: a file outside the configuration was read", got)
+	}
+	if len(cfg.Errors) != 0 {
+		t.Errorf("errors %v: nothing outside should even be tried", cfg.Errors)
+	}
+	var what []string
+	for _, s := range cfg.Skipped {
+		what = append(what, s.What)
+	}
+	for _, want := range []string{"/outside.conf: it lies outside", "/proc/self/environ: no such file here",
+		"zero.conf: it lies outside", "link.conf: it lies outside", "fifo.conf: it is not a regular file"} {
+		if !slices.ContainsFunc(what, func(w string) bool { return strings.Contains(w, want) }) {
+			t.Errorf("no skip says %q: %q", want, what)
+		}
 	}
 }
