@@ -86,7 +86,9 @@ func New(cfg *Config) *Prober {
 }
 
 // newClient returns a client that follows redirects on host only, five at
-// most. Connections go where the URL says; connect_to replaces the dialer.
+// most, and never from https to plain http: net/http would send the test
+// accounts' cookies and Authorization on, in clear, since the host is the
+// same. Connections go where the URL says; connect_to replaces the dialer.
 func newClient(timeout time.Duration, host string) *http.Client {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.Proxy = nil // the probe checks the site, not a proxy in between
@@ -94,12 +96,18 @@ func newClient(timeout time.Duration, host string) *http.Client {
 		Timeout:   timeout,
 		Transport: transport,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if req.URL.Host != host || len(via) > maxRedirects {
+			if req.URL.Host != host || len(via) > maxRedirects || downgrades(req, via) {
 				return http.ErrUseLastResponse
 			}
 			return nil
 		},
 	}
+}
+
+// downgrades reports a redirect to a scheme other than https after a
+// request that used it.
+func downgrades(req *http.Request, via []*http.Request) bool {
+	return req.URL.Scheme != "https" && slices.ContainsFunc(via, func(r *http.Request) bool { return r.URL.Scheme == "https" })
 }
 
 // How a response was fetched; the analysis names mechanisms after it.

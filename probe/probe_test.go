@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -717,6 +718,33 @@ func TestProbeRedirects(t *testing.T) {
 	}
 	if n := elsewhere.Load(); n != 0 {
 		t.Errorf("%d requests followed a redirect to another host", n)
+	}
+}
+
+// A redirect from https to http on the same host is not followed: the
+// test accounts' cookies would go out in clear.
+func TestProbeRefusesDowngrade(t *testing.T) {
+	site := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://"+r.Host+"/account", http.StatusFound)
+	}))
+	t.Cleanup(site.Close)
+	u, _ := url.Parse(site.URL)
+	client := newClient(5*time.Second, u.Host)
+	client.Transport.(*http.Transport).TLSClientConfig = site.Client().Transport.(*http.Transport).TLSClientConfig
+	req, _ := http.NewRequest(http.MethodGet, site.URL+"/start", nil)
+	req.Header.Set("Cookie", "session=alice")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("the downgrade was followed and failed: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Errorf("status %d: the redirect to http was followed", resp.StatusCode)
+	}
+	if downgrades(&http.Request{URL: &url.URL{Scheme: "https"}}, []*http.Request{{URL: &url.URL{Scheme: "https"}}}) ||
+		!downgrades(&http.Request{URL: &url.URL{Scheme: "http"}}, []*http.Request{{URL: &url.URL{Scheme: "https"}}}) ||
+		downgrades(&http.Request{URL: &url.URL{Scheme: "http"}}, []*http.Request{{URL: &url.URL{Scheme: "http"}}}) {
+		t.Errorf("downgrades judges the schemes wrong")
 	}
 }
 
