@@ -52,16 +52,20 @@ func Read(files []audit.File) *audit.Config {
 	cfg := &audit.Config{}
 	included := map[string]bool{}
 	merged := map[string]*vcl.File{}
+	vmodFrom := map[string]bool{}
 	for _, f := range files {
 		parsed, err := vcl.Parse(f.Data)
 		if err != nil {
 			fail(cfg, f.Path, err)
 			continue
 		}
-		m := &merger{cfg: cfg, seen: map[string]bool{}}
+		m := &merger{cfg: cfg, seen: map[string]bool{}, vmodFrom: importsFromPath(f.Data)}
 		merged[f.Path] = m.merge(f.Path, parsed, 0)
 		for name := range m.seen {
 			included[name] = true
+		}
+		if m.vmodFrom {
+			vmodFrom[f.Path] = true
 		}
 	}
 	for _, f := range files {
@@ -71,7 +75,13 @@ func Read(files []audit.File) *audit.Config {
 		}
 		cfg.Settings = append(cfg.Settings, vcl.Flatten(f.Path, m)...)
 		cfg.Scopes = append(cfg.Scopes, vcl.Scopes(f.Path, m, vcl.Varnish)...)
-		if Varnishd != "" {
+		switch {
+		case Varnishd == "":
+		case vmodFrom[f.Path]:
+			// VCC loads a vmod to compile against it: one named by path
+			// is code that came with the input, and would run here.
+			cfg.Skip(f.Path, 0, `an "import ... from" loads a vmod from a path the input names, which varnishd -C would run, so varnishd did not check that it compiles`)
+		default:
 			compile(cfg, f.Path)
 		}
 	}
@@ -92,7 +102,16 @@ func fail(cfg *audit.Config, file string, err error) {
 type merger struct {
 	cfg  *audit.Config
 	seen map[string]bool
+	// vmodFrom: a file read imports a vmod from a path.
+	vmodFrom bool
 }
+
+// importFrom matches VCL that imports a vmod from a file path, even in a
+// comment: a false match only costs the compile check.
+var importFrom = regexp.MustCompile(`\bimport\s+[A-Za-z0-9_]+\s+from\b`)
+
+// importsFromPath reports VCL text holding an "import ... from".
+func importsFromPath(data []byte) bool { return importFrom.Match(data) }
 
 func (m *merger) merge(path string, f *vcl.File, depth int) *vcl.File {
 	out := &vcl.File{}
@@ -125,6 +144,7 @@ func (m *merger) merge(path string, f *vcl.File, depth int) *vcl.File {
 			continue
 		}
 		m.seen[name] = true
+		m.vmodFrom = m.vmodFrom || importsFromPath(data)
 		inner, err := vcl.Parse(data)
 		if err != nil {
 			fail(m.cfg, name, err)
