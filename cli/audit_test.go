@@ -86,7 +86,7 @@ func auditCommandLine(t *testing.T, bin string) {
 		{[]string{"audit", "--fail-on", "high", akamai}, 1, "HIGH     ignores-private"},
 		{[]string{"audit", "notes.txt"}, 2, "notes.txt: unknown format; known kinds: terraform, cloudfront, cloudflare, gcp, akamai, fastly, varnish, nginx"},
 		{[]string{"audit", "broken.json"}, 2, "ERROR    broken.json:3: invalid character '}'"},
-		{[]string{"audit", "--kind", "nginx", "notes.txt"}, 2, `ERROR    notes.txt:1: directive "hello" is not terminated by ";"`},
+		{[]string{"audit", "--kind", "nginx", "notes.txt"}, 2, `ERROR    notes.txt:1: a directive is not terminated by ";"`},
 		{[]string{"audit"}, 2, "cachefence audit: no path given"},
 		{[]string{"audit", "--bogus", safe}, 2, "cachefence audit: unknown flag: --bogus"},
 		{[]string{"audit", "--format", "xml", safe}, 2, `cachefence audit: --format "xml": want text, json or sarif`},

@@ -129,10 +129,11 @@ func TestIncludes(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	for conf, want := range map[string]string{
-		"server {\n  listen 80;\n":          `line 1: "server" block is not closed`,
+		"server {\n  listen 80;\n":          `line 1: a block is not closed`,
 		"}\n":                               `line 1: unexpected "}"`,
 		"add_header X \"unterminated;\n":    "line 1: unterminated quoted string",
-		"location / {\n  proxy_pass x\n}\n": `line 2: directive "proxy_pass" is not terminated by ";"`,
+		"location / {\n  proxy_pass x\n}\n": `line 2: a directive is not terminated by ";"`,
+		"TOKEN=s3cr3t\n":                    `line 1: a directive is not terminated by ";"`,
 		"{ }":                               `line 1: unexpected "{"`,
 	} {
 		if _, err := Parse("x.conf", []byte(conf)); err == nil || err.Error() != want {

@@ -109,11 +109,14 @@ func (p *parser) block(depth int) ([]*Directive, error) {
 				return nil, err
 			}
 			if p.tok.kind != tokClose {
-				return nil, &SyntaxError{d.Line, fmt.Sprintf("%q block is not closed", d.Name)}
+				// Never the name: a file that does not parse may be no
+				// nginx file at all (an included secret), and its first
+				// token would be quoted into every report.
+				return nil, &SyntaxError{d.Line, "a block is not closed"}
 			}
 			d.Block, d.HasBlock = inner, true
 		default:
-			return nil, &SyntaxError{d.Line, fmt.Sprintf("directive %q is not terminated by \";\"", d.Name)}
+			return nil, &SyntaxError{d.Line, `a directive is not terminated by ";"`}
 		}
 		out = append(out, d)
 	}
