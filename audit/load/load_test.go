@@ -214,7 +214,7 @@ func TestErrors(t *testing.T) {
 		{"dist.json", "{\n  \"DistributionConfig\": {\n    \"Origins\": [1,]\n  }\n}\n", "", "dist.json:3: invalid character ']'"},
 		{"other.json", "{\"hello\": \"world\"}\n", "", "other.json: unknown format"},
 		{"main.tf", "resource \"aws_cloudfront_cache_policy\" \"p\" {\n  min_ttl = \n}\n", "", "main.tf:2: Invalid expression"},
-		{"nginx.conf", "http {\n  server {\n    location / {\n      proxy_pass http://a\n    }\n  }\n}\n", "", "nginx.conf:4: directive \"proxy_pass\" is not terminated"},
+		{"nginx.conf", "http {\n  server {\n    location / {\n      proxy_pass http://a\n    }\n  }\n}\n", "", "nginx.conf:4: a directive is not terminated"},
 		{"bad.vcl", "vcl 4.1;\nsub vcl_recv {\n  if (req.url {\n}\n", "", "bad.vcl:3: if: condition is not closed"},
 		{"forced.txt", "{\"rules\": {\"name\": \"default\", \"behaviors\": []}}", "varnish", "forced.txt:1: "},
 	} {
