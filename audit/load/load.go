@@ -5,6 +5,7 @@ package load
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -116,6 +117,15 @@ func Paths(paths []string, force string) *audit.Config {
 }
 
 func addFile(cfg *audit.Config, byKind map[string][]audit.File, path, force string, named bool) {
+	// Opening a FIFO waits for a writer, and a device may never end:
+	// only regular files are read, through a link too.
+	if info, err := os.Stat(path); err != nil {
+		cfg.Fail(path, 0, err)
+		return
+	} else if !info.Mode().IsRegular() {
+		cfg.Fail(path, 0, errors.New("not a regular file (a FIFO, a device or a socket), so it was not read"))
+		return
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		cfg.Fail(path, 0, err)

@@ -1,12 +1,15 @@
 package load
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cachefence/cachefence/audit"
 )
@@ -260,5 +263,30 @@ func TestForcedKind(t *testing.T) {
 	cfg := Paths([]string{path}, "varnish")
 	if len(cfg.Errors) > 0 || len(audit.Run(cfg.Scopes)) != 2 {
 		t.Errorf("errors %v, findings %+v", cfg.Errors, audit.Run(cfg.Scopes))
+	}
+}
+
+// A FIFO, named or met in a directory (through a link too), is not opened:
+// opening one waits for a writer, and the audit once hung there.
+func TestNotRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "edge.vcl")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(fifo, filepath.Join(dir, "link.vcl")); err != nil {
+		t.Fatal(err)
+	}
+	for _, paths := range [][]string{{fifo}, {dir}} {
+		done := make(chan *audit.Config)
+		go func() { done <- Paths(paths, "") }()
+		select {
+		case cfg := <-done:
+			if len(cfg.Errors) == 0 || !strings.Contains(fmt.Sprint(cfg.Errors), "not a regular file") {
+				t.Errorf("%v: errors %v, want the FIFO named", paths, cfg.Errors)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v: the audit hangs on a FIFO", paths)
+		}
 	}
 }
