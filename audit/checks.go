@@ -200,8 +200,9 @@ var Checks = []*Check{
 	{
 		ID: "strips-set-cookie", Severity: High,
 		Title: "Removes Set-Cookie and stores the response",
-		Leak: "The cache removes Set-Cookie and stores the rest: a page that set a session is shared, " +
-			"though RFC 9111 lets Set-Cookie mark it as personal.",
+		Leak: "The cache removes Set-Cookie and stores the rest: a page that set a session is shared. " +
+			"RFC 9111 §7.3 does not stop a cache from storing a response that sets a cookie; Varnish's builtin VCL, " +
+			"nginx and Fastly's boilerplate refuse to, and this setting takes that refusal away.",
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{Cloudflare, "https://developers.cloudflare.com/cache/concepts/cache-behavior/",
