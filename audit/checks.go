@@ -2,6 +2,7 @@ package audit
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/cachefence/cachefence/alert"
 )
@@ -68,7 +69,7 @@ func dynamic(s *Scope) bool { return s.Static == "" }
 // Checks are all the checks, worst first.
 var Checks = []*Check{
 	{
-		ID: "stores-private", Severity: Critical,
+		ID: "stores_private", Severity: Critical,
 		Title: "Stores responses marked private, no-store",
 		Leak: "The cache stores responses even when the origin sends Cache-Control: private, no-store, " +
 			"and obeys none of the other headers the fence sends, so one user's page is served to the next visitors.",
@@ -94,7 +95,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "stores-private-keyed", Severity: Medium,
+		ID: "stores_private_keyed", Severity: Medium,
 		Title: "Stores private responses under a per-credential key",
 		Leak: "The cache stores responses marked private, no-store, keyed by every cookie and Authorization: " +
 			"they are shared among requests with the same credentials, or none, and a Set-Cookie sent to a first visit is replayed.",
@@ -112,7 +113,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "ignores-private", Severity: High,
+		ID: "ignores_private", Severity: High,
 		Title: "Ignores Cache-Control private or no-store",
 		Leak: "The cache stores responses whose Cache-Control says private or no-store; " +
 			"only another header the fence also sends keeps a personal page out.",
@@ -135,7 +136,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "caches-authorization", Severity: High,
+		ID: "caches_authorization", Severity: High,
 		Title: "Stores responses to requests with Authorization",
 		Leak: "A response to a request with an Authorization header can be stored and served to others; " +
 			"RFC 9111 §3.5 forbids it unless the response says public, s-maxage or must-revalidate.",
@@ -156,7 +157,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "cookies-not-in-key", Severity: High,
+		ID: "cookies_not_in_key", Severity: High,
 		Title: "Forwards cookies that the cache key leaves out",
 		Leak: "The origin receives each user's cookies and may personalise the page, but the cache key ignores them: " +
 			"a stored or collapsed response is served to every user.",
@@ -179,7 +180,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "replays-set-cookie", Severity: High,
+		ID: "replays_set_cookie", Severity: High,
 		Title: "Stores Set-Cookie and replays it on hits",
 		Leak: "The cache stores a response with its Set-Cookie and sends that cookie to other users on hits: " +
 			"one user's session can be handed to the next.",
@@ -198,7 +199,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "strips-set-cookie", Severity: High,
+		ID: "strips_set_cookie", Severity: High,
 		Title: "Removes Set-Cookie and stores the response",
 		Leak: "The cache removes Set-Cookie and stores the rest: a page that set a session is shared. " +
 			"RFC 9111 §7.3 does not stop a cache from storing a response that sets a cookie; Varnish's builtin VCL, " +
@@ -222,7 +223,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "overrides-freshness", Severity: High,
+		ID: "overrides_freshness", Severity: High,
 		Title: "Sets a TTL over max-age=0, no-cache or a past Expires",
 		Leak: "The cache gives responses a lifetime even when the origin marks them stale (max-age=0, no-cache, a past Expires): " +
 			"the 2017 leak. Only responses marked private or no-store stay out.",
@@ -243,7 +244,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "static-rule-ignores-headers", Severity: Medium,
+		ID: "static_rule_ignores_headers", Severity: Medium,
 		Title: "A static-looking rule ignores the origin's headers",
 		Leak: "The rule matches static-looking URLs and stores whatever the origin answers there, private or not: " +
 			"a link to /account/x.css can store the account page for everyone (web cache deception).",
@@ -271,7 +272,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "collapses-uncacheable", Severity: Medium,
+		ID: "collapses_uncacheable", Severity: Medium,
 		Title: "Collapses concurrent requests whatever the response says",
 		Leak: "Requests that arrive while the origin answers the first one get its response, even when it says no-cache or max-age=0: " +
 			"the 2017 leak. AWS says only CachingDisabled turns collapsing off.",
@@ -287,7 +288,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "caches-by-default", Severity: Medium,
+		ID: "caches_by_default", Severity: Medium,
 		Title: "Caches pages that carry no Cache-Control",
 		Leak: "Pages the origin sends without Cache-Control, HTML included, are stored for a default TTL: " +
 			"a personal page that forgot its headers is shared.",
@@ -304,7 +305,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "no-deception-armor", Severity: Low,
+		ID: "no_deception_armor", Severity: Low,
 		Title: "Caches by URL without Cache Deception Armor",
 		Leak: "The rule caches by URL without checking that the extension matches the Content-Type, " +
 			"so /account/x.css may be stored if the origin's headers allow it.",
@@ -366,7 +367,16 @@ func newFinding(c *Check, rule VendorRule, s *Scope, set *Setting) Finding {
 		ID: c.ID, Kind: KindCheck, Severity: c.Severity, Vendor: s.Vendor,
 		File: set.File, Line: set.Line, Scope: s.Name, ScopeFile: s.File, ScopeLine: s.Line,
 		Setting: set.Name, Value: set.Value, Unknown: set.Unknown,
-		Message: msg, Fix: rule.Fix, Source: rule.Source,
+		Message: msg, Fix: s.directives(rule.Fix), Source: s.directives(rule.Source),
 		DefendedByFence: c.DefendedByFence && s.FenceStops(),
 	}
+}
+
+// directives names the directives of the scope's nginx module in text
+// written for proxy_pass: fastcgi_ignore_headers in a fastcgi_cache scope.
+func (s *Scope) directives(text string) string {
+	if s.Module == "" {
+		return text
+	}
+	return strings.NewReplacer("proxy_", s.Module+"_", "_proxy_module", "_"+s.Module+"_module").Replace(text)
 }

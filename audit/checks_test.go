@@ -33,39 +33,39 @@ func TestChecks(t *testing.T) {
 	}{
 		{"honours everything", Scope{Vendor: CloudFront}, nil, nil},
 		{"stores private, obeys nothing", Scope{Vendor: CloudFront, Store: minTTL},
-			[]string{"stores-private"}, []bool{false}},
+			[]string{"stores_private"}, []bool{false}},
 		{"stores private, keyed per user", Scope{Vendor: CloudFront, Store: minTTL, KeyedByUser: true},
-			[]string{"stores-private-keyed"}, []bool{false}},
+			[]string{"stores_private_keyed"}, []bool{false}},
 		{"stores private, obeys Edge-Control", Scope{Vendor: Akamai, Store: set("behavior", "MAX_AGE"), Obeys: EdgeControlNoStore},
-			[]string{"ignores-private"}, []bool{true}},
+			[]string{"ignores_private"}, []bool{true}},
 		{"stores private, obeys only Surrogate-Control, which the fence sends", Scope{Vendor: Varnish, Store: set("sub vcl_backend_response", "return (deliver)"), Obeys: SurrogateControlNoStore},
-			[]string{"ignores-private"}, []bool{true}},
+			[]string{"ignores_private"}, []bool{true}},
 		{"stores private, obeys only Expires, which the fence only replaces", Scope{Vendor: Nginx, Store: set("proxy_ignore_headers", "Cache-Control X-Accel-Expires"), Obeys: ExpiresPast},
-			[]string{"stores-private"}, []bool{false}},
+			[]string{"stores_private"}, []bool{false}},
 		{"static rule stores private", Scope{Vendor: Cloudflare, Store: set("edge_ttl.mode", "override_origin"), Static: "extensions css"},
-			[]string{"static-rule-ignores-headers"}, []bool{false}},
+			[]string{"static_rule_ignores_headers"}, []bool{false}},
 		{"static rule obeys the fence", Scope{Vendor: Akamai, Store: set("behavior", "MAX_AGE"), Obeys: EdgeControlNoStore, Static: "extensions css"},
 			nil, nil},
 		{"bucket", Scope{Vendor: GoogleCDN, Store: set("cacheMode", "FORCE_CACHE_ALL"), FilesOnly: true}, nil, nil},
 		{"authorization", Scope{Vendor: Nginx, Authorization: set("proxy_cache", "one")},
-			[]string{"caches-authorization"}, []bool{true}},
+			[]string{"caches_authorization"}, []bool{true}},
 		{"authorization on a static scope", Scope{Vendor: Nginx, Authorization: set("proxy_cache", "one"), Static: "extensions css"}, nil, nil},
 		{"unkeyed cookies", Scope{Vendor: CloudFront, Unkeyed: set("OriginRequestPolicyId", "AllViewer")},
-			[]string{"cookies-not-in-key"}, []bool{true}},
+			[]string{"cookies_not_in_key"}, []bool{true}},
 		{"unkeyed cookies where private is ignored", Scope{Vendor: CloudFront, Store: minTTL, Unkeyed: set("OriginRequestPolicyId", "AllViewer")},
-			[]string{"stores-private", "cookies-not-in-key"}, []bool{false, false}},
+			[]string{"stores_private", "cookies_not_in_key"}, []bool{false, false}},
 		{"replays Set-Cookie", Scope{Vendor: Nginx, ReplaysSetCookie: set("proxy_ignore_headers", "Set-Cookie")},
-			[]string{"replays-set-cookie"}, []bool{true}},
+			[]string{"replays_set_cookie"}, []bool{true}},
 		{"strips Set-Cookie", Scope{Vendor: Varnish, StripsSetCookie: set("sub vcl_backend_response", "unset")},
-			[]string{"strips-set-cookie"}, []bool{true}},
+			[]string{"strips_set_cookie"}, []bool{true}},
 		{"overrides freshness", Scope{Vendor: Varnish, TTL: set("sub vcl_backend_response", "set beresp.ttl = 5m")},
-			[]string{"overrides-freshness"}, []bool{true}},
+			[]string{"overrides_freshness"}, []bool{true}},
 		{"collapses", Scope{Vendor: CloudFront, Collapses: set("MaxTTL", "86400")},
-			[]string{"collapses-uncacheable"}, []bool{false}},
+			[]string{"collapses_uncacheable"}, []bool{false}},
 		{"caches by default", Scope{Vendor: Cloudflare, CachesByDefault: set("cache", "true")},
-			[]string{"caches-by-default"}, []bool{true}},
+			[]string{"caches_by_default"}, []bool{true}},
 		{"no deception armor, static too", Scope{Vendor: Cloudflare, NoDeceptionArmor: set("cache_deception_armor", "(not set)"), Static: "extensions css"},
-			[]string{"no-deception-armor"}, []bool{true}},
+			[]string{"no_deception_armor"}, []bool{true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			findings := Run([]Scope{tc.scope})
@@ -98,7 +98,7 @@ func TestUnknownIsReported(t *testing.T) {
 		t.Fatalf("got %d findings, want 1", len(findings))
 	}
 	f := findings[0]
-	if f.ID != "stores-private" || f.Severity != Critical || !f.Unknown || !strings.Contains(f.Message, "var.min_ttl") {
+	if f.ID != "stores_private" || f.Severity != Critical || !f.Unknown || !strings.Contains(f.Message, "var.min_ttl") {
 		t.Errorf("got %+v", f)
 	}
 }
@@ -137,12 +137,12 @@ func TestSharedSettingOnce(t *testing.T) {
 	})
 	var auth []Finding
 	for _, f := range findings {
-		if f.ID == "caches-authorization" {
+		if f.ID == "caches_authorization" {
 			auth = append(auth, f)
 		}
 	}
 	if len(auth) != 1 || auth[0].DefendedByFence {
-		t.Errorf("got %+v, want one undefended caches-authorization", auth)
+		t.Errorf("got %+v, want one undefended caches_authorization", auth)
 	}
 }
 

@@ -96,6 +96,10 @@ type Scope struct {
 	// empty. Such a scope that ignores the origin's headers shares a
 	// personal page only through web cache deception (/account/x.css).
 	Static string
+	// Module is the nginx module whose directives the scope uses:
+	// "fastcgi", "uwsgi", "scgi", or "" for proxy. Fixes name its
+	// directives (fastcgi_ignore_headers, not proxy_ignore_headers).
+	Module string
 	// FilesOnly says the scope's origin serves stored files (a bucket):
 	// nothing it serves depends on who asks, so no check applies.
 	FilesOnly bool

@@ -24,7 +24,7 @@ func TestReportOrder(t *testing.T) {
 	for _, f := range r.Findings {
 		got = append(got, f.ID)
 	}
-	want := "stores-private caches-authorization ignores-private collapses-uncacheable"
+	want := "stores_private caches_authorization ignores_private collapses_uncacheable"
 	if strings.Join(got, " ") != want {
 		t.Errorf("order %v, want %s", got, want)
 	}
@@ -86,7 +86,7 @@ func TestText(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := b.String()
-	if !strings.HasPrefix(text, "CRITICAL stores-private  c.json:4  default behavior\n") ||
+	if !strings.HasPrefix(text, "CRITICAL stores_private  c.json:4  default behavior\n") ||
 		!strings.Contains(text, "fix at the CDN") || !strings.Contains(text, "1 critical, 2 high, 1 medium (2 to fix at the CDN)") {
 		t.Errorf("text:\n%s", text)
 	}
@@ -145,7 +145,7 @@ func TestSARIF(t *testing.T) {
 	}
 	first := run.Results[0]
 	loc := first.Locations[0].PhysicalLocation
-	if first.RuleID != "stores-private" || run.Tool.Driver.Rules[first.RuleIndex].ID != first.RuleID ||
+	if first.RuleID != "stores_private" || run.Tool.Driver.Rules[first.RuleIndex].ID != first.RuleID ||
 		first.Level != "error" || loc.ArtifactLocation.URI != "c.json" || loc.Region.StartLine != 4 {
 		t.Errorf("first result %+v", first)
 	}

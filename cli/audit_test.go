@@ -48,10 +48,10 @@ func auditWatch(t *testing.T, bin string) {
 	}
 	found := false
 	for _, c := range m.Firing {
-		found = found || (c.Kind == "stores-private" && c.Severity == audit.Critical && strings.HasSuffix(c.Summary, "fix at the CDN"))
+		found = found || (c.Kind == "stores_private" && c.Severity == audit.Critical && strings.HasSuffix(c.Summary, "fix at the CDN"))
 	}
 	if !found {
-		t.Errorf("no critical stores-private cause to fix at the CDN among %+v", m.Firing)
+		t.Errorf("no critical stores_private cause to fix at the CDN among %+v", m.Firing)
 	}
 	time.Sleep(200 * time.Millisecond)
 	if n := len(hook.messages()); n != 1 {
@@ -81,9 +81,9 @@ func auditCommandLine(t *testing.T, bin string) {
 		want string
 	}{
 		{[]string{"audit", safe}, 0, "clean: no findings in 2 scopes"},
-		{[]string{"audit", proxy}, 1, "CRITICAL stores-private  " + proxy + "/cache-policy.json:11  distribution default behavior\n"},
+		{[]string{"audit", proxy}, 1, "CRITICAL stores_private  " + proxy + "/cache-policy.json:11  distribution default behavior\n"},
 		{[]string{"audit", "--fail-on", "critical", akamai}, 0, "2 high (0 to fix at the CDN)"},
-		{[]string{"audit", "--fail-on", "high", akamai}, 1, "HIGH     ignores-private"},
+		{[]string{"audit", "--fail-on", "high", akamai}, 1, "HIGH     ignores_private"},
 		{[]string{"audit", "notes.txt"}, 2, "notes.txt: unknown format; known kinds: terraform, cloudfront, cloudflare, gcp, akamai, fastly, varnish, nginx"},
 		{[]string{"audit", "broken.json"}, 2, "ERROR    broken.json:3: invalid character '}'"},
 		{[]string{"audit", "--kind", "nginx", "notes.txt"}, 2, `ERROR    notes.txt:1: a directive is not terminated by ";"`},
@@ -121,7 +121,7 @@ func auditFormats(t *testing.T, bin string) {
 		t.Fatalf("exit %d, %v:\n%s", code, err, out)
 	}
 	first := report.Findings[0]
-	for key, want := range map[string]any{"id": "stores-private", "severity": "critical", "line": 11.0,
+	for key, want := range map[string]any{"id": "stores_private", "severity": "critical", "line": 11.0,
 		"scope": "distribution default behavior", "setting": "MinTTL", "defended_by_fence": false} {
 		if first[key] != want {
 			t.Errorf("%s = %v, want %v", key, first[key], want)
@@ -163,7 +163,7 @@ func auditBaselineAndSecrets(t *testing.T, bin string) {
 		t.Fatal(err)
 	}
 	code, out := runCachefence(t, bin, dir, "audit", "--write-baseline", "base.json", "site.conf")
-	if code != 1 || !strings.Contains(out, "CRITICAL stores-private  site.conf:7") {
+	if code != 1 || !strings.Contains(out, "CRITICAL stores_private  site.conf:7") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	if err := os.WriteFile(site, []byte(conf("1h", origin)), 0o600); err != nil {

@@ -37,10 +37,10 @@ func TestStacking(t *testing.T) {
 ]}`
 	got := findings(t, rules)
 	want := []string{
-		`caches-by-default cache rule "all" (true)`,
+		`caches_by_default cache rule "all" (true)`,
 		// "all" makes /feed eligible, so its override stores private
 		// pages; /api's override is undone by the later bypass.
-		`stores-private cache rule "feed" ((http.request.uri.path eq "/feed"))`,
+		`stores_private cache rule "feed" ((http.request.uri.path eq "/feed"))`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)

@@ -30,7 +30,7 @@ func TestPolicies(t *testing.T) {
 	}
 	// MinTTL 0 honours private: only collapsing is left. CachingDisabled
 	// caches nothing, whatever its comment says.
-	if want := []string{"collapses-uncacheable list.json MaxTTL"}; !slices.Equal(got, want) {
+	if want := []string{"collapses_uncacheable list.json MaxTTL"}; !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	if len(cfg.Skipped) != 1 || !strings.Contains(cfg.Skipped[0].What, "without its Id") {

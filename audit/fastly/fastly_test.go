@@ -25,7 +25,7 @@ func TestServiceJSON(t *testing.T) {
 	}
 	// The forced lookup (line 4) comes before the VCL's pass: requests
 	// with cookies reach the cache.
-	if want := []string{"cookies-not-in-key sub vcl_recv line 4"}; !slices.Equal(got, want) {
+	if want := []string{"cookies_not_in_key sub vcl_recv line 4"}; !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	bad := `{"version": {"snippets": [{"name": "s", "type": "fetch", "content": "if (x {"}], "cache_settings": []}}`

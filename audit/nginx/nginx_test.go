@@ -78,11 +78,11 @@ func TestInheritance(t *testing.T) {
 	got := ids(readConf(t, map[string]string{"nginx.conf": conf}, "nginx.conf"))
 	want := []string{
 		// PHP through FastCGI: nothing keeps credentials apart.
-		"caches-authorization@nginx.conf:22", "cookies-not-in-key@nginx.conf:22",
+		"caches_authorization@nginx.conf:22", "cookies_not_in_key@nginx.conf:22",
 		// location /: Set-Cookie ignored, and no longer hidden there.
-		"replays-set-cookie@nginx.conf:18",
+		"replays_set_cookie@nginx.conf:18",
 		// location /static/: the http level's ignores, on a static path.
-		"static-rule-ignores-headers@nginx.conf:4",
+		"static_rule_ignores_headers@nginx.conf:4",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
@@ -94,9 +94,9 @@ func TestInheritance(t *testing.T) {
 func TestIgnoresEverything(t *testing.T) {
 	conf := "server {\n  proxy_cache one;\n  proxy_cache_valid any 1m;\n  proxy_no_cache $http_authorization $http_cookie;\n  location / {\n    proxy_ignore_headers %s;\n    proxy_pass http://app;\n  }\n}\n"
 	for headers, want := range map[string]string{
-		"Cache-Control X-Accel-Expires Expires": "stores-private@site.conf:6",
-		"Cache-Control":                         "ignores-private@site.conf:6",
-		"Expires":                               "overrides-freshness@site.conf:6",
+		"Cache-Control X-Accel-Expires Expires": "stores_private@site.conf:6",
+		"Cache-Control":                         "ignores_private@site.conf:6",
+		"Expires":                               "overrides_freshness@site.conf:6",
 	} {
 		got := ids(readConf(t, map[string]string{"site.conf": strings.Replace(conf, "%s", headers, 1)}, "site.conf"))
 		if !slices.Equal(got, []string{want}) {
@@ -115,7 +115,7 @@ func TestIncludes(t *testing.T) {
 		"snippets/cache.conf": "proxy_cache one;\ninclude snippets/loop.conf;\n",
 		"snippets/loop.conf":  "include snippets/cache.conf;\n",
 	}, "nginx.conf")
-	if got := ids(cfg); !slices.Equal(got, []string{"caches-authorization@cache.conf:1", "cookies-not-in-key@cache.conf:1"}) {
+	if got := ids(cfg); !slices.Equal(got, []string{"caches_authorization@cache.conf:1", "cookies_not_in_key@cache.conf:1"}) {
 		t.Errorf("findings %v", got)
 	}
 	var what []string
@@ -176,7 +176,7 @@ func TestStockDebianConfiguration(t *testing.T) {
 		"sites-enabled/shop":   "proxy_cache_path /var/cache/nginx keys_zone=one:10m;\nserver {\n  location / {\n    proxy_cache one;\n    proxy_pass http://app;\n  }\n}\n",
 		"unrelated/stray.conf": "server { location / { proxy_cache one; proxy_pass http://other; } }\n",
 	}, "nginx.conf")
-	if got := ids(cfg); !slices.Equal(got, []string{"caches-authorization@shop:4", "cookies-not-in-key@shop:4"}) {
+	if got := ids(cfg); !slices.Equal(got, []string{"caches_authorization@shop:4", "cookies_not_in_key@shop:4"}) {
 		t.Errorf("findings %v, want the shop site's through nginx.conf", got)
 	}
 }

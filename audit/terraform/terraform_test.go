@@ -77,7 +77,7 @@ data "akamai_property_rules_builder" "pages" {
   }
 }
 `)})
-	want := []string{"ignores-private data.akamai_property_rules_builder.pages.rules_v2023_01_05.behavior.caching.honor_private=var.honor_private (unknown)"}
+	want := []string{"ignores_private data.akamai_property_rules_builder.pages.rules_v2023_01_05.behavior.caching.honor_private=var.honor_private (unknown)"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
@@ -112,7 +112,7 @@ resource "aws_cloudfront_cache_policy" "p" {
   max_ttl = 0
 }
 `)})
-	want := []string{"stores-private min_ttl=var.min_ttl (unknown)"}
+	want := []string{"stores_private min_ttl=var.min_ttl (unknown)"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
