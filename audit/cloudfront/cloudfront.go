@@ -13,33 +13,6 @@ import (
 	"github.com/cachefence/cachefence/audit/tree"
 )
 
-// Managed cache policies, by ID only: names and comments in real
-// configurations disagree about them. Source: the AWS developer guide,
-// using-managed-cache-policies.html.
-var managedCachePolicies = map[string]managedCachePolicy{
-	"658327ea-f89d-4fab-a63d-7e88639e58f6": {"CachingOptimized", 1, 31536000, "none", false},
-	"b2884449-e4de-46a7-ac36-70bc7f1ddd6d": {"CachingOptimizedForUncompressedObjects", 1, 31536000, "none", false},
-	"4135ea2d-6df8-44a3-9df3-4b5a84be39ad": {"CachingDisabled", 0, 0, "none", false},
-	"08627262-05a9-4f76-9ded-b50ca2e3a84f": {"Elemental-MediaPackage", 0, 31536000, "none", false},
-	"2e54312d-136d-493c-8eb9-b001f22f67d2": {"Amplify", 2, 600, "all", true},
-}
-
-type managedCachePolicy struct {
-	name          string
-	minTTL        int64
-	maxTTL        int64
-	cookies       string
-	authorization bool
-}
-
-// Managed origin request policies that forward every viewer cookie.
-// AllViewer's ID is in AWS's list; AllViewerExceptHostHeader's is the one
-// real configurations use.
-var managedForwardAll = map[string]string{
-	"216adef6-5c7f-47e4-b989-5492eafa07d3": "AllViewer",
-	"b689b0a8-53d0-40ab-baf2-68738e2966ac": "AllViewerExceptHostHeader",
-}
-
 // Kind is the name of this format for --kind.
 const Kind = "cloudfront"
 
@@ -236,13 +209,15 @@ func resolveCachePolicy(d Distribution, b *tree.Node, pols Policies) cachePolicy
 	if idNode.Kind == tree.Unknown {
 		return cachePolicy{unknown: idSet}
 	}
-	if m, ok := managedCachePolicies[idNode.Text]; ok {
-		idSet.Value = fmt.Sprintf("%s (managed %s: MinTTL %d, MaxTTL %d)", idNode.Text, m.name, m.minTTL, m.maxTTL)
-		return cachePolicy{min: idSet, max: idSet, minTTL: m.minTTL, maxTTL: m.maxTTL,
-			cookies: m.cookies, cookieSet: idSet, auth: m.authorization}
-	}
 	p, ok := pols.Cache[idNode.Text]
 	if !ok {
+		// A managed policy has no file: the finding points at the behavior.
+		if m, ok := managedCachePolicyFor(idNode.Text); ok {
+			idSet.Value = fmt.Sprintf("%s (managed %s: MinTTL %d, MaxTTL %d, cookies in the key: %s)",
+				idNode.Text, m.name, m.minTTL, m.maxTTL, m.cookies)
+			return cachePolicy{min: idSet, max: idSet, minTTL: m.minTTL, maxTTL: m.maxTTL,
+				cookies: m.cookies, cookieSet: idSet, auth: m.authorization}
+		}
 		idSet.Unknown = true
 		idSet.Value = idNode.Text + " (not given: export it with aws cloudfront get-cache-policy)"
 		return cachePolicy{unknown: idSet}
@@ -306,12 +281,12 @@ func originRequestCookies(d Distribution, idNode *tree.Node, pols Policies) (str
 	if idNode.Kind == tree.Unknown {
 		return "unknown", set
 	}
-	if name, ok := managedForwardAll[idNode.Text]; ok {
-		set.Value = idNode.Text + " (managed " + name + ": all cookies)"
-		return "all", set
-	}
 	p, ok := pols.OriginRequest[idNode.Text]
 	if !ok {
+		if m, ok := managedOriginRequestPolicyFor(idNode.Text); ok {
+			set.Value = idNode.Text + " (managed " + m.name + ": cookies to the origin: " + m.cookies + ")"
+			return m.cookies, set
+		}
 		set.Unknown = true
 		set.Value = idNode.Text + " (not given: export it with aws cloudfront get-origin-request-policy)"
 		return "unknown", set
