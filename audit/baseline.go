@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cachefence/cachefence/catalog"
 	"io"
 	"maps"
 	"slices"
@@ -129,7 +130,11 @@ func present(v string, ok bool) *string {
 }
 
 func driftFinding(file string, line int, name string, before, after *string) Finding {
-	return Finding{ID: driftRule.ID, Kind: KindDrift, Severity: driftRule.Severity, File: file, Line: line,
+	return Finding{ID: driftEntry.ID, Kind: KindDrift, Severity: driftEntry.Severity, File: file, Line: line,
 		Scope: "changed since the baseline", Setting: name, Value: side(after),
-		Message: driftRule.Leak, Before: before, After: after}
+		Message: driftEntry.Meaning, Before: before, After: after}
 }
+
+// driftEntry is the catalogue's entry of drift findings, which no check
+// makes.
+var driftEntry = catalog.Must(KindDrift)

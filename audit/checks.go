@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cachefence/cachefence/alert"
+	"github.com/cachefence/cachefence/catalog"
 )
 
 // Severity ranks a finding by what the setting does beyond a faithful RFC
@@ -37,14 +38,10 @@ type VendorRule struct {
 	Fix    string
 }
 
-// Check is one named rule on the model.
+// Check is one named rule on the model: its catalogue entry (ID,
+// severity, title, the leak as Meaning), and how each vendor fixes it.
 type Check struct {
-	ID       string
-	Severity Severity
-	// Title names the risk in a few words.
-	Title string
-	// Leak says how a personal page leaks through the setting.
-	Leak string
+	*catalog.Entry
 	// DefendedByFence says whether the fence's rewrite stops the leak
 	// where the cache honours one of the headers it sends.
 	DefendedByFence bool
@@ -69,10 +66,7 @@ func dynamic(s *Scope) bool { return s.Static == "" }
 // Checks are all the checks, worst first.
 var Checks = []*Check{
 	{
-		ID: "stores_private", Severity: Critical,
-		Title: "Stores responses marked private, no-store",
-		Leak: "The cache stores responses even when the origin sends Cache-Control: private, no-store, " +
-			"and obeys none of the other headers the fence sends, so one user's page is served to the next visitors.",
+		Entry: catalog.Must("stores_private"),
 		Vendors: []VendorRule{
 			{CloudFront, "https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CachePolicyConfig.html",
 				"Use a cache policy with MinTTL 0 (the managed CachingDisabled on personal paths)."},
@@ -95,10 +89,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "stores_private_keyed", Severity: Medium,
-		Title: "Stores private responses under a per-credential key",
-		Leak: "The cache stores responses marked private, no-store, keyed by every cookie and Authorization: " +
-			"they are shared among requests with the same credentials, or none, and a Set-Cookie sent to a first visit is replayed.",
+		Entry: catalog.Must("stores_private_keyed"),
 		Vendors: []VendorRule{
 			{CloudFront, "https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CachePolicyConfig.html",
 				"Use a cache policy with MinTTL 0 on personal paths."},
@@ -113,10 +104,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "ignores_private", Severity: High,
-		Title: "Ignores Cache-Control private or no-store",
-		Leak: "The cache stores responses whose Cache-Control says private or no-store; " +
-			"only another header the fence also sends keeps a personal page out.",
+		Entry: catalog.Must("ignores_private"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{Akamai, "https://techdocs.akamai.com/property-mgr/reference/latest-caching",
@@ -136,10 +124,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "caches_authorization", Severity: High,
-		Title: "Stores responses to requests with Authorization",
-		Leak: "A response to a request with an Authorization header can be stored and served to others; " +
-			"RFC 9111 §3.5 forbids it unless the response says public, s-maxage or must-revalidate.",
+		Entry: catalog.Must("caches_authorization"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{Nginx, "https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_no_cache",
@@ -157,10 +142,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "cookies_not_in_key", Severity: High,
-		Title: "Forwards cookies that the cache key leaves out",
-		Leak: "The origin receives each user's cookies and may personalise the page, but the cache key ignores them: " +
-			"a stored or collapsed response is served to every user.",
+		Entry: catalog.Must("cookies_not_in_key"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{CloudFront, "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/controlling-origin-requests.html",
@@ -180,10 +162,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "replays_set_cookie", Severity: High,
-		Title: "Stores Set-Cookie and replays it on hits",
-		Leak: "The cache stores a response with its Set-Cookie and sends that cookie to other users on hits: " +
-			"one user's session can be handed to the next.",
+		Entry: catalog.Must("replays_set_cookie"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{CloudFront, "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Cookies.html",
@@ -199,11 +178,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "strips_set_cookie", Severity: High,
-		Title: "Removes Set-Cookie and stores the response",
-		Leak: "The cache removes Set-Cookie and stores the rest: a page that set a session is shared. " +
-			"RFC 9111 §7.3 does not stop a cache from storing a response that sets a cookie; Varnish's builtin VCL, " +
-			"nginx and Fastly's boilerplate refuse to, and this setting takes that refusal away.",
+		Entry: catalog.Must("strips_set_cookie"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{Cloudflare, "https://developers.cloudflare.com/cache/concepts/cache-behavior/",
@@ -223,10 +198,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "overrides_freshness", Severity: High,
-		Title: "Sets a TTL over max-age=0, no-cache or a past Expires",
-		Leak: "The cache gives responses a lifetime even when the origin marks them stale (max-age=0, no-cache, a past Expires): " +
-			"the 2017 leak. Only responses marked private or no-store stay out.",
+		Entry: catalog.Must("overrides_freshness"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{Varnish, "https://varnish-cache.org/docs/trunk/users-guide/vcl-built-in-code.html",
@@ -244,10 +216,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "static_rule_ignores_headers", Severity: Medium,
-		Title: "A static-looking rule ignores the origin's headers",
-		Leak: "The rule matches static-looking URLs and stores whatever the origin answers there, private or not: " +
-			"a link to /account/x.css can store the account page for everyone (web cache deception).",
+		Entry: catalog.Must("static_rule_ignores_headers"),
 		Vendors: []VendorRule{
 			{CloudFront, "https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CachePolicyConfig.html",
 				"Point static behaviors at a bucket origin, or use MinTTL 0; make the origin answer 404 to unknown suffixes."},
@@ -272,10 +241,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "collapses_uncacheable", Severity: Medium,
-		Title: "Collapses concurrent requests whatever the response says",
-		Leak: "Requests that arrive while the origin answers the first one get its response, even when it says no-cache or max-age=0: " +
-			"the 2017 leak. AWS says only CachingDisabled turns collapsing off.",
+		Entry: catalog.Must("collapses_uncacheable"),
 		Vendors: []VendorRule{
 			{CloudFront, "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html#request-custom-traffic-spikes",
 				"Use the managed CachingDisabled policy (4135ea2d-6df8-44a3-9df3-4b5a84be39ad) on personal paths."},
@@ -288,10 +254,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "caches_by_default", Severity: Medium,
-		Title: "Caches pages that carry no Cache-Control",
-		Leak: "Pages the origin sends without Cache-Control, HTML included, are stored for a default TTL: " +
-			"a personal page that forgot its headers is shared.",
+		Entry: catalog.Must("caches_by_default"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{Cloudflare, "https://developers.cloudflare.com/cache/how-to/cache-rules/settings/#eligible-for-cache",
@@ -305,10 +268,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		ID: "no_deception_armor", Severity: Low,
-		Title: "Caches by URL without Cache Deception Armor",
-		Leak: "The rule caches by URL without checking that the extension matches the Content-Type, " +
-			"so /account/x.css may be stored if the origin's headers allow it.",
+		Entry: catalog.Must("no_deception_armor"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{Cloudflare, "https://developers.cloudflare.com/cache/cache-security/cache-deception-armor/",
@@ -352,7 +312,7 @@ func Run(scopes []Scope) []Finding {
 }
 
 func newFinding(c *Check, rule VendorRule, s *Scope, set *Setting) Finding {
-	msg := c.Leak
+	msg := c.Meaning
 	switch {
 	case set.Unknown:
 		msg = "Unknown here, so not assumed safe: " + set.Name + " is " + set.Value +
@@ -379,4 +339,14 @@ func (s *Scope) directives(text string) string {
 		return text
 	}
 	return strings.NewReplacer("proxy_", s.Module+"_", "_proxy_module", "_"+s.Module+"_module").Replace(text)
+}
+
+// checkOf returns the check with id, or nil.
+func checkOf(id string) *Check {
+	for _, c := range Checks {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
 }

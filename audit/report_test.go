@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/cachefence/cachefence/internal/sarif/schema"
 	"strings"
 	"testing"
 )
@@ -100,11 +101,15 @@ func TestText(t *testing.T) {
 	}
 }
 
-// SARIF: version 2.1.0, one rule per check with a security-severity, and
-// results that point at their rule, file and line.
+// SARIF: version 2.1.0 by the schema, one rule per check and drift with
+// a security-severity, and results that point at their rule, file and
+// line.
 func TestSARIF(t *testing.T) {
 	var b bytes.Buffer
-	if err := NewReport(sampleConfig(), nil).WriteSARIF(&b); err != nil {
+	if err := NewReport(sampleConfig(), nil).WriteSARIF(&b, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Validate(b.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	var log struct {

@@ -58,6 +58,7 @@ Prometheus metrics. See docs/audit.md.
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Flags().String("kind", "", "Read every path as this kind: "+strings.Join(load.Kinds(), ", "))
 			cmd.Flags().String("format", "text", "Report format: text, json or sarif")
+			cmd.Flags().String("root", "", "With --format sarif: the directory file URIs are relative to (default: the working directory, as code scanning expects)")
 			cmd.Flags().String("fail-on", string(audit.High), "Exit 1 for findings at or above this severity: critical, high, medium or low")
 			cmd.Flags().String("baseline", "", "Report changes since this baseline as drift findings")
 			cmd.Flags().String("write-baseline", "", "Write the normalised configuration to this file")
@@ -124,7 +125,7 @@ func cmdAudit(ctx context.Context, fl caddycmd.Flags, paths []string, out io.Wri
 		case "json":
 			return report, report.WriteJSON(out)
 		case "sarif":
-			return report, report.WriteSARIF(out)
+			return report, report.WriteSARIF(out, fl.String("root"))
 		}
 		return report, report.WriteText(out)
 	}

@@ -325,7 +325,7 @@ func TestHeaderValuesAreHidden(t *testing.T) {
 			for format, write := range map[string]func(*bytes.Buffer) error{
 				"text":  func(b *bytes.Buffer) error { return report.WriteText(b) },
 				"json":  func(b *bytes.Buffer) error { return report.WriteJSON(b) },
-				"sarif": func(b *bytes.Buffer) error { return report.WriteSARIF(b) },
+				"sarif": func(b *bytes.Buffer) error { return report.WriteSARIF(b, "") },
 			} {
 				var out bytes.Buffer
 				if err := write(&out); err != nil {
