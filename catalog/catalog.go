@@ -220,7 +220,7 @@ var entries = []*Entry{
 		Title: "The probe's result cannot be trusted",
 		Meaning: "An identity was never recognised, or owner stamps verify with no key: the probe is blind to leaks.",
 		Remediation: "Fix the test accounts' credentials or markers, or the owner_stamp key, named in the alert.",
-		Doc:         "docs/probe.md#exit-codes"},
+		Doc:         "docs/probe.md#watch-mode"},
 
 	// The logs' findings.
 	{ID: "stamp_mismatch", Tool: Logs, Severity: alert.Critical,

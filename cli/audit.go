@@ -21,7 +21,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "audit",
-		Usage: "[--kind <kind>] [--format text|json|sarif] [--fail-on <severity>] [--baseline <file>] [--write-baseline <file>] [--every <duration> [--quiet <duration>] [--webhook <url>] [--metrics <addr>]] <path>...",
+		Usage: "[--kind <kind>] [--format text|json|sarif] [--fail-on <severity>] [--baseline <file>] [--write-baseline <file>] [--every <duration> [--quiet <duration>] [--webhook <url>] [--metrics <addr>]] <path>... | explain <id> [--vendor <vendor>]",
 		Short: "Check a CDN's own cache configuration for settings that share personal pages",
 		Long: `
 Reads a CDN's configuration and reports each setting that lets a shared
@@ -42,6 +42,10 @@ module. Kinds, detected from each file's name and content:
   varnish     VCL (checked with varnishd -C where installed)
   nginx       nginx.conf and the files it includes
 
+cachefence audit explain ID [--vendor V] prints what a check (or a probe or
+logs finding, or a fence reason) means and how to fix it, with a bad and a
+good example for the vendor; a directory named explain is ./explain.
+
 --write-baseline saves the normalised configuration; --baseline reports
 every change since then as a drift finding.
 
@@ -58,6 +62,7 @@ Prometheus metrics. See docs/audit.md.
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Flags().String("kind", "", "Read every path as this kind: "+strings.Join(load.Kinds(), ", "))
 			cmd.Flags().String("format", "text", "Report format: text, json or sarif")
+			cmd.Flags().String("vendor", "", "With explain: show this vendor's fix and its bad and good example")
 			cmd.Flags().String("root", "", "With --format sarif: the directory file URIs are relative to (default: the working directory, as code scanning expects)")
 			cmd.Flags().String("fail-on", string(audit.High), "Exit 1 for findings at or above this severity: critical, high, medium or low")
 			cmd.Flags().String("baseline", "", "Report changes since this baseline as drift findings")
@@ -71,6 +76,15 @@ Prometheus metrics. See docs/audit.md.
 }
 
 func cmdAudit(ctx context.Context, fl caddycmd.Flags, paths []string, out io.Writer) (int, error) {
+	if len(paths) > 0 && paths[0] == "explain" {
+		if err := explain(paths[1:], fl.String("vendor"), out); err != nil {
+			return audit.ExitError, err
+		}
+		return audit.ExitClean, nil
+	}
+	if fl.String("vendor") != "" {
+		return audit.ExitError, errors.New("--vendor goes with explain: cachefence audit explain ID --vendor V")
+	}
 	if len(paths) == 0 {
 		return audit.ExitError, errors.New("no path given: name the configuration files or directories to audit")
 	}

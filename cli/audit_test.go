@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cachefence/cachefence/audit"
+	"github.com/cachefence/cachefence/internal/sarif/schema"
 )
 
 // fixture returns the absolute path of an audit fixture.
@@ -98,6 +99,17 @@ func auditCommandLine(t *testing.T, bin string) {
 		{[]string{"audit", "--every", "10s", safe}, 2, "cachefence audit: --every 10s: at least 1m0s"},
 		{[]string{"audit", "--every", "1h", "--write-baseline", "b.json", safe}, 2, "cachefence audit: --write-baseline goes with a single run"},
 		{[]string{"audit", "--webhook", "http://127.0.0.1:1/hook", safe}, 2, "cachefence audit: --webhook and --metrics need --every"},
+		{[]string{"audit", "explain", "stores_private", "--vendor", "cloudfront"}, 0,
+			"stores_private (audit, critical): Stores responses marked private, no-store\n"},
+		{[]string{"audit", "explain", "stores_private", "--vendor", "nginx"}, 0,
+			"\n  Bad (audit/nginx/testdata/stores_private/bad.conf):\n"},
+		{[]string{"audit", "explain", "cookies_not_in_key"}, 0, "Add --vendor for its bad and good example."},
+		{[]string{"audit", "explain", "leak"}, 0, "leak (probe, critical): A personal page reached someone else"},
+		{[]string{"audit", "explain", "session_cookie"}, 0, "What to do: If the page does not depend on cookies, tag the route public"},
+		{[]string{"audit", "explain", "nope"}, 2, `cachefence audit: no check or finding "nope"; known: stores_private, `},
+		{[]string{"audit", "explain", "leak", "--vendor", "nginx"}, 2, "cachefence audit: --vendor: leak is no audit check"},
+		{[]string{"audit", "explain", "no_deception_armor", "--vendor", "nginx"}, 2, `cachefence audit: --vendor "nginx": no_deception_armor names a fix for cloudflare`},
+		{[]string{"audit", "--vendor", "nginx", safe}, 2, "cachefence audit: --vendor goes with explain"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out := runCachefence(t, bin, dir, tc.args...)
@@ -132,14 +144,31 @@ func auditFormats(t *testing.T, bin string) {
 			t.Errorf("%s is empty", key)
 		}
 	}
-	code, out = runCachefence(t, bin, t.TempDir(), "audit", "--format", "sarif", proxy)
+	// SARIF, as GitHub code scanning is given it: valid by the schema,
+	// URIs relative to --root.
+	code, out = runCachefence(t, bin, t.TempDir(), "audit", "--format", "sarif", "--root", filepath.Dir(proxy), proxy)
 	var sarif struct {
 		Version string
-		Runs    []struct{ Results []struct{ RuleID string } }
+		Runs    []struct {
+			Results []struct {
+				RuleID    string
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI, URIBaseID string }
+					}
+				}
+			}
+		}
 	}
 	if err := json.Unmarshal([]byte(out), &sarif); err != nil || code != 1 || sarif.Version != "2.1.0" ||
 		len(sarif.Runs[0].Results) != len(report.Findings) {
-		t.Errorf("exit %d, %v, SARIF:\n%s", code, err, out)
+		t.Fatalf("exit %d, %v, SARIF:\n%s", code, err, out)
+	}
+	if err := schema.Validate([]byte(out)); err != nil {
+		t.Errorf("not SARIF 2.1.0: %v", err)
+	}
+	if loc := sarif.Runs[0].Results[0].Locations[0].PhysicalLocation.ArtifactLocation; loc.URI != "proxy/cache-policy.json" || loc.URIBaseID != "SRCROOT" {
+		t.Errorf("first result at %+v, want proxy/cache-policy.json from SRCROOT", loc)
 	}
 }
 

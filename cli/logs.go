@@ -78,7 +78,7 @@ each recovery once to --webhook, and serve Prometheus metrics on
 			fs.StringArray("account", nil, "A test account, name=ENV: ENV holds its Cookie header value or its header lines (repeatable)")
 			fs.Duration("collapse-window", logs.DefaultCollapseWindow, "collapse_suspected: how long after a miss hits count")
 			fs.Int("max-line", logs.DefaultMaxLine, "Longest line read, in bytes; longer ones are bad lines")
-			fs.String("output", "text", "Findings as text or json (one object per line)")
+			fs.String("output", "text", "Findings as text, json (one object per line) or sarif (one document, after the files are read)")
 			addWatchFlags(cmd, 30*time.Second, "--follow, --listen: how often to alert on what was found since")
 			runCommand(cmd, probe.ExitError, func(cmd *cobra.Command, args []string) (int, error) {
 				return cmdLogs(cmd.Context(), caddycmd.Flags{FlagSet: fs}, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -101,7 +101,11 @@ type logsRun struct {
 	checker *logs.Checker
 	out     io.Writer
 	errOut  io.Writer
-	json    bool
+	output  string // text, json or sarif
+	// sarif holds the findings and unusable sources until the end of a
+	// batch, since SARIF is one document.
+	sarif       []*logs.Finding
+	sarifErrors []string
 
 	mu       sync.Mutex // serializes writes to out and errOut
 	found    int
@@ -123,6 +127,8 @@ func cmdLogs(ctx context.Context, fl caddycmd.Flags, args []string, out, errOut 
 		return probe.ExitError, errors.New("no input: name files, - for stdin, or --listen")
 	case follow && slices.Contains(args, "-"):
 		return probe.ExitError, errors.New("--follow reads files, not stdin")
+	case run.output == "sarif" && (follow || listen != ""):
+		return probe.ExitError, errors.New("--output sarif writes one document at the end, so it needs files, not --follow or --listen")
 	}
 	if !follow && listen == "" {
 		if fl.String("webhook") != "" || fl.String("metrics") != "" {
@@ -139,13 +145,9 @@ func newLogsRun(fl caddycmd.Flags, out, errOut io.Writer) (*logsRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--format: %w", err)
 	}
-	r := &logsRun{out: out, errOut: errOut}
-	switch fl.String("output") {
-	case "text":
-	case "json":
-		r.json = true
-	default:
-		return nil, fmt.Errorf("--output %q: want text or json", fl.String("output"))
+	r := &logsRun{out: out, errOut: errOut, output: fl.String("output")}
+	if !slices.Contains([]string{"text", "json", "sarif"}, r.output) {
+		return nil, fmt.Errorf("--output %q: want text, json or sarif", r.output)
 	}
 	r.opts = logs.Options{Format: format, StampHeader: fl.String("stamp-header"), MaxLine: fl.Int("max-line")}
 	if fields := fl.String("fields"); fields != "" {
@@ -227,12 +229,15 @@ func (r *logsRun) emit(f *logs.Finding) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.found++
-	if r.json {
+	switch r.output {
+	case "json":
 		b, _ := json.Marshal(f)
 		r.out.Write(append(b, '\n'))
-		return
+	case "sarif":
+		r.sarif = append(r.sarif, f)
+	default:
+		fmt.Fprintln(r.out, f)
 	}
-	fmt.Fprintln(r.out, f)
 }
 
 // report prints what a stream held, with its bad lines, and says whether
@@ -283,7 +288,16 @@ func (r *logsRun) batch(files []string) int {
 	usable := true
 	for _, name := range files {
 		st, err := r.readFile(sink, name)
-		usable = r.report(name, st, err) && usable
+		if !r.report(name, st, err) {
+			usable = false
+			r.sarifErrors = append(r.sarifErrors, name+": not read or mostly unparsable")
+		}
+	}
+	if r.output == "sarif" {
+		if err := logs.WriteSARIF(r.out, r.sarif, r.sarifErrors); err != nil {
+			fmt.Fprintf(r.errOut, "cachefence logs: %v\n", err)
+			return probe.ExitError
+		}
 	}
 	switch {
 	case r.found > 0:

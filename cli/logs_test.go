@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cachefence/cachefence/catalog"
+	"github.com/cachefence/cachefence/internal/sarif/schema"
 	"io"
 	"net"
 	"net/http"
@@ -63,7 +65,8 @@ func TestLogsCommandLine(t *testing.T) {
 		want string
 	}{
 		{[]string{"logs", "--format", "apache", nginx}, 2, `cachefence logs: --format: unknown log format "apache"`},
-		{[]string{"logs", "--output", "xml", nginx}, 2, `--output "xml": want text or json`},
+		{[]string{"logs", "--output", "xml", nginx}, 2, `--output "xml": want text, json or sarif`},
+		{[]string{"logs", "--output", "sarif", "--follow", nginx}, 2, "--output sarif writes one document at the end, so it needs files"},
 		{[]string{"logs"}, 2, "no input: name files, - for stdin, or --listen"},
 		{[]string{"logs", "--bogus", nginx}, 2, "unknown flag: --bogus"},
 		{[]string{"logs", "--follow", "--listen", "127.0.0.1:0", nginx}, 2, "--follow and --listen exclude each other"},
@@ -162,9 +165,51 @@ func TestLogsBatch(t *testing.T) {
 	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 {
 		t.Fatalf("stdin: %v", err)
 	}
-	var f struct{ Check, Owner, Source, Path string }
-	if err := json.Unmarshal(bytes.SplitN(stdout.Bytes(), []byte("\n"), 2)[0], &f); err != nil || f.Check != "stamp_mismatch" || f.Owner != "alice" || f.Source != "stdin" || f.Path != "/account" {
+	var f struct{ Check, Owner, Source, Path, Title, Doc string }
+	if err := json.Unmarshal(bytes.SplitN(stdout.Bytes(), []byte("\n"), 2)[0], &f); err != nil || f.Check != "stamp_mismatch" || f.Owner != "alice" || f.Source != "stdin" || f.Path != "/account" ||
+		f.Title != catalog.Must("stamp_mismatch").Title || !strings.HasSuffix(f.Doc, "docs/logs.md#checks") {
 		t.Errorf("stdin JSON finding %+v, %v:\n%s", f, err, stdout.String())
+	}
+
+	// SARIF: one document after the files, each finding at its log line,
+	// an unusable file as an error.
+	cmd = exec.Command(bin, append(logsArgs, "--format", "nginx", "--output", "sarif", fixturePath("nginx.log"), garbage)...)
+	cmd.Dir = dir
+	stdout.Reset()
+	cmd.Stdout = &stdout
+	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 {
+		t.Fatalf("SARIF run: %v:\n%s", err, stdout.String())
+	}
+	sarifOut := stdout.String()
+	if err := schema.Validate([]byte(sarifOut)); err != nil {
+		t.Fatalf("not SARIF 2.1.0: %v\n%s", err, sarifOut)
+	}
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				RuleID    string
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine int }
+					}
+				}
+			}
+			Invocations []struct{ ExecutionSuccessful bool }
+		}
+	}
+	if err := json.Unmarshal([]byte(sarifOut), &log); err != nil || len(log.Runs[0].Results) == 0 {
+		t.Fatalf("%v:\n%s", err, sarifOut)
+	}
+	first := log.Runs[0].Results[0]
+	if loc := first.Locations[0].PhysicalLocation; first.RuleID != "stamp_mismatch" || !strings.HasSuffix(loc.ArtifactLocation.URI, "nginx.log") ||
+		loc.Region.StartLine != 3 || log.Runs[0].Invocations[0].ExecutionSuccessful {
+		t.Errorf("first result %+v; invocations %+v", first, log.Runs[0].Invocations)
+	}
+	for _, secret := range []string{"session=", "Bearer bob", logsEnv["CACHE_FENCE_KEY"]} {
+		if strings.Contains(sarifOut, secret) {
+			t.Errorf("the SARIF output shows %q", secret)
+		}
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "probe",
-		Usage: "--config <file> [--format text|json] [--fail-on <severity>] [--every <duration> [--quiet <duration>] [--webhook <url>] [--metrics <addr>]]",
+		Usage: "--config <file> [--format text|json|sarif] [--fail-on <severity>] [--every <duration> [--quiet <duration>] [--webhook <url>] [--metrics <addr>]]",
 		Short: "Check a site through its CDN for personal pages that strangers can see",
 		Long: `
 Fetches each personal URL of the config as each test identity (twice, to
@@ -63,7 +63,7 @@ See docs/probe.md and examples/probe.json.
 // addProbeFlags defines the probe command's flags on cmd.
 func addProbeFlags(cmd *cobra.Command) {
 	cmd.Flags().StringP("config", "c", "", "The probe's JSON config file")
-	cmd.Flags().String("format", "text", "Report format: text or json")
+	cmd.Flags().String("format", "text", "Report format: text, json or sarif")
 	cmd.Flags().String("fail-on", string(alert.Low), "The least severity that exits 1 and alerts: critical, high, medium, low or info")
 	addWatchFlags(cmd, 0, "Watch mode: run again after this long, forever")
 }
@@ -74,8 +74,8 @@ func cmdProbe(ctx context.Context, fl caddycmd.Flags, out, errOut io.Writer) (in
 		return probe.ExitError, errors.New("--config is required")
 	}
 	format := fl.String("format")
-	if format != "text" && format != "json" {
-		return probe.ExitError, fmt.Errorf("--format %q: want text or json", format)
+	if format != "text" && format != "json" && format != "sarif" {
+		return probe.ExitError, fmt.Errorf("--format %q: want text, json or sarif", format)
 	}
 	failOn, err := alert.ParseSeverity(fl.String("fail-on"))
 	if err != nil {
@@ -99,8 +99,11 @@ func cmdProbe(ctx context.Context, fl caddycmd.Flags, out, errOut io.Writer) (in
 				fmt.Fprintf(errOut, "  %s\n", u)
 			}
 		}
-		if format == "json" {
+		switch format {
+		case "json":
 			return r.WriteJSON(out)
+		case "sarif":
+			return r.WriteSARIF(out)
 		}
 		return r.WriteText(out)
 	}

@@ -7,9 +7,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,7 +20,9 @@ import (
 
 	"github.com/cachefence/cachefence/alert"
 	"github.com/cachefence/cachefence/cachestatus"
+	"github.com/cachefence/cachefence/catalog"
 	"github.com/cachefence/cachefence/fence"
+	"github.com/cachefence/cachefence/internal/sarif"
 )
 
 // The checks, as findings name them.
@@ -36,12 +40,9 @@ const (
 	CollapseSuspected = "collapse_suspected"
 )
 
-// severities of the checks.
-var severities = map[string]alert.Severity{
-	StampMismatch:     alert.Critical,
-	CachedPersonal:    alert.High,
-	CollapseSuspected: alert.High,
-}
+// Checks are the checks, worst first; the catalogue holds their
+// severities and words.
+var Checks = []string{StampMismatch, CachedPersonal, CollapseSuspected}
 
 // Config configures a Checker.
 type Config struct {
@@ -105,6 +106,31 @@ type Finding struct {
 	// fence.SharedStorable lets no shared cache store it; or what the
 	// collapse looked like.
 	Why []string `json:"why,omitempty"`
+}
+
+// MarshalJSON writes the finding with its catalogue entry's title,
+// remediation and documentation, so that a JSON reader needs no lookup.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type plain Finding
+	e := catalog.Must(f.Check)
+	return json.Marshal(struct {
+		plain
+		Title       string `json:"title"`
+		Remediation string `json:"remediation"`
+		Doc         string `json:"doc"`
+	}{plain(f), e.Title, e.Remediation, e.DocURL()})
+}
+
+// WriteSARIF writes findings as SARIF 2.1.0, each located at its log
+// line, with the sources that could not be read as errors.
+func WriteSARIF(w io.Writer, findings []*Finding, errs []string) error {
+	run := sarif.Run{Tool: "cachefence logs", Rules: catalog.Of(catalog.Logs), Errors: errs}
+	for _, f := range findings {
+		run.Results = append(run.Results, sarif.Result{ID: f.Check, Message: f.summary(), File: f.Source,
+			Line: int(f.Line), Identity: f.Key(), Severity: f.Severity,
+			Properties: map[string]any{"severity": f.Severity, "host": f.Host, "path": f.Path}})
+	}
+	return sarif.Write(w, run)
 }
 
 // Key identifies the finding's cause across runs: the check, host and
@@ -225,7 +251,7 @@ func (c *Checker) Check(source string, r *Record, emit func(*Finding)) {
 	}
 	v := view{r: r, c: c}
 	finding := func(check string) *Finding {
-		return &Finding{Check: check, Severity: severities[check], Source: source, Line: r.Line, Time: r.Time,
+		return &Finding{Check: check, Severity: catalog.Must(check).Severity, Source: source, Line: r.Line, Time: r.Time,
 			Host: printable(r.Host), Path: displayPath(r.Path), Cache: r.Cache, CacheWord: printable(r.CacheWord),
 			Requester: c.name(v.identity())}
 	}

@@ -397,7 +397,7 @@ var mechOrder = []string{MechSequential, MechCollapsed, MechPathConfusion, MechO
 func (fs findings) list() []Finding {
 	out := make([]Finding, 0, len(fs))
 	for _, b := range fs {
-		f := Finding{Severity: severityOf[b.kind], Kind: b.kind, URL: b.url,
+		f := Finding{Severity: severityOf(b.kind), Kind: b.kind, URL: b.url,
 			Suffixes: slices.Sorted(maps.Keys(b.suffixes)), Evidence: slices.Sorted(maps.Keys(b.evidence))}
 		f.Pairs = slices.SortedFunc(maps.Keys(b.pairs), func(x, y Pair) int {
 			return cmp.Or(cmp.Compare(x.Owner, y.Owner), cmp.Compare(x.Receiver, y.Receiver))

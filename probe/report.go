@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/cachefence/cachefence/alert"
+	"github.com/cachefence/cachefence/catalog"
+	"github.com/cachefence/cachefence/internal/sarif"
 )
 
 // The kinds of finding, with their severities. docs/probe.md says what to
@@ -42,16 +44,12 @@ const (
 	KindUntrusted = "probe_untrusted"
 )
 
-// severityOf is each kind's severity.
-var severityOf = map[string]alert.Severity{
-	KindLeak:          alert.Critical,
-	KindCached:        alert.High,
-	KindLoggedOutPage: alert.Medium,
-	KindUnsafeHeaders: alert.Low,
-	KindNotCacheable:  alert.Low,
-	KindEdgeHeaders:   alert.Info,
-	KindUntrusted:     alert.High,
-}
+// Kinds are the kinds of finding, worst first; the catalogue holds their
+// severities and words.
+var Kinds = []string{KindLeak, KindCached, KindLoggedOutPage, KindUnsafeHeaders, KindNotCacheable, KindEdgeHeaders, KindUntrusted}
+
+// severityOf is a kind's severity, from the catalogue.
+func severityOf(kind string) alert.Severity { return catalog.Must(kind).Severity }
 
 // The mechanisms through which a page reached someone.
 const (
@@ -95,6 +93,19 @@ type Finding struct {
 	Suffixes []string `json:"suffixes,omitempty"`
 	// Evidence says what was seen, in words that quote it.
 	Evidence []string `json:"evidence"`
+}
+
+// MarshalJSON writes the finding with its catalogue entry's title,
+// remediation and documentation, so that a JSON reader needs no lookup.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type plain Finding
+	e := catalog.Must(f.Kind)
+	return json.Marshal(struct {
+		plain
+		Title       string `json:"title"`
+		Remediation string `json:"remediation"`
+		Doc         string `json:"doc"`
+	}{plain(f), e.Title, e.Remediation, e.DocURL()})
 }
 
 // Pair is one identity's page reaching one receiver.
@@ -184,7 +195,7 @@ func (r *Report) AlertRun() alert.Run {
 	}
 	if len(r.Untrusted) > 0 {
 		// The reasons name identities and counts, never a credential.
-		f := Finding{Severity: severityOf[KindUntrusted], Kind: KindUntrusted, URL: r.site, Evidence: r.Untrusted}
+		f := Finding{Severity: severityOf(KindUntrusted), Kind: KindUntrusted, URL: r.site, Evidence: r.Untrusted}
 		run.Causes = append(run.Causes, alert.Cause{Key: f.key(), Kind: f.Kind, Severity: f.Severity,
 			Summary: fmt.Sprintf("%s: the probe cannot be trusted, so leaks go unseen: %s", r.site, strings.Join(r.Untrusted, "; ")),
 			Detail:  f, Always: true})
@@ -218,6 +229,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, e := range f.Evidence {
 			fmt.Fprintf(&b, "         %s\n", e)
 		}
+		e := catalog.Must(f.Kind)
+		fmt.Fprintf(&b, "         %s. To do: %s %s\n", e.Title, e.Remediation, e.DocURL())
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(&b, "ERROR    %s\n", e)
@@ -239,6 +252,18 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// WriteSARIF writes the report as SARIF 2.1.0: a rule per kind, a result
+// per finding located at its URL, and what cannot be trusted and the
+// failed requests as notifications.
+func (r *Report) WriteSARIF(w io.Writer) error {
+	run := sarif.Run{Tool: "cachefence probe", Rules: catalog.Of(catalog.Probe), Errors: slices.Concat(r.Untrusted, r.Errors)}
+	for _, f := range r.Findings {
+		run.Results = append(run.Results, sarif.Result{ID: f.Kind, Message: f.summary(), File: f.URL, Identity: f.key(),
+			Severity: f.Severity, Properties: map[string]any{"severity": f.Severity, "mechanisms": f.Mechanisms}})
+	}
+	return sarif.Write(w, run)
 }
 
 // sortFindings orders findings by severity, then kind and URL.
