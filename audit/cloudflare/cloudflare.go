@@ -54,6 +54,16 @@ func Read(files []audit.File) *audit.Config {
 	})
 }
 
+// defaultExtensionsNote qualifies a TTL override on a rule that does not
+// make every response eligible for cache. It then applies only to
+// Cloudflare's default cached extensions
+// (https://developers.cloudflare.com/cache/concepts/default-cache-behavior/),
+// but those include pdf, csv, xls(x), doc(x), zip and images: invoices,
+// exports and avatars that origins render per user. So the scope is as
+// dynamic as the rule's expression; it is not made static here.
+const defaultExtensionsNote = " (without cache eligibility it applies to Cloudflare's default cached extensions, " +
+	"which include pdf, csv, xlsx, docx, zip and images: files origins render per user)"
+
 // rule is one cache rule's own settings; nil where it sets nothing.
 type rule struct {
 	expr, name                         string
@@ -134,13 +144,11 @@ func (e *rule) scope(file string, base *tree.Node) audit.Scope {
 		}
 	}
 	switch {
-	case override && !eligible && s.Static == "":
-		// Without cache: true only Cloudflare's default file extensions
-		// are cached, and the override ignores their headers.
-		s.Static = "Cloudflare's default cacheable file extensions (the rule does not set cache)"
-		fallthrough
 	case override:
 		s.Store = store.Setting(file, base)
+		if !eligible {
+			s.Store.Value += defaultExtensionsNote
+		}
 	case eligible:
 		s.CachesByDefault = e.cache.Setting(file, base)
 	}
@@ -193,8 +201,8 @@ func PageRule(file string, pr *tree.Node) *audit.Config {
 	everything := level.Str() == "cache_everything" || (level != nil && level.Kind == tree.Unknown)
 	if n, ok := ttl.Int(); (ok && n > 0) || (ttl != nil && ttl.Kind == tree.Unknown) {
 		s.Store = ttl.Setting(file, pr)
-		if !everything && s.Static == "" {
-			s.Static = "Cloudflare's default cacheable file extensions (cache_level is not cache_everything)"
+		if !everything {
+			s.Store.Value += defaultExtensionsNote
 		}
 		if bypass := actions["bypasscacheoncookie"]; bypass != nil {
 			s.Store.Value += " (bypass_cache_on_cookie " + bypass.Str() + ": other cookies are served from the cache)"
