@@ -49,6 +49,17 @@ type Entry struct {
 // DocURL is the entry's section on the web.
 func (e *Entry) DocURL() string { return Repository + e.Doc }
 
+// Words are an entry's words as a JSON finding carries them beside its
+// ID, so that a reader needs no lookup.
+type Words struct {
+	Title       string `json:"title"`
+	Remediation string `json:"remediation"`
+	Doc         string `json:"doc"`
+}
+
+// Words returns the entry's words for a JSON finding.
+func (e *Entry) Words() Words { return Words{e.Title, e.Remediation, e.DocURL()} }
+
 // Lookup returns the entry with id, or nil.
 func Lookup(id string) *Entry {
 	if i := slices.IndexFunc(entries, func(e *Entry) bool { return e.ID == id }); i >= 0 {

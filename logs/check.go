@@ -112,13 +112,10 @@ type Finding struct {
 // remediation and documentation, so that a JSON reader needs no lookup.
 func (f Finding) MarshalJSON() ([]byte, error) {
 	type plain Finding
-	e := catalog.Must(f.Check)
 	return json.Marshal(struct {
 		plain
-		Title       string `json:"title"`
-		Remediation string `json:"remediation"`
-		Doc         string `json:"doc"`
-	}{plain(f), e.Title, e.Remediation, e.DocURL()})
+		catalog.Words
+	}{plain(f), catalog.Must(f.Check).Words()})
 }
 
 // WriteSARIF writes findings as SARIF 2.1.0, each located at its log
