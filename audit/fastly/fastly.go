@@ -8,9 +8,11 @@ package fastly
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/cachefence/cachefence/audit"
@@ -48,12 +50,47 @@ sub vcl_fetch {
 }
 `
 
-// DetectVCL says whether a VCL file is Fastly's: it has #FASTLY macros or
-// Fastly's variables, and no Varnish "vcl 4" declaration.
+// DetectVCL says whether a VCL file is Fastly's: it has no Varnish "vcl
+// 4" declaration, and it has #FASTLY macros or Fastly's variables, or
+// includes a file beside it that has them (a main VCL made only of
+// includes, as Fastly's boilerplate split in two is used).
 func DetectVCL(path string, data []byte) bool {
 	if filepath.Ext(path) != ".vcl" || bytes.HasPrefix(bytes.TrimSpace(data), []byte("vcl 4")) {
 		return false
 	}
+	if fastlyMarks(data) {
+		return true
+	}
+	for _, m := range includeName.FindAllSubmatch(data, maxDetectIncludes) {
+		name := string(m[1])
+		if !filepath.IsLocal(name) {
+			continue
+		}
+		for _, p := range []string{name, name + ".vcl"} {
+			p = filepath.Join(filepath.Dir(path), p)
+			// Only a regular file, and only its start: a FIFO would hang.
+			if info, err := os.Stat(p); err != nil || !info.Mode().IsRegular() {
+				continue
+			}
+			if f, err := os.Open(p); err == nil {
+				head, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+				f.Close()
+				if !bytes.HasPrefix(bytes.TrimSpace(head), []byte("vcl 4")) && fastlyMarks(head) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// includeName finds the names of VCL includes.
+var includeName = regexp.MustCompile(`(?m)^\s*include\s+"([^"\n]+)"`)
+
+// maxDetectIncludes bounds the files DetectVCL opens.
+const maxDetectIncludes = 20
+
+func fastlyMarks(data []byte) bool {
 	return bytes.Contains(data, []byte("#FASTLY")) || bytes.Contains(data, []byte("fastly.")) ||
 		bytes.Contains(data, []byte("req.request"))
 }
@@ -79,18 +116,14 @@ func version(root *tree.Node) *tree.Node {
 	return nil
 }
 
-// Read reads Fastly VCL and JSON files.
+// Read reads Fastly VCL and JSON files. A VCL file included by another
+// one is audited as part of it, the program they make together.
 func Read(files []audit.File) *audit.Config {
 	cfg := &audit.Config{}
+	var vcls []audit.File
 	for _, f := range files {
 		if filepath.Ext(f.Path) == ".vcl" {
-			parsed, err := vcl.Parse(f.Data)
-			if err != nil {
-				failVCL(cfg, f.Path, 0, err)
-				continue
-			}
-			cfg.Settings = append(cfg.Settings, vcl.Flatten(f.Path, parsed)...)
-			cfg.Scopes = append(cfg.Scopes, vcl.Scopes(f.Path, parsed, vcl.Fastly)...)
+			vcls = append(vcls, f)
 			continue
 		}
 		root := tree.Read(cfg, f)
@@ -104,21 +137,48 @@ func Read(files []audit.File) *audit.Config {
 		}
 		cfg.Add(Service(f.Path, v))
 	}
+	readVCL(cfg, vcls)
 	return cfg
 }
 
-// failVCL records a VCL syntax error: at its line in a .vcl file, or at
-// the JSON string (at) that holds the VCL, naming the VCL's own line.
-func failVCL(cfg *audit.Config, file string, at int, err error) {
-	se, ok := err.(*vcl.SyntaxError)
-	switch {
-	case !ok:
-		cfg.Fail(file, at, err)
-	case at > 0:
-		cfg.Fail(file, at, fmt.Errorf("VCL line %d: %s", se.Line, se.Msg))
-	default:
-		cfg.Fail(file, se.Line, errors.New(se.Msg))
+// readVCL audits VCL files, following their includes. Fastly names an
+// include by the name of another VCL of the service: here, a file of that
+// name, or that name with .vcl, beside the file that includes it.
+func readVCL(cfg *audit.Config, files []audit.File) {
+	fs := vcl.NewFiles(cfg, files, nil)
+	load := func(from string, inc vcl.Include) (string, *vcl.File, bool) {
+		dir := filepath.Dir(from)
+		if name, f, ok := fs.Find(filepath.Join(dir, inc.Path), filepath.Join(dir, inc.Path+".vcl")); name != "" {
+			return name, f, ok
+		}
+		skipInclude(cfg, from, inc)
+		return "", nil, false
 	}
+	skip := func(from string, inc vcl.Include) { skipInclude(cfg, from, inc) }
+	programs := map[string]*vcl.File{}
+	included := map[string]bool{}
+	for _, f := range files {
+		parsed := fs.Given(f.Path)
+		if parsed == nil {
+			continue
+		}
+		fs.Root = filepath.Dir(filepath.Clean(f.Path))
+		program, keys := vcl.Program(filepath.Clean(f.Path), parsed, load, skip)
+		programs[f.Path] = program
+		for _, k := range keys {
+			included[k] = true
+		}
+	}
+	for _, f := range files {
+		if p := programs[f.Path]; p != nil && !included[filepath.Clean(f.Path)] {
+			cfg.Settings = append(cfg.Settings, vcl.Flatten(f.Path, p)...)
+			cfg.Scopes = append(cfg.Scopes, vcl.Scopes(f.Path, p, vcl.Fastly)...)
+		}
+	}
+}
+
+func skipInclude(cfg *audit.Config, from string, inc vcl.Include) {
+	cfg.Skip(from, inc.Line, "include %q: no VCL of that name here, or included again, so not audited", inc.Path)
 }
 
 // list returns the items of the first of names that v has: the API
@@ -136,7 +196,8 @@ func list(v *tree.Node, names ...string) []*tree.Node {
 func Service(file string, v *tree.Node) *audit.Config {
 	cfg := &audit.Config{}
 	var main *vcl.File
-	for _, c := range list(v, "vcls", "vcl") {
+	vcls := list(v, "vcls", "vcl")
+	for _, c := range vcls {
 		if !c.Get("main").IsTrue() {
 			continue
 		}
@@ -150,13 +211,12 @@ func Service(file string, v *tree.Node) *audit.Config {
 			cfg.Skip(file, c.Line, "custom VCL %q given by reference: audit its .vcl file as well", c.Get("name").Str())
 			return cfg
 		}
-		parsed, err := vcl.Parse([]byte(content.Str()))
-		if err != nil {
-			failVCL(cfg, file, content.Line, err)
+		if main = vclAt(cfg, file, content); main == nil {
 			return cfg
 		}
-		main = parsed
-		relocate(main.Subs, content.Line)
+		main, _ = vcl.Program(c.Get("name").Str(), main, includer(cfg, file, vcls), func(_ string, inc vcl.Include) {
+			cfg.Skip(file, inc.Line, "include %q: included again, so not audited", inc.Path)
+		})
 	}
 	if main == nil {
 		main, _ = vcl.Parse([]byte(boilerplate))
@@ -177,9 +237,8 @@ func Service(file string, v *tree.Node) *audit.Config {
 	}
 	for _, sn := range list(v, "snippets", "snippet") {
 		kind := sn.Get("type").Str()
-		body, err := vcl.Parse([]byte("sub snippet {\n" + sn.Get("content").Str() + "\n}"))
-		if err != nil {
-			failVCL(cfg, file, sn.Line, err)
+		body := vcl.ReadAt(cfg, file, sn.Line, []byte("sub snippet {\n"+sn.Get("content").Str()+"\n}"))
+		if body == nil || len(body.Subs) == 0 {
 			continue
 		}
 		relocate(body.Subs, sn.Line)
@@ -190,6 +249,42 @@ func Service(file string, v *tree.Node) *audit.Config {
 	}
 	cfg.Scopes = append(cfg.Scopes, vcl.Scopes(file, main, vcl.Fastly)...)
 	return cfg
+}
+
+// vclAt parses the VCL a JSON or Terraform string holds, and puts it at
+// the string's line.
+func vclAt(cfg *audit.Config, file string, content *tree.Node) *vcl.File {
+	f := vcl.ReadAt(cfg, file, content.Line, []byte(content.Str()))
+	if f != nil {
+		relocate(f.Subs, content.Line)
+		for i := range f.Includes {
+			f.Includes[i].Line = content.Line
+		}
+	}
+	return f
+}
+
+// includer finds the VCL an include names among the service's VCLs, by
+// name (with or without .vcl, as Terraform modules name them after their
+// files).
+func includer(cfg *audit.Config, file string, vcls []*tree.Node) vcl.Loader {
+	return func(_ string, inc vcl.Include) (string, *vcl.File, bool) {
+		for _, c := range vcls {
+			name := c.Get("name").Str()
+			if name != inc.Path && strings.TrimSuffix(name, ".vcl") != inc.Path {
+				continue
+			}
+			content := c.Get("content")
+			if content == nil || content.Kind == tree.Unknown {
+				cfg.Skip(file, c.Line, "VCL %q given by reference: audit its .vcl file as well", name)
+				return name, nil, false
+			}
+			f := vclAt(cfg, file, content)
+			return name, f, f != nil
+		}
+		cfg.Skip(file, inc.Line, "include %q: the service has no VCL of that name, so it is not audited", inc.Path)
+		return "", nil, false
+	}
 }
 
 // relocate puts VCL that a JSON string or the boilerplate holds at line:

@@ -6,7 +6,6 @@ package varnish
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -29,6 +28,9 @@ func Detect(path string, data []byte) bool {
 	return filepath.Ext(path) == ".vcl" || bytes.HasPrefix(bytes.TrimSpace(data), []byte("vcl 4"))
 }
 
+// CompileTimeout bounds how long varnishd -C may take on one file.
+var CompileTimeout = time.Minute
+
 // Varnishd is the varnishd binary that checks that a file compiles; an
 // empty one checks nothing.
 var Varnishd = findVarnishd()
@@ -43,67 +45,95 @@ func findVarnishd() string {
 	return ""
 }
 
-// maxIncludes bounds the files one VCL may pull in.
-const maxIncludes = 200
-
 // Read reads VCL files and their includes. A file included by another one
 // given is audited as part of it.
 func Read(files []audit.File) *audit.Config {
 	cfg := &audit.Config{}
-	included := map[string]bool{}
-	merged := map[string]*vcl.File{}
 	vmodFrom := map[string]bool{}
-	for _, f := range files {
-		parsed, err := vcl.Parse(f.Data)
-		if err != nil {
-			fail(cfg, f.Path, err)
-			continue
-		}
-		m := &merger{cfg: cfg, seen: map[string]bool{}, vmodFrom: importsFromPath(f.Data)}
-		merged[f.Path] = m.merge(f.Path, parsed, 0)
-		for name := range m.seen {
-			included[name] = true
-		}
-		if m.vmodFrom {
-			vmodFrom[f.Path] = true
-		}
+	r := &reader{cfg: cfg, files: vcl.NewFiles(cfg, files, func(path string, data []byte) {
+		vmodFrom[path] = importsFromPath(data)
+	})}
+	type program struct {
+		path   string
+		f      *vcl.File
+		vmod   bool
+		unsafe string
 	}
+	var programs []program
+	included := map[string]bool{}
 	for _, f := range files {
-		m, ok := merged[f.Path]
-		if !ok || included[filepath.Clean(f.Path)] {
+		key := filepath.Clean(f.Path)
+		parsed := r.files.Given(key)
+		if parsed == nil {
 			continue
 		}
-		cfg.Settings = append(cfg.Settings, vcl.Flatten(f.Path, m)...)
-		cfg.Scopes = append(cfg.Scopes, vcl.Scopes(f.Path, m, vcl.Varnish)...)
+		r.files.Root, r.unsafe = filepath.Dir(key), ""
+		merged, keys := vcl.Program(key, parsed, r.load, r.skip)
+		p := program{path: f.Path, f: merged, vmod: vmodFrom[key], unsafe: r.unsafe}
+		for _, k := range keys {
+			included[k] = true
+			p.vmod = p.vmod || vmodFrom[k]
+		}
+		programs = append(programs, p)
+	}
+	for _, p := range programs {
+		if included[filepath.Clean(p.path)] {
+			continue
+		}
+		cfg.Settings = append(cfg.Settings, vcl.Flatten(p.path, p.f)...)
+		cfg.Scopes = append(cfg.Scopes, vcl.Scopes(p.path, p.f, vcl.Varnish)...)
 		switch {
 		case Varnishd == "":
-		case vmodFrom[f.Path]:
+		case p.vmod:
 			// VCC loads a vmod to compile against it: one named by path
 			// is code that came with the input, and would run here.
-			cfg.Skip(f.Path, 0, `an "import ... from" loads a vmod from a path the input names, which varnishd -C would run, so varnishd did not check that it compiles`)
+			cfg.Skip(p.path, 0, `an "import ... from" loads a vmod from a path the input names, which varnishd -C would run, so varnishd did not check that it compiles`)
+		case p.unsafe != "":
+			cfg.Skip(p.path, 0, "%s, so varnishd did not check that it compiles", p.unsafe)
 		default:
-			compile(cfg, f.Path)
+			compile(cfg, p.path)
 		}
 	}
 	return cfg
 }
 
-func fail(cfg *audit.Config, file string, err error) {
-	var se *vcl.SyntaxError
-	if errors.As(err, &se) {
-		cfg.Fail(file, se.Line, errors.New(se.Msg))
-		return
-	}
-	cfg.Fail(file, 0, err)
+// reader follows the includes of one file at a time.
+type reader struct {
+	cfg   *audit.Config
+	files *vcl.Files
+	// unsafe says why varnishd may not compile the file as it stands
+	// (an include it would look for elsewhere, or not find), or is empty.
+	unsafe string
 }
 
-// merger puts included files' subroutines in, as Varnish does: subs of
-// one name are concatenated in the order they appear.
-type merger struct {
-	cfg  *audit.Config
-	seen map[string]bool
-	// vmodFrom: a file read imports a vmod from a path.
-	vmodFrom bool
+// load finds an include. A relative one is beside the file that includes
+// it. An absolute one is never read where it points, outside what was
+// given: it is looked for under the audited file's directory by its
+// trailing path ("/etc/varnish/inc/x.vcl" as inc/x.vcl, then x.vcl).
+func (r *reader) load(from string, inc vcl.Include) (string, *vcl.File, bool) {
+	candidates := []string{filepath.Join(filepath.Dir(from), inc.Path)}
+	if filepath.IsAbs(inc.Path) {
+		if r.unsafe == "" {
+			r.unsafe = fmt.Sprintf("%s:%d includes a file by absolute path, which varnishd would read from outside the paths given", from, inc.Line)
+		}
+		parts := strings.Split(filepath.Clean(inc.Path), string(filepath.Separator))
+		candidates = candidates[:0]
+		for i := 1; i < len(parts); i++ {
+			candidates = append(candidates, filepath.Join(r.files.Root, filepath.Join(parts[i:]...)))
+		}
+	}
+	if name, f, ok := r.files.Find(candidates...); name != "" {
+		return name, f, ok
+	}
+	r.skip(from, inc)
+	return "", nil, false
+}
+
+func (r *reader) skip(from string, inc vcl.Include) {
+	if r.unsafe == "" {
+		r.unsafe = fmt.Sprintf("the include at %s:%d was not read", from, inc.Line)
+	}
+	r.cfg.Skip(from, inc.Line, "include %q: not found under the audited file's directory, or included again, so not audited", inc.Path)
 }
 
 // importFrom matches VCL that imports a vmod from a file path, even in a
@@ -112,49 +142,6 @@ var importFrom = regexp.MustCompile(`\bimport\s+[A-Za-z0-9_]+\s+from\b`)
 
 // importsFromPath reports VCL text holding an "import ... from".
 func importsFromPath(data []byte) bool { return importFrom.Match(data) }
-
-func (m *merger) merge(path string, f *vcl.File, depth int) *vcl.File {
-	out := &vcl.File{}
-	for _, s := range f.Subs {
-		if s.File == "" && depth > 0 {
-			s.File = path
-		}
-	}
-	add := func(subs []*vcl.Sub) {
-		for _, s := range subs {
-			if prev := out.Sub(s.Name); prev != nil {
-				prev.Body = append(prev.Body, s.Body...)
-				continue
-			}
-			c := *s
-			out.Subs = append(out.Subs, &c)
-		}
-	}
-	next := 0
-	for _, inc := range f.Includes {
-		add(f.Subs[next:inc.Before])
-		next = inc.Before
-		name := filepath.Clean(filepath.Join(filepath.Dir(path), inc.Path))
-		if filepath.IsAbs(inc.Path) {
-			name = filepath.Clean(inc.Path)
-		}
-		data, err := os.ReadFile(name)
-		if err != nil || m.seen[name] || len(m.seen) >= maxIncludes || depth > 20 {
-			m.cfg.Skip(path, inc.Line, "include %q: not found here, or included again, so not audited", inc.Path)
-			continue
-		}
-		m.seen[name] = true
-		m.vmodFrom = m.vmodFrom || importsFromPath(data)
-		inner, err := vcl.Parse(data)
-		if err != nil {
-			fail(m.cfg, name, err)
-			continue
-		}
-		add(m.merge(name, inner, depth+1).Subs)
-	}
-	add(f.Subs[next:])
-	return out
-}
 
 var vccLine = regexp.MustCompile(`\('([^']*)' Line (\d+) Pos \d+\)`)
 
@@ -176,7 +163,7 @@ func compile(cfg *audit.Config, file string) {
 		return
 	}
 	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), CompileTimeout)
 	defer cancel()
 	// -j none: as root, varnishd would otherwise compile as an
 	// unprivileged user who cannot write the working directory.
@@ -184,7 +171,15 @@ func compile(cfg *audit.Config, file string) {
 		"-p", "vcl_path="+filepath.Dir(abs)+":/usr/share/varnish/vcl:/etc/varnish", "-C", "-f", abs)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if err := cmd.Run(); err == nil {
+	// A child that keeps stderr open must not hold the audit past the
+	// timeout.
+	cmd.WaitDelay = time.Second
+	err = cmd.Run()
+	switch {
+	case err == nil:
+		return
+	case ctx.Err() != nil:
+		cfg.Skip(file, 0, "varnishd -C did not finish within %s, so whether the file compiles is not known: its audit is incomplete", CompileTimeout)
 		return
 	}
 	msg, at, line := vccMessage(stderr.String())

@@ -59,22 +59,48 @@ type walker struct {
 	d     Dialect
 	sub   *Sub
 	calls int
-	// at is the file of the statements being walked, which a call may
-	// take into an included file.
-	at string
 }
 
 func (w *walker) scope(cond string) audit.Scope {
-	s := audit.Scope{Vendor: w.d.Vendor, File: w.file, Line: w.sub.Line, Name: "sub " + w.sub.Name}
+	s := audit.Scope{Vendor: w.d.Vendor, File: cmp.Or(w.sub.File, w.file), Line: w.sub.Line, Name: "sub " + w.sub.Name}
 	if cond != "" {
-		s.Name += " when " + Hide(cond)
-		s.Static = audit.Static(cond)
+		s.Name += when(cond)
+		s.Static = w.static(cond)
 	}
 	return s
 }
 
-func (w *walker) setting(st *Stmt, what string) *audit.Setting {
-	return &audit.Setting{File: cmp.Or(w.at, w.sub.File, w.file), Line: st.Line, Name: "sub " + w.sub.Name, Value: what}
+// imageOptimizer is the header Fastly's Image Optimizer sets on the
+// requests it processes: images, whatever their URL.
+const imageOptimizer = "req.http.x-fastly-imageopto-api"
+
+// static says why a condition limits a statement to static files, or
+// returns "". On Fastly, a condition that is only that the Image
+// Optimizer processes the request does too, as Fastly's boilerplate
+// uses it.
+func (w *walker) static(cond string) string {
+	if w.d.Vendor == audit.Fastly && strings.ToLower(strings.TrimSpace(cond)) == imageOptimizer {
+		return "requests that Fastly's Image Optimizer processes"
+	}
+	return audit.Static(cond)
+}
+
+// when notes a condition in a scope's name or a setting's value, its
+// values hidden.
+func when(cond string) string {
+	c := Hide(cond)
+	if audit.LooksSecret(c) {
+		c = "a condition that may hold a credential"
+	}
+	return " when " + c
+}
+
+// setting is where a statement run under cond causes a behaviour.
+func (w *walker) setting(st *Stmt, what, cond string) *audit.Setting {
+	if cond != "" {
+		what += when(cond)
+	}
+	return &audit.Setting{File: cmp.Or(st.File, w.file), Line: st.Line, Name: "sub " + w.sub.Name, Value: what}
 }
 
 // call walks the statements of a called subroutine, in its own file.
@@ -83,10 +109,7 @@ func (w *walker) call(st *Stmt, walk func([]*Stmt)) {
 	if w.calls++; sub == nil || w.calls > maxCalls {
 		return
 	}
-	outer := w.at
-	w.at = cmp.Or(sub.File, outer)
 	walk(sub.Body)
-	w.at = outer
 }
 
 // fetch follows the backend response subroutine.
@@ -95,9 +118,12 @@ type fetch struct {
 	// obeys are the signals the code has checked so far, each with a
 	// branch that refuses to cache.
 	obeys audit.Signal
-	// lost are the builtin's signals that the code removed, by unsetting
-	// or overwriting the header the builtin reads.
+	// lost are the signals that the code removed, by unsetting or
+	// overwriting the header they are read from, so that the built-in
+	// check, or one of the code's own that follows, misses them; lostAt
+	// is the first statement that did.
 	lost   audit.Signal
+	lostAt *audit.Setting
 	scopes []audit.Scope
 	main   audit.Scope
 	ended  bool
@@ -116,11 +142,9 @@ func (a *fetch) run() []audit.Scope {
 // built-in checks run, Fastly delivers.
 func (a *fetch) end(line int, cond string) {
 	if a.d.Builtin {
-		if lost := a.lost; lost&(audit.CacheControlPrivate|audit.CacheControlNoStore) != 0 {
+		if a.lost&(audit.CacheControlPrivate|audit.CacheControlNoStore) != 0 {
 			s := a.target(cond)
-			s.Store = &audit.Setting{File: a.file, Line: line, Name: "sub " + a.sub.Name,
-				Value: "removes or rewrites Cache-Control before the built-in check"}
-			s.Obeys = (builtinObeys &^ lost) | a.obeys
+			s.Store, s.Obeys = a.lostAt, (builtinObeys&^a.lost)|a.obeys
 		}
 		return
 	}
@@ -135,8 +159,11 @@ func (a *fetch) deliver(line int, cond, what string) {
 		return
 	}
 	s := a.target(cond)
+	if s.Store == nil && a.lost&both != 0 {
+		s.Store, s.Obeys = a.lostAt, a.obeys
+	}
 	if s.Store == nil {
-		s.Store = &audit.Setting{File: a.file, Line: line, Name: "sub " + a.sub.Name, Value: what}
+		s.Store = &audit.Setting{File: cmp.Or(a.sub.File, a.file), Line: line, Name: "sub " + a.sub.Name, Value: what}
 		if a.obeys == 0 {
 			s.Store.Value += " before any private or no-store check"
 		} else {
@@ -149,7 +176,7 @@ func (a *fetch) deliver(line int, cond, what string) {
 // target returns the scope that a statement under cond affects: the
 // subroutine's own, or one for a static-looking condition.
 func (a *fetch) target(cond string) *audit.Scope {
-	if cond == "" || audit.Static(cond) == "" {
+	if cond == "" || a.static(cond) == "" {
 		return &a.main
 	}
 	s := a.scope(cond)
@@ -188,7 +215,8 @@ func (a *fetch) stmts(body []*Stmt, cond string) {
 func (a *fetch) branches(st *Stmt, outer string) {
 	for i, b := range st.Branches {
 		cond := joinCond(outer, branchCond(st, i))
-		if sig := signals(b.Cond); sig != 0 && refuses(b.Body) {
+		// A check of a header the code removed before sees nothing.
+		if sig := signals(b.Cond) &^ a.lost; sig != 0 && refuses(b.Body) {
 			a.obeys |= sig
 			continue
 		}
@@ -204,9 +232,11 @@ func (a *fetch) ret(st *Stmt, cond string) {
 	case "deliver":
 		if a.d.Builtin {
 			// Returning skips the built-in checks: only the user's count.
+			// A removal before it counted on the built-in check, which
+			// this return skips.
 			s := a.target(cond)
-			if s.Store == nil && a.obeys&builtinObeys != builtinObeys {
-				s.Store = a.setting(st, "return (deliver) skips the built-in private/no-store check")
+			if (s.Store == nil || s.Obeys&^a.obeys != 0) && a.obeys&builtinObeys != builtinObeys {
+				s.Store = a.setting(st, "return (deliver) skips the built-in private/no-store check", cond)
 				s.Obeys = a.obeys
 			}
 			return
@@ -223,21 +253,46 @@ func (a *fetch) assign(st *Stmt, cond string) {
 	case st.Kind == Set && target == "beresp.ttl" && !isZero(value) && !aboutHeaders(cond) && !strings.Contains(cond, "status"):
 		s := a.target(cond)
 		if s.TTL == nil {
-			s.TTL = a.setting(st, "set beresp.ttl = "+st.Value)
+			s.TTL = a.setting(st, "set beresp.ttl = "+st.Value, cond)
 		}
 	case st.Kind == Set && target == "beresp.uncacheable" && value == "false":
 		s := a.target(cond)
-		s.Store, s.Obeys = a.setting(st, "set beresp.uncacheable = false"), a.obeys
+		s.Store, s.Obeys = a.setting(st, "set beresp.uncacheable = false", cond), a.obeys
 	case st.Kind == Unset && target == "beresp.http.set-cookie":
 		s := a.target(cond)
 		if s.StripsSetCookie == nil {
-			s.StripsSetCookie = a.setting(st, "unset beresp.http.Set-Cookie")
+			s.StripsSetCookie = a.setting(st, "unset beresp.http.Set-Cookie", cond)
 		}
-	case target == "beresp.http.cache-control" && cond == "":
-		a.lost |= audit.CacheControlPrivate | audit.CacheControlNoStore
-	case target == "beresp.http.surrogate-control" && st.Kind == Set && cond == "":
-		a.lost |= audit.SurrogateControlNoStore | audit.CacheControlPrivate | audit.CacheControlNoStore
+	case target == "beresp.http.cache-control":
+		a.remove(st, cond, audit.CacheControlPrivate|audit.CacheControlNoStore)
+	case target == "beresp.http.surrogate-control" && st.Kind == Set:
+		// A Surrogate-Control set here is what the built-in check reads
+		// in place of Cache-Control.
+		a.remove(st, cond, audit.SurrogateControlNoStore|audit.CacheControlPrivate|audit.CacheControlNoStore)
 	}
+}
+
+// remove records that a statement under cond unsets or overwrites the
+// header the signals lost are read from. Under a condition on static
+// URLs, only that scope loses them; under any other condition, every
+// response may, and the condition is noted.
+func (a *fetch) remove(st *Stmt, cond string, lost audit.Signal) {
+	what := st.head() + " before the private/no-store check"
+	if a.static(cond) != "" {
+		s := a.target(cond)
+		if s.Store == nil {
+			base := a.obeys
+			if a.d.Builtin {
+				base |= builtinObeys
+			}
+			s.Store, s.Obeys = a.setting(st, what, cond), base&^lost
+		}
+		return
+	}
+	if a.lostAt == nil {
+		a.lostAt = a.setting(st, what, cond)
+	}
+	a.lost |= lost
 }
 
 // recv follows the request subroutine.
@@ -295,17 +350,17 @@ func (a *recv) stmts(body []*Stmt, cond string) {
 // lookup records that requests reach the cache here with whatever
 // credentials the code has not dealt with.
 func (a *recv) lookup(st *Stmt, cond, what string) {
-	if audit.Static(cond) != "" {
+	if a.static(cond) != "" {
 		return // requests for static files: the origin serves them alike
 	}
 	if a.d.Builtin && !a.auth && a.main.Authorization == nil {
-		a.main.Authorization = a.setting(st, what+" before the built-in Authorization check")
+		a.main.Authorization = a.setting(st, what+" before the built-in Authorization check", cond)
 	}
 	if !a.cookie && !a.cookieGone && a.main.Unkeyed == nil {
 		if a.d.Builtin {
 			what += " before the built-in Cookie check"
 		}
-		a.main.Unkeyed = a.setting(st, what+": requests with cookies are looked up by URL")
+		a.main.Unkeyed = a.setting(st, what+": requests with cookies are looked up by URL", cond)
 	}
 }
 

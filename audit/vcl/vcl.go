@@ -5,6 +5,7 @@
 package vcl
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 )
@@ -13,6 +14,8 @@ import (
 type File struct {
 	Subs     []*Sub
 	Includes []Include
+	// Skipped are the parts passed over because they do not parse.
+	Skipped []Skip
 }
 
 // Sub returns the subroutine of that name, or nil.
@@ -62,6 +65,9 @@ const (
 type Stmt struct {
 	Kind StmtKind
 	Line int
+	// File is the file it was read from, in a program joined from
+	// several; empty for the file being audited.
+	File string
 	// Target is the variable of set and unset, the action of return, the
 	// subroutine of call, or the macro's name. Variables keep their
 	// spelling; compare them with strings.EqualFold.
@@ -91,54 +97,126 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line,
 // maxDepth bounds nesting.
 const maxDepth = 100
 
-// Parse parses one VCL file; includes are listed, not followed.
+// Skip is a part of a file that the parser passed over: its line and the
+// kind of construct, never its text, which may hold a credential.
+type Skip struct {
+	Line int
+	What string
+}
+
+// topLevel are the declarations other than sub and include that VCL
+// has, in Varnish or Fastly: they do not decide what is cached.
+var topLevel = map[string]bool{"vcl": true, "import": true, "backend": true, "probe": true, "acl": true,
+	"director": true, "table": true, "pragma": true, "ratecounter": true, "penaltybox": true}
+
+// Parse parses one VCL file; includes are listed, not followed. A
+// subroutine, statement or top-level construct that does not parse is
+// passed over and listed in Skipped, and the rest is read; only a file
+// whose braces do not balance, or that does not split into tokens, is an
+// error.
 func Parse(data []byte) (*File, error) {
 	toks, err := lex(data)
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{toks: toks}
+	p := &parser{toks: toks, limit: len(toks)}
 	f := &File{}
 	for !p.done() {
 		t := p.peek()
 		switch {
 		case t.is("sub"):
-			p.pos++
-			name := p.next()
-			if name.kind != tIdent {
-				return nil, p.errorf(name, "sub needs a name")
-			}
-			body, err := p.block(0)
-			if err != nil {
+			if err := p.sub(f); err != nil {
 				return nil, err
 			}
-			f.Subs = append(f.Subs, &Sub{Name: name.text, Line: t.line, Body: body})
 		case t.is("include"):
 			p.pos++
 			path := p.next()
 			if path.kind != tString {
-				return nil, p.errorf(path, "include needs a file name")
+				p.file.Skipped = append(p.file.Skipped, Skip{t.line, "an include without a file name"})
+			} else {
+				f.Includes = append(f.Includes, Include{Path: path.text, Line: t.line, Before: len(f.Subs)})
 			}
-			f.Includes = append(f.Includes, Include{Path: path.text, Line: t.line, Before: len(f.Subs)})
 			p.skipTo(";")
 		case t.kind == tMacro:
 			p.pos++ // a macro outside a sub has nothing to stand for
 		default:
-			// vcl 4.1; import; backend, probe, acl, director, table {...}
+			if t.kind != tIdent || !topLevel[t.text] {
+				p.file.Skipped = append(p.file.Skipped, Skip{t.line, "a top-level construct that is not VCL"})
+			}
 			if err := p.skipDecl(); err != nil {
 				return nil, err
 			}
 		}
 	}
+	f.Skipped = p.file.Skipped
 	return f, nil
+}
+
+// sub parses "sub name { ... }". A sub whose braces balance is read
+// statement by statement, passing over those that do not parse; in one
+// whose braces do not, the first error is the file's.
+func (p *parser) sub(f *File) error {
+	start := p.next()
+	name := p.peek()
+	if name.kind == tIdent {
+		p.pos++
+	}
+	end := p.closing(p.pos)
+	if end < 0 {
+		p.strict = true
+		if name.kind != tIdent {
+			return p.errorf(name, "sub needs a name")
+		}
+		_, err := p.block(0)
+		return cmp.Or(err, error(p.errorf(start, "block is not closed")))
+	}
+	outer := p.limit
+	p.limit = end + 1
+	defer func() { p.limit, p.pos = outer, end+1 }()
+	if name.kind != tIdent {
+		p.file.Skipped = append(p.file.Skipped, Skip{start.line, "a sub without a name"})
+		return nil
+	}
+	body, err := p.block(0)
+	if err != nil {
+		p.file.Skipped = append(p.file.Skipped, Skip{start.line, "sub " + name.text + ", which does not parse"})
+		return nil
+	}
+	f.Subs = append(f.Subs, &Sub{Name: name.text, Line: start.line, Body: body})
+	return nil
+}
+
+// closing returns the index of the "}" that closes the block opening at
+// i, or -1.
+func (p *parser) closing(i int) int {
+	if i >= len(p.toks) || !p.toks[i].is("{") {
+		return -1
+	}
+	depth := 0
+	for j := i; j < len(p.toks); j++ {
+		switch {
+		case p.toks[j].is("{"):
+			depth++
+		case p.toks[j].is("}"):
+			if depth--; depth == 0 {
+				return j
+			}
+		}
+	}
+	return -1
 }
 
 type parser struct {
 	toks []token
 	pos  int
+	// limit is the end of the sub being read: nothing reads past it.
+	limit int
+	// strict: a statement that does not parse is an error, not a skip.
+	strict bool
+	file   File
 }
 
-func (p *parser) done() bool { return p.pos >= len(p.toks) }
+func (p *parser) done() bool { return p.pos >= p.limit }
 
 func (p *parser) peek() token {
 	if p.done() {
@@ -184,7 +262,9 @@ func (p *parser) skipDecl() error {
 			return p.errorf(t, `unexpected "}"`)
 		}
 	}
-	return p.errorf(start, "declaration is not terminated")
+	// Text after the last declaration that never ends: passed over.
+	p.file.Skipped = append(p.file.Skipped, Skip{start.line, "a declaration that is not terminated"})
+	return nil
 }
 
 func (p *parser) skipBlock(start token) error {
@@ -240,9 +320,16 @@ func (p *parser) block(depth int) ([]*Stmt, error) {
 			p.pos++
 			continue
 		}
+		start := p.pos
 		s, err := p.stmt(depth)
 		if err != nil {
-			return nil, err
+			if p.strict {
+				return nil, err
+			}
+			p.pos = start
+			p.file.Skipped = append(p.file.Skipped, Skip{t.line, statementKind(t) + " that does not parse"})
+			p.skipStmt()
+			continue
 		}
 		out = append(out, s)
 	}
@@ -262,7 +349,7 @@ func (p *parser) stmt(depth int) (*Stmt, error) {
 		s.Target = p.next().text
 		op := p.next()
 		if !strings.HasSuffix(op.text, "=") {
-			return nil, p.errorf(op, "set %s: want an assignment", s.Target)
+			return nil, p.errorf(op, "set: want an assignment")
 		}
 		s.Value = p.textTo(";")
 		return s, nil
@@ -299,6 +386,47 @@ func (p *parser) stmt(depth int) (*Stmt, error) {
 	p.pos--
 	s.Value = p.textTo(";")
 	return s, nil
+}
+
+// skipStmt passes over one statement: to its ";", or past its block
+// and the else branches that follow, never past the enclosing block's
+// "}".
+func (p *parser) skipStmt() {
+	depth := 0
+	for !p.done() {
+		t := p.peek()
+		switch {
+		case t.is("{"):
+			depth++
+		case t.is("}"):
+			if depth == 0 {
+				return
+			}
+			if depth--; depth == 0 {
+				p.pos++
+				if n := p.peek(); !n.is("else") && !n.is("elsif") && !n.is("elseif") && !n.is("elif") {
+					return
+				}
+				continue
+			}
+		case t.is(";") && depth == 0:
+			p.pos++
+			return
+		}
+		p.pos++
+	}
+}
+
+// statementKind names a statement by its keyword, if it starts with one
+// VCL has, without quoting anything else of it.
+func statementKind(t token) string {
+	switch t.text {
+	case "if", "set", "unset", "remove", "call", "return", "add", "declare", "error", "restart", "synthetic", "esi":
+		if t.kind == tIdent {
+			return "a statement " + t.text
+		}
+	}
+	return "a statement"
 }
 
 func (p *parser) ifStmt(s *Stmt, depth int) (*Stmt, error) {

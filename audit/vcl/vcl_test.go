@@ -59,12 +59,15 @@ string"};
 	}
 }
 
+// A file whose braces do not balance is an error, at the first statement
+// that does not parse.
 func TestParseErrors(t *testing.T) {
 	for src, want := range map[string]string{
 		"sub vcl_recv {\n":                           "line 1: block is not closed",
 		"sub vcl_recv {\n  if (x {\n}\n":             "line 2: if: condition is not closed",
-		"sub vcl_recv {\n  set x \"a\";\n}\n":        "line 2: set x: want an assignment",
-		"sub {\n}\n":                                 "line 1: sub needs a name",
+		"sub vcl_recv {\n  set x \"a\";\n":           "line 2: set: want an assignment",
+		"sub {\n":                                    "line 1: sub needs a name",
+		"sub vcl_recv {\n}\n}\n":                     `line 3: unexpected "}"`,
 		"sub vcl_recv {\n  set x = \"unclosed;\n}\n": "line 2: string is not closed on its line",
 		"/* never closed":                            "line 1: comment is not closed",
 		"backend x {\n":                              "line 1: block is not closed",
