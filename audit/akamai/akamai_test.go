@@ -24,11 +24,11 @@ func deleteHeader(name string) string {
 // response out, as the caching behavior's reference documents its options.
 func TestCaching(t *testing.T) {
 	cases := []struct {
-		name      string
-		data      []byte
-		store     string // the setting that makes it store, or ""
-		obeys     audit.Signal
-		findings  []string
+		name     string
+		data     []byte
+		store    string // the setting that makes it store, or ""
+		obeys    audit.Signal
+		findings []string
 	}{
 		{"no store", ruleTree(`"behavior": "NO_STORE"`), "", audit.EdgeControlNoStore, nil},
 		{"max age", ruleTree(`"behavior": "MAX_AGE", "ttl": "1d"`), "behaviors[0].options.behavior", audit.EdgeControlNoStore,

@@ -147,3 +147,86 @@ func join(path, key string) string {
 	}
 	return path + "." + key
 }
+
+// maxNesting bounds how deeply a .tf file's blocks and expressions nest,
+// and maxRecursion how deeply HCL's parser and evaluator recurse on it,
+// one frame per level and per operator, index or attribute of one
+// expression: a file of deep nesting exhausted the stack, and each level
+// costs the tree a path as long as the levels above it. Real
+// configurations nest a dozen levels.
+const (
+	maxNesting   = 100
+	maxRecursion = 1000
+)
+
+// checkNesting returns the line at which src nests deeper than
+// maxNesting or recurses deeper than maxRecursion, or 0. It reads HCL's
+// tokens, which its lexer finds without recursion: every bracket, brace,
+// parenthesis and template interpolation opens a level; every operator,
+// attribute and index of an expression (!!!!x, a ? b : c ? d : e,
+// x[0][0], x[*].a[*].a) adds a frame to it. A comma ends an expression,
+// and so does a newline between a block's or an object's members.
+func checkNesting(src []byte, file string) int {
+	tokens, _ := hclsyntax.LexConfig(src, file, hcl.Pos{Line: 1, Column: 1})
+	type level struct {
+		newlineEnds, index bool
+		ops                int
+	}
+	levels := []level{{newlineEnds: true}}
+	depth, frames := 0, 0
+	prev := hclsyntax.TokenNil
+	for _, tok := range tokens {
+		top := &levels[len(levels)-1]
+		switch tok.Type {
+		case hclsyntax.TokenOBrace:
+			levels = append(levels, level{newlineEnds: true})
+			depth++
+			frames++
+		case hclsyntax.TokenOBrack, hclsyntax.TokenOParen, hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+			levels = append(levels, level{index: tok.Type == hclsyntax.TokenOBrack && endsOperand(prev)})
+			depth++
+			frames++
+		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenTemplateSeqEnd:
+			if len(levels) > 1 {
+				depth--
+				frames -= 1 + top.ops
+				index := top.index
+				levels = levels[:len(levels)-1]
+				if index { // an index or splat wraps the expression before it
+					levels[len(levels)-1].ops++
+					frames++
+				}
+			}
+		case hclsyntax.TokenComma:
+			frames -= top.ops
+			top.ops = 0
+		case hclsyntax.TokenNewline:
+			if top.newlineEnds {
+				frames -= top.ops
+				top.ops = 0
+			}
+		case hclsyntax.TokenBang, hclsyntax.TokenMinus, hclsyntax.TokenPlus, hclsyntax.TokenStar, hclsyntax.TokenSlash,
+			hclsyntax.TokenPercent, hclsyntax.TokenAnd, hclsyntax.TokenOr, hclsyntax.TokenEqualOp, hclsyntax.TokenNotEqual,
+			hclsyntax.TokenLessThan, hclsyntax.TokenLessThanEq, hclsyntax.TokenGreaterThan, hclsyntax.TokenGreaterThanEq,
+			hclsyntax.TokenQuestion, hclsyntax.TokenDot:
+			top.ops++
+			frames++
+		}
+		if depth > maxNesting || frames > maxRecursion {
+			return tok.Range.Start.Line
+		}
+		prev = tok.Type
+	}
+	return 0
+}
+
+// endsOperand says whether a token of this type can end an expression, so
+// that a bracket after it is an index rather than a tuple.
+func endsOperand(t hclsyntax.TokenType) bool {
+	switch t {
+	case hclsyntax.TokenIdent, hclsyntax.TokenNumberLit, hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc,
+		hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenCBrace:
+		return true
+	}
+	return false
+}

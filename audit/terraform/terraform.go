@@ -8,6 +8,7 @@ package terraform
 
 import (
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -28,10 +29,14 @@ import (
 // Kind is the name of this format for --kind.
 const Kind = "terraform"
 
-// Detect says whether a file is Terraform: a .tf file, or the JSON of
-// `terraform show -json`.
+// maxSize bounds the size of a .tf file: the largest real ones are some
+// hundred KiB, and HCL's lexer keeps some hundred bytes a token.
+const maxSize = 2 << 20
+
+// Detect says whether a file is Terraform: a .tf or .tf.json file, or
+// the JSON of `terraform show -json`.
 func Detect(path string, root *tree.Node) bool {
-	if filepath.Ext(path) == ".tf" {
+	if filepath.Ext(path) == ".tf" || strings.HasSuffix(path, ".tf.json") {
 		return true
 	}
 	return root != nil && root.Get("format_version") != nil &&
@@ -48,16 +53,30 @@ type Resource struct {
 	Body    *tree.Node
 }
 
-// Read reads .tf files, a directory's files as one module, and show -json
-// files, each as its own module.
+// call is a module block: another module whose resources are audited
+// only if its directory is among the paths given.
+type call struct {
+	file, name, source string
+	line               int
+}
+
+// Read reads .tf and .tf.json files, a directory's files as one module,
+// and show -json files, each as its own module.
 func Read(files []audit.File) *audit.Config {
 	cfg := &audit.Config{}
 	modules := map[string][]Resource{}
 	var dirs []string
+	var calls []call
 	for _, f := range files {
-		if filepath.Ext(f.Path) != ".tf" {
-			root := tree.Read(cfg, f)
-			if root != nil {
+		var rs []Resource
+		var cs []call
+		switch {
+		case filepath.Ext(f.Path) == ".tf":
+			rs, cs = parseTF(cfg, f)
+		case strings.HasSuffix(f.Path, ".tf.json"):
+			rs, cs = parseTFJSON(cfg, f)
+		default:
+			if root := tree.Read(cfg, f); root != nil {
 				cfg.Add(module(showResources(f.Path, root)))
 			}
 			continue
@@ -66,7 +85,11 @@ func Read(files []audit.File) *audit.Config {
 		if _, ok := modules[dir]; !ok {
 			dirs = append(dirs, dir)
 		}
-		modules[dir] = append(modules[dir], parseTF(cfg, f)...)
+		modules[dir] = append(modules[dir], rs...)
+		calls = append(calls, cs...)
+	}
+	for _, c := range calls {
+		checkCall(cfg, c, modules)
 	}
 	for _, dir := range dirs {
 		cfg.Add(module(modules[dir]))
@@ -74,8 +97,57 @@ func Read(files []audit.File) *audit.Config {
 	return cfg
 }
 
-// parseTF reads the resources and data sources of one .tf file.
-func parseTF(cfg *audit.Config, f audit.File) []Resource {
+// checkCall records a module call whose resources go unaudited: a
+// registry or remote module, or a local one outside the paths given. A
+// local module among them is audited as a module of its own, its
+// variables unknown.
+func checkCall(cfg *audit.Config, c call, modules map[string][]Resource) {
+	local := strings.HasPrefix(c.source, "./") || strings.HasPrefix(c.source, "../")
+	if local {
+		if _, ok := modules[filepath.Clean(filepath.Join(filepath.Dir(c.file), c.source))]; ok {
+			return
+		}
+		cfg.Skip(c.file, c.line, "module %q: its source %s is not among the paths given, so its resources are not audited", c.name, c.source)
+		return
+	}
+	cfg.Skip(c.file, c.line, "module %q: %s is a registry or remote module, not read, so its resources are not audited (give its source's directory too)",
+		c.name, moduleSource(c.source))
+}
+
+// moduleSource is a module's source as a message may show it: without
+// the user and password, or the query, that a git or HTTP address can
+// carry.
+func moduleSource(source string) string {
+	if source == "" {
+		return "(no source)"
+	}
+	prefix, rest, forced := strings.Cut(source, "::")
+	if !forced {
+		prefix, rest = "", source
+	} else {
+		prefix += "::"
+	}
+	if u, err := url.Parse(rest); err == nil && u.Scheme != "" {
+		u.User, u.RawQuery = nil, ""
+		return prefix + u.String()
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 { // git@github.com:org/repo
+		rest = rest[at+1:]
+	}
+	rest, _, _ = strings.Cut(rest, "?")
+	return prefix + rest
+}
+
+// parseTF reads the resources, data sources and module calls of one .tf
+// file.
+func parseTF(cfg *audit.Config, f audit.File) ([]Resource, []call) {
+	if tooLarge(cfg, f) {
+		return nil, nil
+	}
+	if line := checkNesting(f.Data, f.Path); line > 0 {
+		cfg.Fail(f.Path, line, fmt.Errorf("nested deeper than %d levels of blocks, brackets and interpolations, or %d operators, attributes and indexes, so not read", maxNesting, maxRecursion))
+		return nil, nil
+	}
 	file, diags := hclsyntax.ParseConfig(f.Data, f.Path, hcl.Pos{Line: 1, Column: 1})
 	if diags.HasErrors() {
 		d := diags[0]
@@ -84,12 +156,21 @@ func parseTF(cfg *audit.Config, f audit.File) []Resource {
 			line = d.Subject.Start.Line
 		}
 		cfg.Fail(f.Path, line, fmt.Errorf("%s", d.Summary))
-		return nil
+		return nil, nil
 	}
 	body := file.Body.(*hclsyntax.Body)
 	c := &converter{src: f.Data}
 	var out []Resource
+	var calls []call
 	for _, blk := range body.Blocks {
+		if blk.Type == "module" && len(blk.Labels) == 1 {
+			source := ""
+			if a, ok := blk.Body.Attributes["source"]; ok {
+				source = c.expr(a.Expr, "source").Text
+			}
+			calls = append(calls, call{f.Path, blk.Labels[0], source, blk.TypeRange.Start.Line})
+			continue
+		}
 		if (blk.Type != "resource" && blk.Type != "data") || len(blk.Labels) != 2 {
 			continue
 		}
@@ -108,7 +189,97 @@ func parseTF(cfg *audit.Config, f audit.File) []Resource {
 		}
 		cfg.Skip(f.Path, d.TypeRange.Start.Line, "dynamic %q block: its contents depend on values known only at plan time", label)
 	}
-	return out
+	return out, calls
+}
+
+// tooLarge records a file larger than maxSize.
+func tooLarge(cfg *audit.Config, f audit.File) bool {
+	if len(f.Data) <= maxSize {
+		return false
+	}
+	cfg.Fail(f.Path, 0, fmt.Errorf("larger than %d MiB, so not read", maxSize>>20))
+	return true
+}
+
+// parseTFJSON reads the resources, data sources and module calls of one
+// .tf.json file: Terraform's JSON syntax, where a block is an object (or
+// a list of them), a "//" member is a comment, and a string holding
+// "${...}" is an expression.
+func parseTFJSON(cfg *audit.Config, f audit.File) ([]Resource, []call) {
+	if tooLarge(cfg, f) {
+		return nil, nil
+	}
+	root := tree.Read(cfg, f)
+	if root == nil {
+		return nil, nil
+	}
+	var out []Resource
+	var calls []call
+	for _, kind := range []string{"resource", "data"} {
+		for _, types := range root.Get(kind).List() {
+			for _, typ := range types.Members {
+				for _, named := range typ.List() {
+					for _, name := range named.Members {
+						addr := typ.Key + "." + name.Key
+						if kind == "data" {
+							addr = "data." + addr
+						}
+						for _, body := range name.List() {
+							fromJSON(cfg, f.Path, body, addr)
+							out = append(out, Resource{File: f.Path, Address: addr, Type: typ.Key, Data: kind == "data", Body: body})
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, mods := range root.Get("module").List() {
+		for _, m := range mods.Members {
+			for _, body := range m.List() {
+				calls = append(calls, call{f.Path, m.Key, body.Get("source").Str(), m.Line})
+			}
+		}
+	}
+	return out, calls
+}
+
+// fromJSON makes a block body of Terraform JSON look as the same block in
+// HCL does: paths from the resource's address, comments dropped, an
+// interpolation an unknown holding its expression, dynamic blocks
+// skipped.
+func fromJSON(cfg *audit.Config, file string, n *tree.Node, path string) {
+	n.Path = path
+	switch n.Kind {
+	case tree.String:
+		if strings.Contains(n.Text, "${") {
+			n.Kind = tree.Unknown
+			if inner, ok := strings.CutPrefix(n.Text, "${"); ok && strings.HasSuffix(inner, "}") && !strings.Contains(inner, "${") {
+				n.Text = strings.TrimSpace(strings.TrimSuffix(inner, "}"))
+			}
+		}
+	case tree.Object:
+		members := n.Members[:0]
+		for _, m := range n.Members {
+			switch m.Key {
+			case "//":
+				continue
+			case "dynamic":
+				for _, d := range m.List() {
+					for _, blk := range d.Members {
+						cfg.Skip(file, blk.Line, "dynamic %q block: its contents depend on values known only at plan time", blk.Key)
+					}
+				}
+				continue
+			}
+			fromJSON(cfg, file, m, join(path, m.Key))
+			members = append(members, m)
+		}
+		n.Members = members
+	case tree.Array:
+		for i, item := range n.Items {
+			fromJSON(cfg, file, item, path+"["+itoa(i)+"]")
+		}
+	}
 }
 
 // showResources reads the resources of `terraform show -json` output: a
@@ -171,8 +342,19 @@ func markUnknown(after, unknown *tree.Node) {
 	}
 }
 
-// reference matches "type.name.attr" and "data.type.name.attr".
-var reference = regexp.MustCompile(`^((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.(id|json)$`)
+// reference matches "type.name.attr" and "data.type.name.attr", and an
+// instance's "type.name[0].attr" or "type.name["key"].attr": every
+// instance of a resource with count or for_each has the same settings.
+var reference = regexp.MustCompile(`^((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)(?:\[(?:\d+|"[^"]*"|[a-z_][\w.]*)\])?\.(id|json)$`)
+
+// bucketDomain matches a reference to an S3 bucket's domain name.
+var bucketDomain = regexp.MustCompile(`^((?:data\.)?aws_s3_bucket\.[A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.(bucket_regional_domain_name|bucket_domain_name|website_endpoint)$`)
+
+// managedPolicyTypes are the data sources that look up a CloudFront
+// policy, managed ones included, by name or ID: a reference to one is
+// that name or ID, which the cloudfront package knows for the managed
+// policies.
+var managedPolicyTypes = map[string]bool{"aws_cloudfront_cache_policy": true, "aws_cloudfront_origin_request_policy": true}
 
 // module resolves references between a module's resources and hands each
 // CDN resource to its vendor's package.
@@ -186,9 +368,17 @@ func module(all []Resource) *audit.Config {
 		}
 		resources = append(resources, r)
 	}
-	known := map[string]bool{}
+	// known maps each address to what a reference to it stands for.
+	known := map[string]string{}
 	for _, r := range resources {
-		known[r.Address] = true
+		switch {
+		case !r.Data || !managedPolicyTypes[r.Type]:
+			known[r.Address] = r.Address
+		case isString(r.Body.Get("id")):
+			known[r.Address] = r.Body.Get("id").Text
+		case isString(r.Body.Get("name")):
+			known[r.Address] = r.Body.Get("name").Text
+		}
 	}
 	for _, r := range resources {
 		resolve(r.Body, known)
@@ -199,6 +389,8 @@ func module(all []Resource) *audit.Config {
 	for _, r := range resources {
 		p := cloudfront.Policy{File: r.File, ID: r.Address, Body: r.Body}
 		switch {
+		case r.Data && managedPolicyTypes[r.Type]:
+			// A policy looked up, not defined here: its name stands for it.
 		case r.Type == "aws_cloudfront_cache_policy":
 			pols.Cache[r.Address] = p
 			if id := r.Body.Get("id").Str(); id != "" {
@@ -234,7 +426,7 @@ func module(all []Resource) *audit.Config {
 			cfg.Add(fastly.Service(r.File, r.Body))
 		case "akamai_property_rules_builder":
 			if !children[r.Address] && rulesBlock(r.Body) != nil {
-				rule := builderRule(r, builders, 0)
+				rule := builderRule(cfg, r, builders, 0)
 				cfg.Scopes = append(cfg.Scopes, akamai.Scopes(r.File, r.Body, rule)...)
 			}
 		case "google_network_services_edge_cache_service", "azurerm_cdn_frontdoor_rule", "akamai_property":
@@ -245,14 +437,22 @@ func module(all []Resource) *audit.Config {
 }
 
 // resolve replaces references to the module's own resources ("x.y.id")
-// by the resource's address, so that vendors can join them.
-func resolve(n *tree.Node, known map[string]bool) {
+// by what known says they stand for, so that vendors can join them.
+func resolve(n *tree.Node, known map[string]string) {
 	if n == nil {
 		return
 	}
 	if n.Kind == tree.Unknown {
-		if m := reference.FindStringSubmatch(n.Text); m != nil && known[m[1]] {
-			n.Kind, n.Text = tree.String, m[1]
+		if m := reference.FindStringSubmatch(n.Text); m != nil && known[m[1]] != "" {
+			n.Kind, n.Text = tree.String, known[m[1]]
+		} else if m := bucketDomain.FindStringSubmatch(n.Text); m != nil {
+			// Whatever the bucket's name, its domain is a bucket's, and a
+			// bucket serves files.
+			suffix := ".s3.amazonaws.com"
+			if m[2] == "website_endpoint" {
+				suffix = ".s3-website.amazonaws.com"
+			}
+			n.Kind, n.Text = tree.String, m[1]+suffix
 		}
 	}
 	for _, m := range n.Members {
@@ -273,15 +473,20 @@ func rulesBlock(body *tree.Node) *tree.Node {
 	return nil
 }
 
+// maxChildren bounds how deeply rules builders name each other as
+// children, so that a cycle ends.
+const maxChildren = 50
+
 // builderRule turns an akamai_property_rules_builder into a rule: each
 // behavior block holds one block named after the behavior, each criterion
 // block one named after the criterion, and children name other builders.
-func builderRule(r Resource, builders map[string]Resource, depth int) *akamai.Rule {
+func builderRule(cfg *audit.Config, r Resource, builders map[string]Resource, depth int) *akamai.Rule {
 	rb := rulesBlock(r.Body)
-	rule := &akamai.Rule{Name: rb.Get("name").Str(), Line: rb.Line, MatchAny: rb.Get("criteria_must_satisfy").Str() == "any"}
+	// A child may be in another file of the module.
+	rule := &akamai.Rule{Name: rb.Get("name").Str(), File: r.File, Line: rb.Line, MatchAny: rb.Get("criteria_must_satisfy").Str() == "any"}
 	for _, b := range rb.Get("behavior").List() {
 		for _, m := range b.Members {
-			rule.Behaviors = append(rule.Behaviors, akamai.Item{Name: tree.Normalize(m.Key), Options: first(m)})
+			rule.Behaviors = append(rule.Behaviors, akamai.Item{Name: tree.Normalize(m.Key), Options: first(m), File: r.File})
 		}
 	}
 	for _, c := range rb.Get("criterion").List() {
@@ -289,15 +494,21 @@ func builderRule(r Resource, builders map[string]Resource, depth int) *akamai.Ru
 			rule.Criteria = append(rule.Criteria, akamai.Item{Name: tree.Normalize(m.Key), Options: first(m)})
 		}
 	}
-	if depth < 50 {
-		for _, addr := range rb.Get("children").Strings() {
-			if child, ok := builders[addr]; ok && rulesBlock(child.Body) != nil {
-				rule.Children = append(rule.Children, builderRule(child, builders, depth+1))
-			}
+	for _, c := range rb.Get("children").List() {
+		child, ok := builders[c.Str()]
+		switch {
+		case !ok || rulesBlock(child.Body) == nil:
+			cfg.Skip(r.File, c.Line, "child rule %s: no rules builder of this module", c.Text)
+		case depth >= maxChildren:
+			cfg.Skip(r.File, c.Line, "child rule %s: children nest deeper than %d", c.Text, maxChildren)
+		default:
+			rule.Children = append(rule.Children, builderRule(cfg, child, builders, depth+1))
 		}
 	}
 	return rule
 }
+
+func isString(n *tree.Node) bool { return n != nil && n.Kind == tree.String }
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
