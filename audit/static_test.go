@@ -1,6 +1,9 @@
 package audit
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // Static is "static" only when every URL the pattern can match ends with a
 // static extension or lies under a static directory. The patterns are
@@ -114,4 +117,24 @@ func TestStaticLong(t *testing.T) {
 	if got := Static(string(long)); got != "" {
 		t.Errorf("got %q", got)
 	}
+}
+
+// Static never panics, answers "" or a reason of a known form, and never
+// calls an alternative with "true" static.
+func FuzzStatic(f *testing.F) {
+	for _, seed := range []string{`*.css`, `/static/*`, `~* \.(css|jpe?g)(\?.*)?$`, `req.url ~ "^/static/" || x`,
+		`(http.request.uri.path.extension in {"css" "js"})`, `ends_with(http.request.uri.path, ".css")`, `~ ^/`, `(|)`, `^~`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		got := Static(p)
+		for _, why := range strings.Split(got, "; ") {
+			if got != "" && !strings.HasPrefix(why, "extensions ") && !strings.HasPrefix(why, "path prefix /") {
+				t.Errorf("Static(%q) = %q", p, got)
+			}
+		}
+		if widened := Static(p + " or true"); widened != "" {
+			t.Errorf("Static(%q or true) = %q", p, widened)
+		}
+	})
 }
