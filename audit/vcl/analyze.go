@@ -142,7 +142,8 @@ func (a *fetch) run() []audit.Scope {
 // built-in checks run, Fastly delivers.
 func (a *fetch) end(line int, cond string) {
 	if a.d.Builtin {
-		if a.lost&(audit.CacheControlPrivate|audit.CacheControlNoStore) != 0 {
+		// Signals the code checked itself before removing them count.
+		if a.lost&^a.obeys&(audit.CacheControlPrivate|audit.CacheControlNoStore) != 0 {
 			s := a.target(cond)
 			s.Store, s.Obeys = a.lostAt, (builtinObeys&^a.lost)|a.obeys
 		}
