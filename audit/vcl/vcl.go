@@ -267,20 +267,14 @@ func (p *parser) skipDecl() error {
 	return nil
 }
 
+// skipBlock passes over a block whose "{" was just read.
 func (p *parser) skipBlock(start token) error {
-	depth := 1
-	for !p.done() {
-		t := p.next()
-		switch {
-		case t.is("{"):
-			depth++
-		case t.is("}"):
-			if depth--; depth == 0 {
-				return nil
-			}
-		}
+	end := p.closing(p.pos - 1)
+	if end < 0 || end >= p.limit {
+		return p.errorf(start, "block is not closed")
 	}
-	return p.errorf(start, "block is not closed")
+	p.pos = end + 1
+	return nil
 }
 
 func (p *parser) skipTo(end string) {
