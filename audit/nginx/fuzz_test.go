@@ -17,8 +17,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		cfg := &audit.Config{}
-		flatten(ds, "", "", cfg)
-		walk(ds, context{}, cfg)
+		auditTree(ds, cfg)
 		audit.Run(cfg.Scopes)
 	})
 }

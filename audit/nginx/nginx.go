@@ -6,9 +6,12 @@ package nginx
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cachefence/cachefence/audit"
@@ -32,33 +35,39 @@ func Detect(path string, data []byte) bool {
 	return false
 }
 
-// maxIncludes bounds the files one configuration may pull in.
-const maxIncludes = 1000
+// maxIncludes bounds the files one configuration may pull in, and
+// maxIncludeBytes the bytes it may read through includes: with
+// MaxDirectives on what the includes expand to, a fan-out of includes
+// that pull each other in many times cannot exhaust memory.
+const (
+	maxIncludes     = 1000
+	maxIncludeBytes = 64 << 20
+)
 
 // Read reads nginx configuration files and the files they include. A file
 // included by another one given is audited as part of it, not alone.
 func Read(files []audit.File) *audit.Config {
 	cfg := &audit.Config{}
-	parsed := map[string][]*Directive{}
+	shared := &includes{parsed: map[string][]*Directive{}, budget: MaxDirectives}
 	for _, f := range files {
 		ds, err := Parse(f.Path, f.Data)
 		if err != nil {
 			failParse(cfg, f.Path, err)
 			continue
 		}
-		parsed[filepath.Clean(f.Path)] = ds
+		shared.parsed[filepath.Clean(f.Path)] = ds
 	}
-	var dirs []string
 	for _, f := range files {
-		dirs = append(dirs, filepath.Dir(filepath.Clean(f.Path)))
+		shared.dirs = append(shared.dirs, filepath.Dir(filepath.Clean(f.Path)))
 	}
+	given := maps.Clone(shared.parsed)
 	// includedBy[f] are the given files f's expansion pulls in.
 	includedBy := map[string]map[string]bool{}
 	expanded := map[string][]*Directive{}
 	for _, f := range files {
 		name := filepath.Clean(f.Path)
-		if ds, ok := parsed[name]; ok {
-			r := &resolver{cfg: cfg, root: filepath.Dir(name), dirs: dirs, parsed: parsed, seen: map[string]bool{}, active: map[string]bool{name: true}}
+		if ds, ok := given[name]; ok {
+			r := &resolver{includes: shared, cfg: cfg, root: filepath.Dir(name), seen: map[string]bool{}, active: map[string]bool{name: true}}
 			expanded[name] = r.expand(ds, 0)
 			includedBy[name] = r.seen
 		}
@@ -76,10 +85,17 @@ func Read(files []audit.File) *audit.Config {
 		for inc := range includedBy[name] {
 			walked[inc] = true
 		}
-		flatten(ds, "", "", cfg)
-		walk(ds, context{}, cfg)
+		auditTree(ds, cfg)
 	}
 	return cfg
+}
+
+// auditTree adds the settings and the scopes of an expanded file to cfg.
+func auditTree(ds []*Directive, cfg *audit.Config) {
+	// One setting a directive, at most: grown once, not by doubling.
+	cfg.Settings = slices.Grow(cfg.Settings, count(ds))
+	flatten(ds, "", "", cfg)
+	walk(ds, (*context)(nil).with(ds), cfg)
 }
 
 // includedByOther reports a given file that another given file, not yet
@@ -101,25 +117,45 @@ func failParse(cfg *audit.Config, file string, err error) {
 	cfg.Fail(file, 0, err)
 }
 
-// resolver replaces include directives by the directives of the files
-// they name, relative to the including file, then to the main file's
-// directory, as nginx resolves them against its prefix.
-type resolver struct {
-	cfg  *audit.Config
-	root string
+// includes is what the resolvers of one Read share: the files parsed so
+// far, each parsed once however often it is included, and what is left of
+// the budgets.
+type includes struct {
 	// dirs are the directories of the files given: an include is read
 	// only inside them.
 	dirs   []string
 	parsed map[string][]*Directive
+	// budget is how many more directives the expansions may hold; read
+	// is how many bytes includes have read.
+	budget int
+	read   int64
+}
+
+// resolver replaces include directives by the directives of the files
+// they name, relative to the including file, then to the main file's
+// directory, as nginx resolves them against its prefix.
+type resolver struct {
+	*includes
+	cfg  *audit.Config
+	root string
 	// seen are the files included so far; active those being expanded,
 	// to stop include cycles.
 	seen, active map[string]bool
 }
 
+// expand returns ds with its includes replaced. A block without includes
+// is shared with ds, not copied; each directive the result holds counts
+// against the budget, so that includes that pull one file in many times
+// cannot grow it past MaxDirectives.
 func (r *resolver) expand(ds []*Directive, depth int) []*Directive {
-	var out []*Directive
+	if !hasInclude(ds) {
+		r.budget -= count(ds)
+		return ds
+	}
+	out := make([]*Directive, 0, len(ds))
 	for _, d := range ds {
 		if d.Name != "include" || len(d.Args) != 1 {
+			r.budget--
 			if d.HasBlock {
 				c := *d
 				c.Block = r.expand(d.Block, depth)
@@ -133,26 +169,13 @@ func (r *resolver) expand(ds []*Directive, depth int) []*Directive {
 			r.cfg.Skip(d.File, d.Line, "include %s: no such file here, so its directives were not audited", d.Args[0])
 		}
 		for _, name := range names {
-			if r.active[name] || len(r.seen) >= maxIncludes || depth > maxDepth {
-				r.cfg.Skip(d.File, d.Line, "include %s: an include cycle, or too many includes", name)
+			inner, why := r.load(name, depth)
+			if why != "" {
+				r.cfg.Skip(d.File, d.Line, "include %s: %s", name, why)
 				continue
 			}
-			if why := r.outside(name); why != "" {
-				r.cfg.Skip(d.File, d.Line, "include %s: %s, so it was not read", name, why)
-				continue
-			}
-			r.seen[name] = true
-			inner, ok := r.parsed[name]
-			if !ok {
-				data, err := os.ReadFile(name)
-				if err != nil {
-					r.cfg.Fail(d.File, d.Line, fmt.Errorf("include %s: %w", name, err))
-					continue
-				}
-				if inner, err = Parse(name, data); err != nil {
-					failParse(r.cfg, name, err)
-					continue
-				}
+			if inner == nil {
+				continue // a read or parse error, recorded
 			}
 			r.active[name] = true
 			out = append(out, r.expand(inner, depth+1)...)
@@ -160,6 +183,70 @@ func (r *resolver) expand(ds []*Directive, depth int) []*Directive {
 		}
 	}
 	return out
+}
+
+// load returns the directives of an included file, or why it is not read.
+func (r *resolver) load(name string, depth int) ([]*Directive, string) {
+	switch {
+	case r.active[name] || depth > maxDepth:
+		return nil, "an include cycle, so it was not read again"
+	case len(r.seen) >= maxIncludes && !r.seen[name]:
+		return nil, "more than " + strconv.Itoa(maxIncludes) + " files included, so it was not read"
+	case r.budget <= 0:
+		return nil, "the configuration expands to more than " + strconv.Itoa(MaxDirectives) + " directives, so it was not read"
+	}
+	size, why := r.outside(name)
+	if why != "" {
+		return nil, why + ", so it was not read"
+	}
+	r.seen[name] = true
+	if ds, ok := r.parsed[name]; ok {
+		return ds, ""
+	}
+	if r.read += size; r.read > maxIncludeBytes {
+		return nil, "includes read more than " + strconv.Itoa(maxIncludeBytes>>20) + " MiB, so it was not read"
+	}
+	data, err := readAtMost(name, size)
+	if err != nil {
+		r.cfg.Fail(name, 0, err)
+		return nil, ""
+	}
+	ds, err := Parse(name, data)
+	if err != nil {
+		failParse(r.cfg, name, err)
+		return nil, ""
+	}
+	r.parsed[name] = ds
+	return ds, ""
+}
+
+// readAtMost reads a file that stat said holds size bytes, and no more if
+// it has grown since.
+func readAtMost(name string, size int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, size))
+}
+
+func hasInclude(ds []*Directive) bool {
+	for _, d := range ds {
+		if d.Name == "include" || hasInclude(d.Block) {
+			return true
+		}
+	}
+	return false
+}
+
+// count returns the number of directives in ds and their blocks.
+func count(ds []*Directive) int {
+	n := len(ds)
+	for _, d := range ds {
+		n += count(d.Block)
+	}
+	return n
 }
 
 func (r *resolver) glob(d *Directive) []string {
@@ -196,13 +283,13 @@ func (r *resolver) glob(d *Directive) []string {
 	return nil
 }
 
-// outside says why the audit will not read name, or "": a file outside
-// the directories of the files given (../, a symlink out of them), or
-// anything but a regular file (/dev/zero, a FIFO).
-func (r *resolver) outside(name string) string {
+// outside returns the size of name, or why the audit will not read it: a
+// file outside the directories of the files given (../, a symlink out of
+// them), or anything but a regular file (/dev/zero, a FIFO).
+func (r *resolver) outside(name string) (int64, string) {
 	real, err := filepath.EvalSymlinks(name)
 	if err != nil {
-		return "it cannot be resolved"
+		return 0, "it cannot be resolved"
 	}
 	inside := false
 	for _, dir := range r.dirs {
@@ -212,30 +299,42 @@ func (r *resolver) outside(name string) string {
 		}
 	}
 	if !inside {
-		return "it lies outside the directories of the files given"
+		return 0, "it lies outside the directories of the files given"
 	}
-	if info, err := os.Stat(real); err != nil || !info.Mode().IsRegular() {
-		return "it is not a regular file"
+	info, err := os.Stat(real)
+	if err != nil || !info.Mode().IsRegular() {
+		return 0, "it is not a regular file"
 	}
-	return ""
+	return info.Size(), ""
 }
 
-// context holds the directives in force at a level: the innermost level
-// that sets a directive wins, as nginx merges these.
+// context is one level of the configuration (http, server, location)
+// and the levels around it. The innermost level that sets a directive
+// wins, as nginx merges these; each level holds only its own directives,
+// so that walking a file costs time and memory linear in its size.
 type context struct {
+	parent *context
 	server string
 	set    map[string]*Directive
 	hidden map[string]*Directive // proxy_hide_header and the like, by header
+	// vars are the set directives of the level, inside if blocks too,
+	// and maps the map blocks, by the variable they define: what a
+	// *_no_cache variable is made of.
+	vars map[string][]assignment
+	maps map[string]*Directive
 }
 
-func (c context) with(block []*Directive) context {
-	next := context{server: c.server, set: map[string]*Directive{}, hidden: c.hidden}
-	for k, v := range c.set {
-		// proxy_pass and its kin are not inherited: a nested location
-		// proxies only if it says so.
-		if !strings.HasSuffix(k, "_pass") {
-			next.set[k] = v
-		}
+// assignment is a set directive, under the condition of the if block
+// that holds it, if any.
+type assignment struct {
+	set  *Directive
+	cond *Directive
+}
+
+func (c *context) with(block []*Directive) *context {
+	next := &context{parent: c, set: map[string]*Directive{}}
+	if c != nil {
+		next.server, next.hidden = c.server, c.hidden
 	}
 	var hidden map[string]*Directive
 	for _, d := range block {
@@ -248,6 +347,19 @@ func (c context) with(block []*Directive) context {
 			hidden[strings.ToLower(d.Name+" "+d.Args[0])] = d
 		case d.Name == "server_name" && len(d.Args) > 0:
 			next.server = d.Args[0]
+		case d.Name == "set" && len(d.Args) == 2:
+			next.assign(d, nil)
+		case d.Name == "if":
+			for _, in := range d.Block {
+				if in.Name == "set" && len(in.Args) == 2 {
+					next.assign(in, d)
+				}
+			}
+		case d.Name == "map" && len(d.Args) == 2:
+			if next.maps == nil {
+				next.maps = map[string]*Directive{}
+			}
+			next.maps[d.Args[1]] = d
 		case !d.HasBlock:
 			next.set[d.Name] = d
 		}
@@ -258,25 +370,46 @@ func (c context) with(block []*Directive) context {
 	return next
 }
 
+func (c *context) assign(set, cond *Directive) {
+	if c.vars == nil {
+		c.vars = map[string][]assignment{}
+	}
+	c.vars[set.Args[0]] = append(c.vars[set.Args[0]], assignment{set, cond})
+}
+
+// get returns the directive name in force here. proxy_pass and its kin
+// are not inherited: a nested location proxies only if it says so.
+func (c *context) get(name string) *Directive {
+	for ; c != nil; c = c.parent {
+		if d := c.set[name]; d != nil {
+			return d
+		}
+		if strings.HasSuffix(name, "_pass") {
+			return nil
+		}
+	}
+	return nil
+}
+
 // modules are the proxying modules whose caches work alike.
 var modules = []string{"proxy", "fastcgi", "uwsgi", "scgi"}
 
-func walk(ds []*Directive, ctx context, cfg *audit.Config) {
-	ctx = ctx.with(ds)
+// walk finds the caching locations of ds, whose level ctx is.
+func walk(ds []*Directive, ctx *context, cfg *audit.Config) {
 	for _, d := range ds {
 		switch d.Name {
 		case "http", "server":
-			walk(d.Block, ctx, cfg)
+			walk(d.Block, ctx.with(d.Block), cfg)
 		case "location":
 			inner := ctx.with(d.Block)
 			for _, m := range modules {
-				if inner.set[m+"_pass"] != nil {
+				if inner.get(m+"_pass") != nil {
 					if s, ok := scope(d, m, inner, cfg); ok {
 						cfg.Scopes = append(cfg.Scopes, s)
 					}
 				}
 			}
-			walk(d.Block, ctx, cfg)
+			walk(d.Block, inner, cfg)
 		case "if":
 			for _, in := range d.Block {
 				if strings.Contains(in.Name, "_cache") || strings.Contains(in.Name, "_ignore_headers") {
@@ -299,8 +432,8 @@ func setting(d *Directive) *audit.Setting {
 }
 
 // scope is what a caching location does with module m.
-func scope(loc *Directive, m string, ctx context, cfg *audit.Config) (audit.Scope, bool) {
-	cache := ctx.set[m+"_cache"]
+func scope(loc *Directive, m string, ctx *context, cfg *audit.Config) (audit.Scope, bool) {
+	cache := ctx.get(m + "_cache")
 	if cache == nil || argsOf(cache) == "off" {
 		return audit.Scope{}, false // nothing is cached
 	}
@@ -310,14 +443,17 @@ func scope(loc *Directive, m string, ctx context, cfg *audit.Config) (audit.Scop
 		name = "server " + ctx.server + " " + name
 	}
 	s := audit.Scope{Vendor: audit.Nginx, File: loc.File, Line: loc.Line, Name: name, Static: audit.Static(pattern)}
-	ignore := ctx.set[m+"_ignore_headers"]
+	if m != "proxy" {
+		s.Module = m
+	}
+	ignore := ctx.get(m + "_ignore_headers")
 	ignored := map[string]bool{}
 	if ignore != nil {
 		for _, h := range ignore.Args {
 			ignored[strings.ToLower(h)] = true
 		}
 	}
-	valid := ctx.set[m+"_cache_valid"]
+	valid := ctx.get(m + "_cache_valid")
 	if ignored["cache-control"] && valid != nil {
 		// What proxy_cache_valid stores, private or not, only
 		// X-Accel-Expires: 0 or an invalid Expires keeps out.
@@ -338,17 +474,17 @@ func scope(loc *Directive, m string, ctx context, cfg *audit.Config) (audit.Scop
 			s.ReplaysSetCookie = setting(ignore)
 		}
 	}
-	// nginx never looks at Authorization or Cookie by itself: only these
-	// directives, or the key, keep credentials apart.
-	guards := argsOf(ctx.set[m+"_no_cache"]) + " " + argsOf(ctx.set[m+"_cache_bypass"])
-	key := argsOf(ctx.set[m+"_cache_key"])
+	// nginx never looks at Authorization or Cookie by itself: only
+	// *_no_cache, or the key, keeps credentials apart. *_cache_bypass
+	// alone does not: it fetches a fresh response, and stores it.
+	g := readGuard(ctx.get(m+"_no_cache"), ctx, cfg)
+	key := argsOf(ctx.get(m + "_cache_key"))
 	authKeyed := strings.Contains(key, "$http_authorization")
 	cookieKeyed := strings.Contains(key, "$http_cookie")
-	if !strings.Contains(guards, "$http_authorization") && !authKeyed {
+	if !g.always && !g.auth && !authKeyed {
 		s.Authorization = setting(cache)
 	}
-	if !strings.Contains(guards, "$cookie_") && !strings.Contains(guards, "$http_cookie") &&
-		!strings.Contains(key, "$cookie_") && !cookieKeyed {
+	if !g.keepsCookiesApart() && !strings.Contains(key, "$cookie_") && !cookieKeyed {
 		s.Unkeyed = setting(cache)
 	}
 	s.KeyedByUser = authKeyed && cookieKeyed
@@ -362,6 +498,10 @@ func scope(loc *Directive, m string, ctx context, cfg *audit.Config) (audit.Scop
 func flatten(block []*Directive, path, mapped string, cfg *audit.Config) {
 	count := map[string]int{}
 	for _, d := range block {
+		if d.Opaque {
+			cfg.Skip(d.File, d.Line, "%s: its Lua code is not audited, and may change what is cached", d.Name)
+			continue
+		}
 		args := shownArgs(d)
 		name := d.Name
 		if mapped != "" && !mapParams[d.Name] {
@@ -378,9 +518,12 @@ func flatten(block []*Directive, path, mapped string, cfg *audit.Config) {
 			}
 		}
 		if count[name]++; count[name] > 1 {
-			name = fmt.Sprintf("%s#%d", name, count[name])
+			name += "#" + strconv.Itoa(count[name])
 		}
-		key := strings.TrimPrefix(path+" > "+name, " > ")
+		key := name
+		if path != "" {
+			key = path + " > " + name
+		}
 		if d.HasBlock {
 			inner := ""
 			if d.Name == "map" && len(d.Args) > 0 {
@@ -405,7 +548,12 @@ var mapParams = map[string]bool{"default": true, "hostnames": true, "include": t
 // sends as a header, or compares a header with, is hidden by
 // audit.HeaderValue, so that an origin secret is never stored or printed.
 func shownArgs(d *Directive) []string {
-	args := slices.Clone(d.Args)
+	// Only the directives that carry a header value are copied: the rest
+	// are shown as parsed.
+	args := d.Args
+	if setsHeader[d.Name] || d.Name == "more_set_headers" || d.Name == "more_set_input_headers" || d.Name == "if" {
+		args = slices.Clone(d.Args)
+	}
 	switch {
 	case setsHeader[d.Name] && len(args) > 1:
 		// fastcgi_param HTTP_HOST is the Host header.
