@@ -104,7 +104,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		Entry: catalog.Must("ignores_private"),
+		Entry:           catalog.Must("ignores_private"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{Akamai, "https://techdocs.akamai.com/property-mgr/reference/latest-caching",
@@ -124,7 +124,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		Entry: catalog.Must("caches_authorization"),
+		Entry:           catalog.Must("caches_authorization"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{Nginx, "https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_no_cache",
@@ -142,7 +142,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		Entry: catalog.Must("cookies_not_in_key"),
+		Entry:           catalog.Must("cookies_not_in_key"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{CloudFront, "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/controlling-origin-requests.html",
@@ -162,7 +162,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		Entry: catalog.Must("replays_set_cookie"),
+		Entry:           catalog.Must("replays_set_cookie"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{CloudFront, "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Cookies.html",
@@ -178,7 +178,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		Entry: catalog.Must("strips_set_cookie"),
+		Entry:           catalog.Must("strips_set_cookie"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{Cloudflare, "https://developers.cloudflare.com/cache/concepts/cache-behavior/",
@@ -198,7 +198,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		Entry: catalog.Must("overrides_freshness"),
+		Entry:           catalog.Must("overrides_freshness"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{Varnish, "https://varnish-cache.org/docs/trunk/users-guide/vcl-built-in-code.html",
@@ -223,7 +223,7 @@ var Checks = []*Check{
 			{Cloudflare, "https://developers.cloudflare.com/cache/cache-security/cache-deception-armor/",
 				"Turn on Cache Deception Armor, or respect the origin's headers; make the origin answer 404 to unknown suffixes."},
 			{Akamai, "https://techdocs.akamai.com/property-mgr/reference/latest-caching",
-				"Make the origin answer 404 to unknown suffixes."},
+				"Do not delete or rewrite Edge-Control or Cache-Control with a Modify Incoming Response Header behavior; make the origin answer 404 to unknown suffixes."},
 			{Varnish, "https://varnish-cache.org/docs/trunk/users-guide/vcl-built-in-code.html",
 				"Keep the private/no-store check for static URLs too."},
 			{Fastly, "https://www.fastly.com/documentation/reference/vcl/subroutines/fetch/",
@@ -254,7 +254,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		Entry: catalog.Must("caches_by_default"),
+		Entry:           catalog.Must("caches_by_default"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{Cloudflare, "https://developers.cloudflare.com/cache/how-to/cache-rules/settings/#eligible-for-cache",
@@ -268,7 +268,7 @@ var Checks = []*Check{
 		},
 	},
 	{
-		Entry: catalog.Must("no_deception_armor"),
+		Entry:           catalog.Must("no_deception_armor"),
 		DefendedByFence: true,
 		Vendors: []VendorRule{
 			{Cloudflare, "https://developers.cloudflare.com/cache/cache-security/cache-deception-armor/",

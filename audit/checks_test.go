@@ -153,7 +153,8 @@ func TestStatic(t *testing.T) {
 		`(http.request.uri.path matches "^/_next/static/")`:    "path prefix /_next/static/",
 		`(http.request.uri.path matches "\\.(js|css|woff2)$")`: "extensions js, css, woff2",
 		`http.request.uri.path.extension in {"css" "js"}`:      "extensions css, js",
-		`~* \.(css|js|doc)$`:         "extensions css, js, doc",
+		`~* \.(css|js|doc)$`:         "", // a .doc may be rendered per user
+		`~* \.(css|js|woff2)$`:       "extensions css, js, woff2",
 		`req.url.ext ~ "^(css|js)$"`: "extensions css, js",
 		`fluidattacks.com/static/*`:  "path prefix /static/",
 		`/api/*`:                     "",
