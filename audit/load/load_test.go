@@ -169,7 +169,7 @@ func TestSafeFixtures(t *testing.T) {
 	for _, path := range []string{"../cloudfront/testdata/safe", "../gcp/testdata/backend-bucket.json",
 		"../varnish/testdata/safe.vcl", "../nginx/testdata/stupid-guarded",
 		"../terraform/testdata/gcp-docs", "../cloudfront/testdata/openai-proxy", "../gcp/testdata/url-map.json",
-		"../terraform/testdata/wing-website"} {
+		"../terraform/testdata/wing-website", "../varnish/testdata/purgery.vcl"} {
 		r := audit.NewReport(Paths([]string{path}, ""), nil)
 		if code := r.ExitCode(audit.High); code != audit.ExitClean {
 			t.Errorf("%s: exit %d, findings %+v, errors %v", path, code, r.Findings, r.Errors)
