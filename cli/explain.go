@@ -47,9 +47,9 @@ func explainVendors(b *strings.Builder, c *audit.Check, vendor string) error {
 		return fmt.Errorf("--vendor %q: %s names a fix for %s", vendor, c.ID, strings.Join(vendors, ", "))
 	}
 	if c.DefendedByFence {
-		b.WriteString("The fence's rewrite defends the routes it covers, where the cache obeys one of its headers.\n")
+		b.WriteString("\nThe fence's rewrite defends the routes it covers, where the cache obeys one of its headers.\n")
 	} else {
-		b.WriteString("The fence cannot defend it: fix it at the CDN.\n")
+		b.WriteString("\nThe fence cannot defend it: fix it at the CDN.\n")
 	}
 	examples := docs.AuditExamples(c.ID)
 	for _, r := range c.Vendors {
