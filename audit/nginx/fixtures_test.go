@@ -89,22 +89,31 @@ func TestFixtureVerdicts(t *testing.T) {
 	}
 }
 
-// A FastCGI cache's fixes name fastcgi_* directives, and its findings
-// are defended: the fence's X-Accel-Expires: 0 is obeyed there.
-func TestFastCGIFixesNameFastCGI(t *testing.T) {
-	findings := audit.Run(readFixture(t, "easyengine-wpfc").Scopes)
-	if len(findings) == 0 {
-		t.Fatal("no findings")
+// A FastCGI, uwsgi or SCGI cache's fixes and sources name its module's
+// directives, and its findings are defended where X-Accel-Expires is
+// still obeyed: EasyEngine's FastCGI cache, and each module alike.
+func TestModulesNameTheirDirectives(t *testing.T) {
+	moduleFixes(t, "fastcgi", audit.Run(readFixture(t, "easyengine-wpfc").Scopes), 4)
+	for _, m := range []string{"fastcgi", "uwsgi", "scgi"} {
+		conf := strings.ReplaceAll("server {\n  location / {\n    M_pass app;\n    M_cache one;\n    M_cache_valid 1m;\n    M_ignore_headers Cache-Control Set-Cookie;\n  }\n}\n", "M_", m+"_")
+		moduleFixes(t, m, audit.Run(readConf(t, map[string]string{"site.conf": conf}, "site.conf").Scopes), 4)
+	}
+}
+
+func moduleFixes(t *testing.T, m string, findings []audit.Finding, want int) {
+	t.Helper()
+	if len(findings) != want {
+		t.Errorf("%s: %d findings, want %d", m, len(findings), want)
 	}
 	for _, f := range findings {
-		if !strings.Contains(f.Fix, "fastcgi_") || strings.Contains(f.Fix, "proxy_") {
-			t.Errorf("%s: fix %q does not name fastcgi_* directives alone", f.ID, f.Fix)
+		if !strings.Contains(f.Fix, m+"_") || strings.Contains(f.Fix, "proxy_") {
+			t.Errorf("%s %s: fix %q does not name %s_* directives alone", m, f.ID, f.Fix, m)
 		}
-		if !strings.Contains(f.Source, "ngx_http_fastcgi_module") {
-			t.Errorf("%s: source %q is not the FastCGI module's", f.ID, f.Source)
+		if !strings.Contains(f.Source, "ngx_http_"+m+"_module") {
+			t.Errorf("%s %s: source %q is not the module's", m, f.ID, f.Source)
 		}
 		if !f.DefendedByFence {
-			t.Errorf("%s is not defended, though X-Accel-Expires is obeyed", f.ID)
+			t.Errorf("%s %s is not defended, though X-Accel-Expires is obeyed", m, f.ID)
 		}
 	}
 }

@@ -48,7 +48,7 @@ const (
 // included by another one given is audited as part of it, not alone.
 func Read(files []audit.File) *audit.Config {
 	cfg := &audit.Config{}
-	shared := &includes{parsed: map[string][]*Directive{}, budget: MaxDirectives}
+	shared := &includes{parsed: map[string][]*Directive{}, globs: map[string][]string{}, checked: map[string]check{}, budget: MaxDirectives}
 	for _, f := range files {
 		ds, err := Parse(f.Path, f.Data)
 		if err != nil {
@@ -125,6 +125,10 @@ type includes struct {
 	// only inside them.
 	dirs   []string
 	parsed map[string][]*Directive
+	// globs and checked remember what each include pattern matched and
+	// whether each file may be read (its size, or why not).
+	globs   map[string][]string
+	checked map[string]check
 	// budget is how many more directives the expansions may hold; read
 	// is how many bytes includes have read.
 	budget int
@@ -195,7 +199,12 @@ func (r *resolver) load(name string, depth int) ([]*Directive, string) {
 	case r.budget <= 0:
 		return nil, "the configuration expands to more than " + strconv.Itoa(MaxDirectives) + " directives, so it was not read"
 	}
-	size, why := r.outside(name)
+	c, ok := r.checked[name]
+	if !ok {
+		c.size, c.why = r.outside(name)
+		r.checked[name] = c
+	}
+	size, why := c.size, c.why
 	if why != "" {
 		return nil, why + ", so it was not read"
 	}
@@ -218,6 +227,12 @@ func (r *resolver) load(name string, depth int) ([]*Directive, string) {
 	}
 	r.parsed[name] = ds
 	return ds, ""
+}
+
+// check is whether a file may be read: its size, or why not.
+type check struct {
+	size int64
+	why  string
 }
 
 // readAtMost reads a file that stat said holds size bytes, and no more if
@@ -271,12 +286,18 @@ func (r *resolver) glob(d *Directive) []string {
 		}
 	}
 	for _, c := range candidates {
-		names, _ := filepath.Glob(c)
-		if len(names) > 0 {
+		names, ok := r.globs[c]
+		if !ok {
+			// Once a pattern: a file included many times is not looked
+			// for again.
+			names, _ = filepath.Glob(c)
 			for i := range names {
 				names[i] = filepath.Clean(names[i])
 			}
 			slices.Sort(names)
+			r.globs[c] = names
+		}
+		if len(names) > 0 {
 			return names
 		}
 	}
