@@ -53,6 +53,13 @@ func TestFixtureVerdicts(t *testing.T) {
 			"caches_authorization@wpfc.conf:33", "cookies_not_in_key@wpfc.conf:33",
 			"ignores_private@fastcgi.conf:9", "replays_set_cookie@fastcgi.conf:9",
 		}, []string{"wpfc.conf:29 include fastcgi_params: no such file here, so its directives were not audited"}},
+		// WordOps's WordPress FastCGI cache: the same ignores, but the
+		// no_cache variable is built by maps, one of which fires on
+		// Authorization (default 1; "" 0): that is kept apart. Its cookie
+		// map names WooCommerce's cart cookies, not its session.
+		{"wordops-wpfc", []string{
+			"cookies_not_in_key@wpfc-php83.conf:15", "ignores_private@fastcgi.conf:19", "replays_set_cookie@fastcgi.conf:19",
+		}, []string{"wpfc-php83.conf:11 include fastcgi_params: no such file here"}},
 		// perusio's Drupal load balancer: a microcache that ignores
 		// Cache-Control and Expires, X-Accel-Expires still obeyed. The
 		// no_cache variable comes from map_cache.conf's maps, which fire
