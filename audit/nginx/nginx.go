@@ -1,6 +1,9 @@
 // Package nginx turns an nginx configuration, with its includes, into the
 // audit's model: one scope per location that proxies (proxy_pass,
-// fastcgi_pass, uwsgi_pass, scgi_pass) through a cache.
+// fastcgi_pass, uwsgi_pass, scgi_pass) through a cache. The Lua of
+// OpenResty's *_by_lua_block directives is passed over and said to be
+// skipped; files, directives and includes are bounded (MaxFileSize,
+// MaxDirectives) so that no input exhausts memory.
 package nginx
 
 import (
@@ -93,7 +96,7 @@ func Read(files []audit.File) *audit.Config {
 // auditTree adds the settings and the scopes of an expanded file to cfg.
 func auditTree(ds []*Directive, cfg *audit.Config) {
 	// One setting a directive, at most: grown once, not by doubling.
-	cfg.Settings = slices.Grow(cfg.Settings, count(ds))
+	cfg.Settings = slices.Grow(cfg.Settings, countDirectives(ds))
 	flatten(ds, "", "", cfg)
 	walk(ds, (*context)(nil).with(ds), cfg)
 }
@@ -153,7 +156,7 @@ type resolver struct {
 // cannot grow it past MaxDirectives.
 func (r *resolver) expand(ds []*Directive, depth int) []*Directive {
 	if !hasInclude(ds) {
-		r.budget -= count(ds)
+		r.budget -= countDirectives(ds)
 		return ds
 	}
 	out := make([]*Directive, 0, len(ds))
@@ -255,11 +258,11 @@ func hasInclude(ds []*Directive) bool {
 	return false
 }
 
-// count returns the number of directives in ds and their blocks.
-func count(ds []*Directive) int {
+// countDirectives returns the number of directives in ds and their blocks.
+func countDirectives(ds []*Directive) int {
 	n := len(ds)
 	for _, d := range ds {
-		n += count(d.Block)
+		n += countDirectives(d.Block)
 	}
 	return n
 }
