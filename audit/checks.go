@@ -79,7 +79,7 @@ var Checks = []*Check{
 			{Varnish, "https://varnish-cache.org/docs/trunk/users-guide/vcl-built-in-code.html",
 				"Do not return from vcl_backend_response before the built-in checks, or repeat them: mark private/no-store responses uncacheable."},
 			{Nginx, "https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_ignore_headers",
-				"Do not ignore Cache-Control, X-Accel-Expires and Expires together on proxied dynamic locations."},
+				"Do not ignore Cache-Control, X-Accel-Expires and Expires together on dynamic locations."},
 		},
 		match: func(s *Scope) *Setting {
 			if s.Store != nil && !s.obeysFence() && !s.KeyedByUser && dynamic(s) {
@@ -94,7 +94,7 @@ var Checks = []*Check{
 			{CloudFront, "https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CachePolicyConfig.html",
 				"Use a cache policy with MinTTL 0 on personal paths."},
 			{Nginx, "https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_ignore_headers",
-				"Do not ignore Cache-Control, X-Accel-Expires and Expires together on proxied dynamic locations."},
+				"Do not ignore Cache-Control, X-Accel-Expires and Expires together on dynamic locations."},
 		},
 		match: func(s *Scope) *Setting {
 			if s.Store != nil && !s.obeysFence() && s.KeyedByUser && dynamic(s) {
@@ -110,7 +110,7 @@ var Checks = []*Check{
 			{Akamai, "https://techdocs.akamai.com/property-mgr/reference/latest-caching",
 				"Use caching behavior NO_STORE or BYPASS_CACHE on dynamic paths, or CACHE_CONTROL with honorPrivate and honorNoStore true."},
 			{Nginx, "https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_ignore_headers",
-				"Remove Cache-Control from proxy_ignore_headers on proxied dynamic locations."},
+				"Remove Cache-Control from proxy_ignore_headers on dynamic locations."},
 			{Fastly, "https://www.fastly.com/documentation/reference/vcl/subroutines/fetch/",
 				`Pass in vcl_fetch when beresp.http.Cache-Control ~ "(private|no-store)", not on private alone.`},
 			{Varnish, "https://varnish-cache.org/docs/trunk/users-guide/vcl-built-in-code.html",
