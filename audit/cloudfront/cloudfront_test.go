@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cachefence/cachefence/audit"
+	"github.com/cachefence/cachefence/internal/audittest"
 )
 
 // Policies come from list-cache-policies too; a policy config without its
@@ -41,20 +42,10 @@ func TestPolicies(t *testing.T) {
 	}
 }
 
-// run reads files with Read and returns its findings as "severity id
-// file:line", sorted, failing on errors and skips.
+// run reads files with Read and returns its findings, failing on errors
+// and skips.
 func run(t *testing.T, files ...audit.File) []string {
-	t.Helper()
-	cfg := Read(files)
-	if len(cfg.Errors) > 0 || len(cfg.Skipped) > 0 {
-		t.Fatalf("errors %v, skipped %v", cfg.Errors, cfg.Skipped)
-	}
-	got := []string{}
-	for _, f := range audit.Run(cfg.Scopes) {
-		got = append(got, fmt.Sprintf("%s %s %s:%d", f.Severity, f.ID, filepath.Base(f.File), f.Line))
-	}
-	slices.Sort(got)
-	return got
+	return audittest.Whole(t, Read(files))
 }
 
 // A behavior names a managed policy by ID, or by name as a Terraform data

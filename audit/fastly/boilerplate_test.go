@@ -1,7 +1,6 @@
 package fastly_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"github.com/cachefence/cachefence/audit"
 	"github.com/cachefence/cachefence/audit/fastly"
 	"github.com/cachefence/cachefence/audit/terraform"
+	"github.com/cachefence/cachefence/internal/audittest"
 )
 
 func files(t *testing.T, paths ...string) []audit.File {
@@ -23,18 +23,6 @@ func files(t *testing.T, paths ...string) []audit.File {
 		out = append(out, audit.File{Path: p, Data: data})
 	}
 	return out
-}
-
-func findings(t *testing.T, cfg *audit.Config) []string {
-	t.Helper()
-	if len(cfg.Errors) > 0 || len(cfg.Skipped) > 0 {
-		t.Errorf("not read whole: errors %v, skipped %v", cfg.Errors, cfg.Skipped)
-	}
-	var got []string
-	for _, f := range audit.Run(cfg.Scopes) {
-		got = append(got, fmt.Sprintf("%s %s %s:%d", f.Severity, f.ID, filepath.Base(f.File), f.Line))
-	}
-	return got
 }
 
 // Fastly's boilerplate split in two halves that a main VCL includes, as
@@ -57,13 +45,13 @@ func TestBoilerplateHalves(t *testing.T) {
 		for _, g := range given {
 			paths = append(paths, filepath.Join(dir, g))
 		}
-		if got := findings(t, fastly.Read(files(t, paths...))); !slices.Equal(got, want) {
+		if got := audittest.Whole(t, fastly.Read(files(t, paths...))); !slices.Equal(got, want) {
 			t.Errorf("%v: got %q, want %q", given, got, want)
 		}
 	}
 	// The begin half alone is what used to be audited: it never checks
 	// private, and delivers.
-	got := findings(t, fastly.Read(files(t, filepath.Join(dir, "fastly-boilerplate-begin.vcl"))))
+	got := audittest.Whole(t, fastly.Read(files(t, filepath.Join(dir, "fastly-boilerplate-begin.vcl"))))
 	if !slices.Contains(got, "critical stores_private fastly-boilerplate-begin.vcl:25") {
 		t.Errorf("the begin half alone: %q", got)
 	}
@@ -73,7 +61,7 @@ func TestBoilerplateHalves(t *testing.T) {
 // service's other vcl blocks, by name.
 func TestBoilerplateTerraform(t *testing.T) {
 	cfg := terraform.Read(files(t, "testdata/alexwilson-tf/main.tf"))
-	if got, want := findings(t, cfg), []string{"high cookies_not_in_key main.tf:42"}; !slices.Equal(got, want) {
+	if got, want := audittest.Whole(t, cfg), []string{"high cookies_not_in_key main.tf:42"}; !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }

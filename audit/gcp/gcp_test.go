@@ -8,20 +8,13 @@ import (
 	"testing"
 
 	"github.com/cachefence/cachefence/audit"
+	"github.com/cachefence/cachefence/internal/audittest"
 )
 
+// run reads one file with Read and returns its findings, failing on
+// errors and skips.
 func run(t *testing.T, path string, data []byte) []string {
-	t.Helper()
-	cfg := Read([]audit.File{{Path: path, Data: data}})
-	if len(cfg.Errors) > 0 || len(cfg.Skipped) > 0 {
-		t.Fatalf("errors %v, skipped %v", cfg.Errors, cfg.Skipped)
-	}
-	got := []string{}
-	for _, f := range audit.Run(cfg.Scopes) {
-		got = append(got, fmt.Sprintf("%s %s %s:%d", f.Severity, f.ID, filepath.Base(f.File), f.Line))
-	}
-	slices.Sort(got)
-	return got
+	return audittest.Whole(t, Read([]audit.File{{Path: path, Data: data}}))
 }
 
 // FORCE_CACHE_ALL caches "ignoring any private, no-store or no-cache

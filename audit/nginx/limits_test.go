@@ -41,8 +41,8 @@ func TestLuaBlocks(t *testing.T) {
 		})
 	}
 	for lua, want := range map[string]string{
-		"local s = '}":      "line 2: a Lua block is not closed",
-		"local s = [[ } ":   "line 2: a Lua block is not closed",
+		"local s = '}":       "line 2: a Lua block is not closed",
+		"local s = [[ } ":    "line 2: a Lua block is not closed",
 		"--[==[ } ]=] }":     "line 2: a Lua block is not closed",
 		"if x then { } end ": "line 2: a Lua block is not closed",
 	} {

@@ -276,7 +276,7 @@ func isNameByte(c byte) bool {
 
 // skipLua passes over the Lua code of a *_by_lua_block, up to the "}" that
 // closes it, as lua-nginx-module's own lexer does: braces count unless
-// they are in a string ('', "", [[ ]], [==[ ]==]) or a comment (--, --[[ ]]).
+// they are in a string (quoted with ' or ", or [[ ]], [==[ ]==]) or a comment (--, --[[ ]]).
 // Each construct is passed in one forward scan, so the file is read once.
 func (l *lexer) skipLua(line int) error {
 	unclosed := &SyntaxError{line, "a Lua block is not closed"}

@@ -2,32 +2,17 @@ package terraform
 
 import (
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cachefence/cachefence/audit"
+	"github.com/cachefence/cachefence/internal/audittest"
 )
 
 // readDir reads every file under dir as the audit would be given them.
 func readDir(t *testing.T, dir string) *audit.Config {
-	t.Helper()
-	var files []audit.File
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(path, ".source") {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		files = append(files, audit.File{Path: path, Data: data})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Read(files)
+	return Read(audittest.Files(t, dir, nil))
 }
 
 // Real configurations, with the verdict a reader of the vendors' documents

@@ -1,8 +1,6 @@
 package varnish
 
 import (
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,34 +9,13 @@ import (
 	"time"
 
 	"github.com/cachefence/cachefence/audit"
+	"github.com/cachefence/cachefence/internal/audittest"
 )
 
 // readDir reads every .vcl file under dir, as the audit of a directory
 // gives them.
 func readDir(t *testing.T, dir string) *audit.Config {
-	t.Helper()
-	var files []audit.File
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || filepath.Ext(path) != ".vcl" {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		files = append(files, audit.File{Path: path, Data: data})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Read(files)
-}
-
-func findings(cfg *audit.Config) []string {
-	var got []string
-	for _, f := range audit.Run(cfg.Scopes) {
-		got = append(got, fmt.Sprintf("%s %s %s:%d", f.Severity, f.ID, filepath.Base(f.File), f.Line))
-	}
-	slices.Sort(got)
-	return got
+	return Read(audittest.Files(t, dir, func(path string) bool { return filepath.Ext(path) == ".vcl" }))
 }
 
 // Real VCLs, with the verdict a reader of Varnish's built-in VCL gives.
@@ -71,7 +48,7 @@ func TestFixtures(t *testing.T) {
 			if len(cfg.Errors) > 0 {
 				t.Fatalf("errors %v", cfg.Errors)
 			}
-			if got := findings(cfg); !slices.Equal(got, c.want) {
+			if got := audittest.Findings(cfg); !slices.Equal(got, c.want) {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 			var skipped []string

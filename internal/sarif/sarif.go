@@ -164,7 +164,7 @@ func Write(w io.Writer, r Run) error {
 		return err
 	}
 	out := run{
-		Tool: tool{Driver: driver{Name: r.Tool, InformationURI: catalog.Repository + "README.md"}},
+		Tool:               tool{Driver: driver{Name: r.Tool, InformationURI: catalog.Repository + "README.md"}},
 		OriginalURIBaseIDs: map[string]artifactLink{RootID: {URI: fileURI(root) + "/"}},
 		Results:            []result{},
 	}
