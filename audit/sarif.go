@@ -19,7 +19,7 @@ func (r *Report) WriteSARIF(w io.Writer, root string) error {
 	}
 	for _, f := range r.Findings {
 		run.Results = append(run.Results, sarif.Result{ID: f.ID, Message: sarifMessage(f), File: f.File, Line: f.Line,
-			Identity: strings.Join([]string{f.Vendor, f.File, f.Scope, f.Setting}, "\x00"), Severity: f.Severity,
+			Identity: strings.Join([]string{f.Vendor, f.Scope, f.Setting}, "\x00"), Severity: f.Severity,
 			Properties: map[string]any{"severity": f.Severity, "scope": f.Scope, "setting": f.Setting,
 				"defended_by_fence": f.DefendedByFence}})
 	}

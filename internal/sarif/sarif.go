@@ -54,9 +54,9 @@ type Result struct {
 	// directory or absolute) or a URL, and a line if known.
 	File string
 	Line int
-	// Identity is what makes the finding the same finding in another run
-	// (its ID, file, scope and setting), never a line number, so that an
-	// edit above it does not raise a new alert.
+	// Identity is what, beside its ID and its URI, makes the finding the
+	// same finding in another run (a scope and a setting), never a line
+	// number, so that an edit above it does not raise a new alert.
 	Identity   string
 	Severity   alert.Severity
 	Properties map[string]any
@@ -174,10 +174,13 @@ func Write(w io.Writer, r Run) error {
 		out.Tool.Driver.Rules = append(out.Tool.Driver.Rules, ruleOf(e, r.Help))
 	}
 	for _, f := range r.Results {
+		// The fingerprint takes the URI as written, relative to the root,
+		// so that ./x and x, or another working directory, are one file.
+		loc := artifact(root, f.File)
 		res := result{RuleID: f.ID, RuleIndex: index[f.ID], Level: levels[f.Severity].level,
 			Message:             text{f.Message},
-			Locations:           []location{{PhysicalLocation: physical{ArtifactLocation: artifact(root, f.File)}}},
-			PartialFingerprints: map[string]string{FingerprintKey: fingerprint(f.ID + "\x00" + f.Identity)},
+			Locations:           []location{{PhysicalLocation: physical{ArtifactLocation: loc}}},
+			PartialFingerprints: map[string]string{FingerprintKey: fingerprint(f.ID, loc.URI, f.Identity)},
 			Properties:          f.Properties}
 		if f.Line > 0 {
 			res.Locations[0].PhysicalLocation.Region = &region{StartLine: f.Line}
@@ -232,7 +235,7 @@ func fileURI(abs string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
 }
 
-func fingerprint(identity string) string {
-	sum := sha256.Sum256([]byte(identity))
+func fingerprint(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(sum[:16])
 }

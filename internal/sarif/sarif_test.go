@@ -101,16 +101,21 @@ func TestLocations(t *testing.T) {
 // Rules link to their own section; results point at their rule; the
 // fingerprint follows the finding's identity, not its line.
 func TestRulesAndFingerprints(t *testing.T) {
-	results := func(line int, identity string) []Result {
-		return []Result{{ID: "cookies_not_in_key", File: "d.json", Line: line, Identity: identity, Severity: alert.High}}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	results := func(file string, line int, identity string) []Result {
+		return []Result{{ID: "cookies_not_in_key", File: file, Line: line, Identity: identity, Severity: alert.High}}
 	}
 	rules := catalog.Of(catalog.Audit)
-	a, _ := write(t, Run{Tool: "t", Rules: rules, Results: results(3, "behavior /")})
-	b, _ := write(t, Run{Tool: "t", Rules: rules, Results: results(40, "behavior /")})
-	c, _ := write(t, Run{Tool: "t", Rules: rules, Results: results(3, "behavior /api")})
+	a, _ := write(t, Run{Tool: "t", Rules: rules, Results: results("cdn/d.json", 3, "behavior /")})
+	b, _ := write(t, Run{Tool: "t", Rules: rules, Results: results("./cdn/d.json", 40, "behavior /")})
+	c, _ := write(t, Run{Tool: "t", Rules: rules, Results: results("cdn/d.json", 3, "behavior /api")})
+	d, _ := write(t, Run{Tool: "t", Rules: rules, Results: results("cdn/e.json", 3, "behavior /")})
+	e, _ := write(t, Run{Tool: "t", Rules: rules, Root: dir, Results: results(filepath.Join(dir, "cdn", "d.json"), 7, "behavior /")})
 	fp := func(l sarifLog) string { return l.Runs[0].Results[0].PartialFingerprints[FingerprintKey] }
-	if fp(a) == "" || fp(a) != fp(b) || fp(a) == fp(c) {
-		t.Errorf("fingerprints %q (line 3), %q (line 40), %q (other scope)", fp(a), fp(b), fp(c))
+	if fp(a) == "" || fp(a) != fp(b) || fp(a) != fp(e) || fp(a) == fp(c) || fp(a) == fp(d) {
+		t.Errorf("fingerprints %q (line 3), %q (./, line 40), %q (absolute, line 7), %q (other scope), %q (other file)",
+			fp(a), fp(b), fp(e), fp(c), fp(d))
 	}
 	run := a.Runs[0]
 	if len(run.Tool.Driver.Rules) != len(rules) {
