@@ -51,7 +51,7 @@ func Read(files []audit.File) *audit.Config {
 	cfg := &audit.Config{}
 	vmodFrom := map[string]bool{}
 	r := &reader{cfg: cfg, files: vcl.NewFiles(cfg, files, func(path string, data []byte) {
-		vmodFrom[path] = importsFromPath(data)
+		vmodFrom[path] = !vcl.PlainImports(data)
 	})}
 	type program struct {
 		path   string
@@ -87,7 +87,7 @@ func Read(files []audit.File) *audit.Config {
 		case p.vmod:
 			// VCC loads a vmod to compile against it: one named by path
 			// is code that came with the input, and would run here.
-			cfg.Skip(p.path, 0, `an "import ... from" loads a vmod from a path the input names, which varnishd -C would run, so varnishd did not check that it compiles`)
+			cfg.Skip(p.path, 0, `an import other than "import NAME;", such as an "import ... from", may load a vmod from a path the input names, which varnishd -C would run, so varnishd did not check that it compiles`)
 		case p.unsafe != "":
 			cfg.Skip(p.path, 0, "%s, so varnishd did not check that it compiles", p.unsafe)
 		default:
@@ -135,13 +135,6 @@ func (r *reader) skip(from string, inc vcl.Include) {
 	}
 	r.cfg.Skip(from, inc.Line, "include %q: not found under the audited file's directory, or included again, so not audited", inc.Path)
 }
-
-// importFrom matches VCL that imports a vmod from a file path, even in a
-// comment: a false match only costs the compile check.
-var importFrom = regexp.MustCompile(`\bimport\s+[A-Za-z0-9_]+\s+from\b`)
-
-// importsFromPath reports VCL text holding an "import ... from".
-func importsFromPath(data []byte) bool { return importFrom.Match(data) }
 
 var vccLine = regexp.MustCompile(`\('([^']*)' Line (\d+) Pos \d+\)`)
 

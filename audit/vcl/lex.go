@@ -122,3 +122,37 @@ func lex(src []byte) ([]token, error) {
 	}
 	return toks, nil
 }
+
+// PlainImports says whether every import in VCL text is "import NAME;",
+// which loads a vmod from the installed ones. Any other form, "import
+// NAME from PATH;" above all, or text that does not lex, is not: varnishd
+// would load a shared object the input names, and run its code. Comments
+// are dropped first, so that one between the words hides nothing.
+func PlainImports(src []byte) bool {
+	toks, err := lex(src)
+	if err != nil {
+		return false
+	}
+	for i, t := range toks {
+		if t.kind != tIdent || t.text != "import" {
+			continue
+		}
+		if i+2 >= len(toks) || !vmodName(toks[i+1]) || !toks[i+2].is(";") {
+			return false
+		}
+	}
+	return true
+}
+
+// vmodName says whether a token can name a vmod.
+func vmodName(t token) bool {
+	if t.kind != tIdent {
+		return false
+	}
+	for _, c := range []byte(t.text) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -102,3 +102,25 @@ func TestHide(t *testing.T) {
 		t.Errorf("the value of a set of a header: %q", got)
 	}
 }
+
+// Only "import NAME;" is plain, whatever comments and newlines hide the
+// rest of an import.
+func TestPlainImports(t *testing.T) {
+	for src, want := range map[string]bool{
+		"vcl 4.1;\nimport std;\nimport directors ;\n":     true,
+		"import std; # import evil from \"/x.so\";\n":     true,
+		"sub vcl_recv { set req.http.import = \"1\"; }\n": true,
+		`import evil from "/x.so";`:                       false,
+		`import evil /* x */ from "/x.so";`:               false,
+		"import evil # x\nfrom \"/x.so\";":                false,
+		"import evil // x\nfrom \"/x.so\";":               false,
+		"import\nevil\nfrom\n\"/x.so\";":                  false,
+		"import std":                                      false,
+		"import \"std\";":                                 false,
+		"import evil from \"/x.so\"; /* never closed":     false,
+	} {
+		if got := PlainImports([]byte(src)); got != want {
+			t.Errorf("PlainImports(%q) = %v, want %v", src, got, want)
+		}
+	}
+}
