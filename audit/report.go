@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cachefence/cachefence/alert"
@@ -73,6 +74,12 @@ func NewReport(cfg *Config, drift []Finding) *Report {
 	for _, err := range cfg.Errors {
 		r.Errors = append(r.Errors, err.Error())
 	}
+	// Files that hold no cache configuration the audit reads (a module
+	// call, a resource it does not know, only skipped parts) prove
+	// nothing: that is an error, never a pass.
+	if len(cfg.Scopes) == 0 && len(cfg.Errors) == 0 {
+		r.Errors = append(r.Errors, NothingAudited)
+	}
 	slices.SortStableFunc(r.Findings, func(a, b Finding) int {
 		if c := alert.Compare(a.Severity, b.Severity); c != 0 {
 			return c
@@ -87,6 +94,10 @@ func NewReport(cfg *Config, drift []Finding) *Report {
 	})
 	return r
 }
+
+// NothingAudited is the error of a run that found no cache configuration
+// to audit in the paths given.
+const NothingAudited = "nothing was audited: the paths hold no cache configuration that cachefence audit reads (see what was skipped)"
 
 // ExitCode maps the report to the exit code: errors win, since an audit
 // that could not read a file cannot vouch for it.
@@ -198,11 +209,19 @@ func (r *Report) summary() string {
 	case len(r.Findings) == 0 && len(r.Errors) == 0 && len(r.Skipped) == 0:
 		return fmt.Sprintf("clean: no findings in %d scopes\n", r.Scopes)
 	case len(r.Findings) == 0 && len(r.Errors) == 0:
-		return fmt.Sprintf("no findings in %d scopes, but %d parts were skipped: not audited\n", r.Scopes, len(r.Skipped))
+		return fmt.Sprintf("no findings in %d scopes, but %s skipped: not audited\n", r.Scopes, plural(len(r.Skipped), "part was", "parts were"))
 	}
 	findings := "no findings"
 	if len(parts) > 0 {
 		findings = strings.Join(parts, ", ") + fmt.Sprintf(" (%d to fix at the CDN)", undefended)
 	}
 	return fmt.Sprintf("%s in %d scopes; %d skipped, %d errors\n", findings, r.Scopes, len(r.Skipped), len(r.Errors))
+}
+
+// plural writes n with the singular or the plural words.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

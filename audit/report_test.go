@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/cachefence/cachefence/internal/sarif/schema"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -54,15 +55,28 @@ func TestExitCode(t *testing.T) {
 	}
 }
 
-// The JSON has findings and errors arrays, even empty, and each finding
-// the fields the issue names.
+// Files that hold nothing the audit reads are an error, never a pass,
+// whether something was skipped or not.
+func TestNothingAudited(t *testing.T) {
+	for _, cfg := range []*Config{{}, {Skipped: []Skip{{File: "main.tf", What: "module cdn"}}}} {
+		r := NewReport(cfg, nil)
+		if r.ExitCode(Low) != ExitError || !slices.Contains(r.Errors, NothingAudited) || strings.Contains(r.summary(), "clean") {
+			t.Errorf("%+v: exit %d, errors %q, summary %q", cfg, r.ExitCode(Low), r.Errors, r.summary())
+		}
+	}
+}
+
+// The JSON has findings, errors and skipped arrays, even empty, and each
+// finding the fields the issue names.
 func TestJSONFields(t *testing.T) {
 	var b bytes.Buffer
-	if err := NewReport(&Config{}, nil).WriteJSON(&b); err != nil {
+	if err := NewReport(&Config{Scopes: []Scope{{Vendor: Nginx, Name: "location /"}}}, nil).WriteJSON(&b); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), `"findings": []`) || !strings.Contains(b.String(), `"errors": []`) {
-		t.Errorf("empty report:\n%s", b.String())
+	for _, empty := range []string{`"findings": []`, `"errors": []`, `"skipped": []`} {
+		if !strings.Contains(b.String(), empty) {
+			t.Errorf("no %s in a clean report:\n%s", empty, b.String())
+		}
 	}
 	b.Reset()
 	if err := NewReport(sampleConfig(), nil).WriteJSON(&b); err != nil {
