@@ -112,15 +112,15 @@ func TestREADMEChecks(t *testing.T) {
 // anchor, up to the next heading of the same level or above.
 func sectionOf(doc, anchor string) (string, bool) {
 	lines := strings.Split(doc, "\n")
+	levels := headingLevels(lines)
 	for i, line := range lines {
-		level := len(line) - len(strings.TrimLeft(line, "#"))
-		if level == 0 || !strings.HasPrefix(line[level:], " ") || slug(line[level+1:]) != anchor {
+		level := levels[i]
+		if level == 0 || slug(line[level+1:]) != anchor {
 			continue
 		}
 		end := len(lines)
 		for j := i + 1; j < len(lines); j++ {
-			l := len(lines[j]) - len(strings.TrimLeft(lines[j], "#"))
-			if l > 0 && l <= level && strings.HasPrefix(lines[j][l:], " ") {
+			if levels[j] > 0 && levels[j] <= level {
 				end = j
 				break
 			}
@@ -128,6 +128,23 @@ func sectionOf(doc, anchor string) (string, bool) {
 		return strings.Join(lines[i:end], "\n"), true
 	}
 	return "", false
+}
+
+// headingLevels gives each line's heading level, 0 for a line that is no
+// heading: a "#" comment inside a code block is none.
+func headingLevels(lines []string) []int {
+	levels := make([]int, len(lines))
+	inCode := false
+	for i, line := range lines {
+		if strings.HasPrefix(line, "```") {
+			inCode = !inCode
+		}
+		level := len(line) - len(strings.TrimLeft(line, "#"))
+		if !inCode && level > 0 && strings.HasPrefix(line[level:], " ") {
+			levels[i] = level
+		}
+	}
+	return levels
 }
 
 // slug is GitHub's anchor of a heading: lower case, punctuation other
