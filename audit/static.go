@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -136,10 +137,17 @@ func staticAlternative(p string) string {
 	if exts := staticExtensions(p); exts != "" {
 		return "extensions " + exts
 	}
+	// An nginx exact location (= /favicon.ico) matches that one URL, so
+	// no other path can be stored under it.
+	if exact, ok := strings.CutPrefix(strings.TrimSpace(p), "= /"); ok && !strings.ContainsAny(exact, " \"*") {
+		if ext := strings.TrimPrefix(path.Ext(exact), "."); ext != "" && !dynamicExtension(ext) {
+			return "the one file /" + exact
+		}
+	}
 	// A URL pattern with a host, as Page Rules write them: the path.
-	if host, path, ok := strings.Cut(strings.TrimSpace(p), "/"); ok && strings.Contains(host, ".") &&
+	if host, rest, ok := strings.Cut(strings.TrimSpace(p), "/"); ok && strings.Contains(host, ".") &&
 		!strings.ContainsAny(host, "\"(*\\^ ") {
-		p = "/" + path
+		p = "/" + rest
 	}
 	var prefixes []string
 	for _, m := range startsWith.FindAllStringSubmatch(p, -1) {

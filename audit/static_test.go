@@ -14,6 +14,12 @@ func TestStaticPatterns(t *testing.T) {
 	tests := []struct {
 		pattern, want string
 	}{
+		// nginx exact locations: one URL, nothing else stored under it.
+		{`= /favicon.ico`, "the one file /favicon.ico"},
+		{`= /robots.txt`, ""}, // txt may be rendered per user
+		{`= /account`, ""},
+		{`= /account.php`, ""},
+		{`= /a b.css`, ""},
 		// Cloudflare expressions.
 		{`(http.request.uri.path.extension in {"js" "css" "woff2" "png"})`, "extensions js, css, woff2, png"},
 		{`(http.request.uri.path.extension eq "css") or (http.request.uri.path.extension eq "js")`, "extensions css; extensions js"},
@@ -67,7 +73,6 @@ func TestStaticPatterns(t *testing.T) {
 		{`~ ^/static/`, "path prefix /static/"},
 		{`~ /static/`, ""},
 		{`/account/`, ""},
-		{`= /favicon.ico`, ""},
 		// Fastly and Varnish VCL conditions.
 		{`req.url.ext ~ "^(css|js)$"`, "extensions css, js"},
 		{`req.url.ext ~ "js"`, ""},
