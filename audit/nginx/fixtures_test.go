@@ -50,7 +50,7 @@ func TestFixtureVerdicts(t *testing.T) {
 		// WooCommerce's guest session (wp_woocommerce_session_), and the
 		// key holds no cookie; Authorization is not looked at at all.
 		{"easyengine-wpfc", []string{
-			"caches_authorization@wpfc.conf:33", "cookies_not_in_key@wpfc.conf:33",
+			"caches_authorization@wpfc.conf:33", "cookies_not_in_key@wpfc.conf:32",
 			"ignores_private@fastcgi.conf:9", "replays_set_cookie@fastcgi.conf:9",
 		}, []string{"wpfc.conf:29 include fastcgi_params: no such file here, so its directives were not audited"}},
 		// WordOps's WordPress FastCGI cache: the same ignores, but the
@@ -58,7 +58,7 @@ func TestFixtureVerdicts(t *testing.T) {
 		// Authorization (default 1; "" 0): that is kept apart. Its cookie
 		// map names WooCommerce's cart cookies, not its session.
 		{"wordops-wpfc", []string{
-			"cookies_not_in_key@wpfc-php83.conf:15", "ignores_private@fastcgi.conf:19", "replays_set_cookie@fastcgi.conf:19",
+			"cookies_not_in_key@wpfc-php83.conf:14", "ignores_private@fastcgi.conf:19", "replays_set_cookie@fastcgi.conf:19",
 		}, []string{"wpfc-php83.conf:11 include fastcgi_params: no such file here"}},
 		// perusio's Drupal load balancer: a microcache that ignores
 		// Cache-Control and Expires, X-Accel-Expires still obeyed. The
@@ -82,6 +82,14 @@ func TestFixtureVerdicts(t *testing.T) {
 			cfg := readFixture(t, tc.dir)
 			if got := ids(cfg); !slices.Equal(got, tc.findings) {
 				t.Errorf("findings %v, want %v", got, tc.findings)
+			}
+			// A WordPress guard that misses WooCommerce's session is shown
+			// at the guard, with the cookie it lets through.
+			for _, f := range audit.Run(cfg.Scopes) {
+				if f.ID == "cookies_not_in_key" && strings.HasSuffix(tc.dir, "-wpfc") &&
+					(!strings.HasSuffix(f.Setting, "_no_cache") || !strings.HasSuffix(f.Value, "(lets wp_woocommerce_session_* through)")) {
+					t.Errorf("%s = %q does not say which session the guard lets through", f.Setting, f.Value)
+				}
 			}
 			got := skipped(cfg)
 			if len(got) != len(tc.skips) {

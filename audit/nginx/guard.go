@@ -32,33 +32,37 @@ type guard struct {
 // session, wp_woocommerce_session_<hash>, which WooCommerce's "Configuring
 // caching plugins" says to exclude. Another name, $cookie_session, is
 // taken as the one session cookie of its application.
-var sessionApps = [][]string{
-	{"wordpress_logged_in_01234567890123456789012345678901", "wp_woocommerce_session_01234567890123456789012345678901"},
-}
+var sessionApps = [][]sessionCookie{{
+	{"wordpress_logged_in_01234567890123456789012345678901", "wordpress_logged_in_*"},
+	{"wp_woocommerce_session_01234567890123456789012345678901", "wp_woocommerce_session_*"},
+}}
 
-// keepsCookiesApart says whether the guard keeps the responses to
-// requests with a session cookie out of the cache.
-func (g *guard) keepsCookiesApart() bool {
+// sessionCookie is a sample name of a session cookie, and the name a
+// finding shows.
+type sessionCookie struct{ sample, shown string }
+
+// missedSession says which session cookie the guard lets into the cache:
+// "" when it keeps every session apart, the cookie a guard for its
+// application misses, or "any" for a guard on no cookie at all.
+func (g *guard) missedSession() string {
 	if g.always || g.anyCookie {
-		return true
+		return ""
 	}
 	if len(g.cookies) == 0 && len(g.patterns) == 0 {
-		return false
+		return "any"
 	}
 	for _, app := range sessionApps {
-		some, all := false, true
+		var missed []string
 		for _, cookie := range app {
-			if g.fires(cookie) {
-				some = true
-			} else {
-				all = false
+			if !g.fires(cookie.sample) {
+				missed = append(missed, cookie.shown)
 			}
 		}
-		if some && !all {
-			return false
+		if len(missed) > 0 && len(missed) < len(app) {
+			return strings.Join(missed, ", ")
 		}
 	}
-	return true
+	return ""
 }
 
 // fires says whether the guard fires on a request carrying the cookie.

@@ -501,15 +501,22 @@ func scope(loc *Directive, m string, ctx *context, cfg *audit.Config) (audit.Sco
 	// nginx never looks at Authorization or Cookie by itself: only
 	// *_no_cache, or the key, keeps credentials apart. *_cache_bypass
 	// alone does not: it fetches a fresh response, and stores it.
-	g := readGuard(ctx.get(m+"_no_cache"), ctx, cfg)
+	noCache := ctx.get(m + "_no_cache")
+	g := readGuard(noCache, ctx, cfg)
 	key := argsOf(ctx.get(m + "_cache_key"))
 	authKeyed := strings.Contains(key, "$http_authorization")
 	cookieKeyed := strings.Contains(key, "$http_cookie")
 	if !g.always && !g.auth && !authKeyed {
 		s.Authorization = setting(cache)
 	}
-	if !g.keepsCookiesApart() && !strings.Contains(key, "$cookie_") && !cookieKeyed {
+	if missed := g.missedSession(); missed != "" && !strings.Contains(key, "$cookie_") && !cookieKeyed {
 		s.Unkeyed = setting(cache)
+		if missed != "any" {
+			// The guard is there, but lets this session into the cache:
+			// point at it and say which.
+			s.Unkeyed = setting(noCache)
+			s.Unkeyed.Value += " (lets " + missed + " through)"
+		}
 	}
 	s.KeyedByUser = authKeyed && cookieKeyed
 	return s, true
