@@ -1,6 +1,7 @@
 package varnish
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,6 +79,53 @@ func TestAbsoluteIncludeStaysInside(t *testing.T) {
 	cfg := read(t, main)
 	if len(cfg.Scopes) != 0 || len(cfg.Skipped) == 0 || cfg.Skipped[0].Line != 2 || !strings.Contains(cfg.Skipped[0].What, "not found") {
 		t.Errorf("scopes %v, skipped %+v", cfg.Scopes, cfg.Skipped)
+	}
+}
+
+// An include is read, and varnishd run, only where its links lead under
+// the audited file's directory: a link out of it, to a file or to a
+// directory, is skipped by the include's name, and what it points to is
+// never quoted (here a file that is no VCL). An include that does not
+// parse is not compiled either: varnishd would quote it.
+func TestIncludeStaysInside(t *testing.T) {
+	const secret = "hunter2pass"
+	for _, c := range []struct {
+		name, include string
+		// link is where v/<include> or its directory points.
+		link, target string
+		compiled     bool
+	}{
+		{"link to a file outside", "c2.vcl", "v/c2.vcl", "../outside/c2.txt", false},
+		{"link to a directory outside", "inc/c2.txt", "v/inc", "../outside", false},
+		{"link inside", "c3.vcl", "v/c3.vcl", "sub/real.vcl", true},
+		{"no VCL inside", "sub/bad.vcl", "", "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			started := fakeVarnishd(t)
+			t.Chdir(t.TempDir())
+			write(t, map[string]string{
+				"outside/c2.txt": secret + " {\n",
+				"v/sub/real.vcl": "sub vcl_recv {\n  return (hash);\n}\n",
+				"v/sub/bad.vcl":  secret + " {\n",
+				"v/main.vcl":     "vcl 4.1;\ninclude \"" + c.include + "\";\n",
+			})
+			if c.link != "" {
+				if err := os.Symlink(c.target, c.link); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg := read(t, "v/main.vcl")
+			if started() != c.compiled {
+				t.Errorf("varnishd started: %v, want %v", started(), c.compiled)
+			}
+			said := fmt.Sprint(cfg.Errors, cfg.Skipped)
+			if strings.Contains(said, secret) || !c.compiled && !strings.Contains(said, c.include) {
+				t.Errorf("errors %v, skipped %+v", cfg.Errors, cfg.Skipped)
+			}
+			if read := len(cfg.Scopes) > 0; read != c.compiled {
+				t.Errorf("the include was read: %v, want %v", read, c.compiled)
+			}
+		})
 	}
 }
 

@@ -123,6 +123,9 @@ func (r *reader) load(from string, inc vcl.Include) (string, *vcl.File, bool) {
 		}
 	}
 	if name, f, ok := r.files.Find(candidates...); name != "" {
+		if !ok && r.unsafe == "" {
+			r.unsafe = fmt.Sprintf("the file included at %s:%d does not parse", from, inc.Line)
+		}
 		return name, f, ok
 	}
 	r.skip(from, inc)
@@ -133,17 +136,31 @@ func (r *reader) skip(from string, inc vcl.Include) {
 	if r.unsafe == "" {
 		r.unsafe = fmt.Sprintf("the include at %s:%d was not read", from, inc.Line)
 	}
-	r.cfg.Skip(from, inc.Line, "include %q: not found under the audited file's directory, or included again, so not audited", inc.Path)
+	r.cfg.Skip(from, inc.Line, "include %q: not found under the audited file's directory (a link out of it is not followed), or included again, so not audited", inc.Path)
 }
 
 var vccLine = regexp.MustCompile(`\('([^']*)' Line (\d+) Pos \d+\)`)
 
-// vccQuoted matches what a message of varnishd quotes.
-var vccQuoted = regexp.MustCompile(`'[^']*'`)
+// hideQuoted digests what a message of varnishd quotes ("Found: 'x'",
+// "Symbol not found: 'x'"): the file's text, which may be a header's
+// value, or no VCL at all. A token quoted may hold quotes itself, so all
+// from the first quote to the last is one; a quote left open runs to the
+// end.
+func hideQuoted(msg string) string {
+	first, last := strings.Index(msg, "'"), strings.LastIndex(msg, "'")
+	switch {
+	case first < 0:
+		return msg
+	case first == last:
+		return msg[:first] + "'" + audit.Digest(msg[first+1:])
+	}
+	return msg[:first] + "'" + audit.Digest(msg[first+1:last]) + msg[last:]
+}
 
 // compile runs varnishd -C on file. A failure is an error at the line
-// varnishd names; the message is kept, but not the source lines varnishd
-// quotes, which may hold a credential.
+// varnishd names; the message is kept, but neither the source lines it
+// quotes nor what it quotes of them in the message, which may hold a
+// credential.
 func compile(cfg *audit.Config, file string) {
 	abs, err := filepath.Abs(file)
 	if err != nil {
@@ -176,8 +193,13 @@ func compile(cfg *audit.Config, file string) {
 		return
 	}
 	msg, at, line := vccMessage(stderr.String())
-	if at == "" || at == abs {
+	// varnishd names the file as it opened it, by absolute path: one
+	// beside the file given is named as the file given is.
+	switch rel, err := filepath.Rel(filepath.Dir(abs), at); {
+	case at == "":
 		at = file
+	case err == nil && vcl.Within(filepath.Dir(abs), at):
+		at = filepath.Join(filepath.Dir(file), rel)
 	}
 	if strings.Contains(msg, "could not be resolved") {
 		cfg.Skip(at, line, "a backend host that does not resolve here, so varnishd could not check that it compiles")
@@ -194,27 +216,17 @@ func vccMessage(out string) (msg, file string, line int) {
 		return "VCL compilation failed", "", 0
 	}
 	var lines []string
-	var source string // the line varnishd quotes from the file
-	all := strings.Split(rest, "\n")
-	for i, l := range all {
+	for _, l := range strings.Split(rest, "\n") {
 		if m := vccLine.FindStringSubmatch(l); m != nil {
 			file = m[1]
 			line, _ = strconv.Atoi(m[2])
-			if i+1 < len(all) {
-				source = all[i+1]
-			}
 			break
 		}
 		if l = strings.TrimSpace(l); l != "" {
 			lines = append(lines, l)
 		}
 	}
-	msg = strings.Join(lines, " ")
-	if strings.Contains(strings.ToLower(source), ".http.") {
-		// On a line that handles a header, what the message quotes
-		// ("Symbol not found: 'x'") may be the header's value.
-		msg = vccQuoted.ReplaceAllStringFunc(msg, func(q string) string { return "'" + audit.Digest(q[1:len(q)-1]) + "'" })
-	}
+	msg = hideQuoted(strings.Join(lines, " "))
 	if audit.LooksSecret(msg) {
 		msg = "VCL compilation failed (the message quotes what may be a credential)"
 	}

@@ -10,43 +10,71 @@ import (
 )
 
 // varnishd compiles each file: a VCL that cachefence parses but Varnish
-// rejects is an error at the line varnishd names, and a credential on
-// that line is not repeated. This test needs varnishd.
+// rejects is an error at the file and line varnishd names, as the file
+// was given (relative here), and nothing varnishd quotes of the file is
+// repeated, on whatever line. This test needs varnishd.
 func TestCompile(t *testing.T) {
 	if Varnishd == "" {
 		t.Fatal("varnishd is not installed: install it with: apt-get update && apt-get install -y varnish")
 	}
-	dir := t.TempDir()
-	good := filepath.Join(dir, "good.vcl")
-	bad := filepath.Join(dir, "bad.vcl")
-	secret := filepath.Join(dir, "secret.vcl")
-	unquoted := filepath.Join(dir, "unquoted.vcl")
-	for path, vcl := range map[string]string{
-		good:   "vcl 4.1;\nbackend d { .host = \"127.0.0.1\"; }\nsub vcl_recv {\n  return (hash);\n}\n",
-		bad:    "vcl 4.1;\nbackend d { .host = \"127.0.0.1\"; }\nsub vcl_recv {\n  set req.nonsense = 1;\n}\n",
-		secret: "vcl 4.1;\nbackend d { .host = \"127.0.0.1\"; }\nsub vcl_backend_fetch {\n  set bereq.http.Authorization = \"Basic c2VjcmV0\" + ;\n}\n",
+	const head = "vcl 4.1;\nbackend d { .host = \"127.0.0.1\"; }\n"
+	for _, c := range []struct {
+		name, main, inc string
+		// at starts the error, if one is wanted; hidden is what it must
+		// not hold.
+		at, hidden string
+	}{
+		{"good", "sub vcl_recv {\n  return (hash);\n}\n", "", "", ""},
+		{"bad", "sub vcl_recv {\n  set req.nonsense = 1;\n}\n", "", "main.vcl:4: varnishd -C: ", ""},
+		{"credential", "sub vcl_backend_fetch {\n  set bereq.http.Authorization = \"Basic c2VjcmV0\" + ;\n}\n", "", "main.vcl:4: varnishd -C: ", "c2VjcmV0"},
 		// The origin secret, without its quotes: varnishd quotes it back.
-		unquoted: "vcl 4.1;\nbackend d { .host = \"127.0.0.1\"; }\nsub vcl_backend_fetch {\n  set bereq.http.X-Origin-Verify = q8Zr7uVb2KpX4mN9wT3e;\n}\n",
+		{"header value unquoted", "sub vcl_backend_fetch {\n  set bereq.http.X-Origin-Verify = q8Zr7uVb2KpX4mN9wT3e;\n}\n", "", "main.vcl:4: varnishd -C: ", "q8Zr7uVb2KpX4mN9wT3e"},
+		{"no header on the line", "sub vcl_recv {\n  hunter2pass;\n}\n", "", "main.vcl:4: varnishd -C: ", "hunter2pass"},
+		{"in an include", "include \"inc/x.vcl\";\n", "sub vcl_recv {\n  hunter2pass;\n}\n", "inc/x.vcl:2: varnishd -C: ", "hunter2pass"},
 	} {
-		if err := os.WriteFile(path, []byte(vcl), 0o600); err != nil {
+		t.Run(c.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			write(t, map[string]string{"main.vcl": head + c.main, "inc/x.vcl": c.inc})
+			cfg := read(t, "main.vcl")
+			if c.at == "" {
+				if len(cfg.Errors) != 0 {
+					t.Errorf("errors %v", cfg.Errors)
+				}
+				return
+			}
+			if len(cfg.Errors) != 1 || !strings.HasPrefix(cfg.Errors[0].Error(), c.at) ||
+				c.hidden != "" && strings.Contains(cfg.Errors[0].Error(), c.hidden) {
+				t.Errorf("errors %v", cfg.Errors)
+			}
+		})
+	}
+}
+
+// write writes files, by path, making their directories.
+func write(t *testing.T, files map[string]string) {
+	t.Helper()
+	for path, text := range files {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if cfg := read(t, good); len(cfg.Errors) != 0 {
-		t.Errorf("good VCL: %v", cfg.Errors)
-	}
-	cfg := read(t, bad)
-	if len(cfg.Errors) != 1 || !strings.HasPrefix(cfg.Errors[0].Error(), bad+":4: varnishd -C: ") {
-		t.Errorf("bad VCL: %v", cfg.Errors)
-	}
-	cfg = read(t, secret)
-	if len(cfg.Errors) != 1 || strings.Contains(cfg.Errors[0].Error(), "c2VjcmV0") {
-		t.Errorf("VCL with a credential: %v", cfg.Errors)
-	}
-	cfg = read(t, unquoted)
-	if len(cfg.Errors) != 1 || strings.Contains(cfg.Errors[0].Error(), "q8Zr7uVb2KpX4mN9wT3e") ||
-		!strings.Contains(cfg.Errors[0].Error(), unquoted+":4: varnishd -C: ") {
-		t.Errorf("VCL with a header's value unquoted: %v", cfg.Errors)
+}
+
+// What varnishd quotes is digested: from the first quote to the last,
+// since a token quoted may hold quotes itself.
+func TestHideQuoted(t *testing.T) {
+	for msg, want := range map[string]string{
+		"VCL compilation failed":            "VCL compilation failed",
+		"Symbol not found: 'hunter2'":       "Symbol not found: '" + audit.Digest("hunter2") + "'",
+		`Expected ';' got '"pa'ss"'`:        "Expected '" + audit.Digest(`;' got '"pa'ss"`) + "'",
+		"Found: '{\"long string not closed": "Found: '" + audit.Digest("{\"long string not closed"),
+	} {
+		if got := hideQuoted(msg); got != want {
+			t.Errorf("hideQuoted(%q) = %q, want %q", msg, got, want)
+		}
 	}
 }
 
@@ -96,25 +124,12 @@ func TestImportFromPathIsNotRun(t *testing.T) {
 		{"installed vmod in an include", `include "inner.vcl";`, "import std;", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			calls := filepath.Join(dir, "calls")
-			fake := filepath.Join(dir, "varnishd")
-			if err := os.WriteFile(fake, []byte("#!/bin/sh\necho started >> "+calls+"\n"), 0o700); err != nil {
-				t.Fatal(err)
-			}
-			saved := Varnishd
-			Varnishd = fake
-			t.Cleanup(func() { Varnishd = saved })
-			main := filepath.Join(dir, "main.vcl")
-			for path, vcl := range map[string]string{main: head + c.vcl + "\n", filepath.Join(dir, "inner.vcl"): c.inner + "\n"} {
-				if err := os.WriteFile(path, []byte(vcl), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			cfg := read(t, main)
-			_, err := os.Stat(calls)
-			if started := err == nil; started != c.compiled {
-				t.Errorf("varnishd started: %v, want %v", started, c.compiled)
+			started := fakeVarnishd(t)
+			t.Chdir(t.TempDir())
+			write(t, map[string]string{"main.vcl": head + c.vcl + "\n", "inner.vcl": c.inner + "\n"})
+			cfg := read(t, "main.vcl")
+			if started() != c.compiled {
+				t.Errorf("varnishd started: %v, want %v", started(), c.compiled)
 			}
 			said := false
 			for _, s := range cfg.Skipped {
@@ -124,5 +139,23 @@ func TestImportFromPathIsNotRun(t *testing.T) {
 				t.Errorf("skips %v", cfg.Skipped)
 			}
 		})
+	}
+}
+
+// fakeVarnishd stands in for varnishd, which then compiles every file,
+// and says whether it was started.
+func fakeVarnishd(t *testing.T) (started func() bool) {
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	fake := filepath.Join(dir, "varnishd")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho started >> "+calls+"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	saved := Varnishd
+	Varnishd = fake
+	t.Cleanup(func() { Varnishd = saved })
+	return func() bool {
+		_, err := os.Stat(calls)
+		return err == nil
 	}
 }
