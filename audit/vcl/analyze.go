@@ -3,6 +3,7 @@ package vcl
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cachefence/cachefence/audit"
@@ -300,9 +301,12 @@ func (a *fetch) remove(st *Stmt, cond string, lost audit.Signal) {
 type recv struct {
 	walker
 	auth, cookie bool // the code passes requests with these itself
-	cookieGone   bool // the code removed the Cookie header for all requests
-	main         audit.Scope
-	ended        bool
+	// removals are the conditions under which the code removed the Cookie
+	// header ("" for every request), and passed those under which it
+	// passed requests, so far.
+	removals, passed []string
+	main             audit.Scope
+	ended            bool
 }
 
 func (a *recv) run() []audit.Scope {
@@ -324,6 +328,7 @@ func (a *recv) stmts(body []*Stmt, cond string) {
 			for i, b := range st.Branches {
 				c := strings.ToLower(b.Cond)
 				if passes(b.Body) {
+					a.passed = append(a.passed, joinCond(cond, branchCond(st, i)))
 					a.auth = a.auth || strings.Contains(c, "req.http.authorization")
 					a.cookie = a.cookie || strings.Contains(c, "req.http.cookie")
 					continue
@@ -333,8 +338,8 @@ func (a *recv) stmts(body []*Stmt, cond string) {
 		case Call:
 			a.call(st, func(body []*Stmt) { a.stmts(body, cond) })
 		case Unset:
-			if strings.EqualFold(st.Target, "req.http.cookie") && cond == "" {
-				a.cookieGone = true
+			if strings.EqualFold(st.Target, "req.http.cookie") {
+				a.removals = append(a.removals, cond)
 			}
 		case Return:
 			switch strings.ToLower(st.Target) {
@@ -357,12 +362,118 @@ func (a *recv) lookup(st *Stmt, cond, what string) {
 	if a.d.Builtin && !a.auth && a.main.Authorization == nil {
 		a.main.Authorization = a.setting(st, what+" before the built-in Authorization check", cond)
 	}
-	if !a.cookie && !a.cookieGone && a.main.Unkeyed == nil {
-		if a.d.Builtin {
-			what += " before the built-in Cookie check"
-		}
+	if a.cookie || a.main.Unkeyed != nil {
+		return
+	}
+	if a.d.Builtin {
+		what += " before the built-in Cookie check"
+	}
+	switch removed, only := a.cookieRemoved(cond); {
+	case removed:
+	case only != "":
+		// A removal under a condition the code does not prove of these
+		// requests: not a leak asserted, nor a safety assumed.
+		a.main.Unkeyed = a.setting(st, what, cond)
+		a.main.Unkeyed.Value += ": the Cookie is removed only" + when(only)
+		a.main.Unkeyed.Unknown = true
+	default:
 		a.main.Unkeyed = a.setting(st, what+": requests with cookies are looked up by URL", cond)
 	}
+}
+
+// cookieRemoved says whether the Cookie was removed from every request
+// that reaches a lookup under cond: by a removal for every request, or
+// under a condition that cond includes, or whose complement was passed
+// before. Else it returns the condition of the first removal, if any.
+func (a *recv) cookieRemoved(cond string) (removed bool, only string) {
+	for _, r := range a.removals {
+		if r == "" || cond == r || strings.HasPrefix(cond, r+" && ") ||
+			slices.ContainsFunc(a.passed, func(p string) bool { return complements(r, p) }) {
+			return true, ""
+		}
+	}
+	if len(a.removals) > 0 {
+		return false, a.removals[0]
+	}
+	return false, ""
+}
+
+// complements says whether two conditions are each other's negation as
+// written, so that one of them holds for every request: "x ~ p" and
+// "x !~ p", "x == y" and "x != y", "c" and "!c" or "!(c)".
+func complements(a, b string) bool {
+	ta, err := lex([]byte(a))
+	if err != nil {
+		return false
+	}
+	tb, err := lex([]byte(b))
+	if err != nil {
+		return false
+	}
+	return slices.Contains(negations(ta), words(tb)) || slices.Contains(negations(tb), words(ta))
+}
+
+// negations returns ways to write the negation of a condition, as words.
+func negations(toks []token) []string {
+	out := []string{"! ( " + words(toks) + " )"}
+	switch {
+	case len(toks) == 2 && toks[0].is("!"):
+		out = append(out, words(toks[1:]))
+	case len(toks) > 2 && toks[0].is("!") && enclosed(toks[1:]):
+		out = append(out, words(toks[2:len(toks)-1]))
+	}
+	// One comparison, not joined to another: its operator swapped.
+	op, depth := -1, 0
+	for i, t := range toks {
+		switch {
+		case t.is("("):
+			depth++
+		case t.is(")"):
+			depth--
+		case depth > 0 || t.kind != tPunct:
+		case t.text == "&&" || t.text == "||":
+			return out
+		case negated[t.text] != "":
+			if op >= 0 {
+				return out
+			}
+			op = i
+		}
+	}
+	if op >= 0 {
+		swapped := slices.Clone(toks)
+		swapped[op].text = negated[toks[op].text]
+		out = append(out, words(swapped))
+	}
+	return out
+}
+
+// enclosed says whether tokens are one parenthesized group.
+func enclosed(toks []token) bool {
+	depth := 0
+	for i, t := range toks {
+		switch {
+		case t.is("("):
+			depth++
+		case t.is(")"):
+			if depth--; depth == 0 {
+				return i == len(toks)-1
+			}
+		}
+	}
+	return false
+}
+
+// negated are the comparisons and their negations.
+var negated = map[string]string{"~": "!~", "!~": "~", "==": "!=", "!=": "=="}
+
+// words writes tokens as cond does: separated by spaces.
+func words(toks []token) string {
+	parts := make([]string, len(toks))
+	for i, t := range toks {
+		parts[i] = t.source()
+	}
+	return strings.Join(parts, " ")
 }
 
 // signals returns the response signals a condition tests for, unless it

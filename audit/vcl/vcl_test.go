@@ -124,3 +124,54 @@ func TestPlainImports(t *testing.T) {
 		}
 	}
 }
+
+// A Cookie removed under a condition keeps cookies out of a lookup only
+// where the condition holds for every request that reaches it: in the
+// lookup's own branch, or when its complement was passed. Any other
+// condition is not proven, and said to be unknown, not a leak.
+func TestCookieRemovals(t *testing.T) {
+	const (
+		clean   = "clean"
+		leak    = "leak"
+		unknown = "unknown"
+	)
+	for _, c := range []struct {
+		name, body, want string
+	}{
+		{"no removal", `return (hash);`, leak},
+		{"unconditional removal", `unset req.http.Cookie; return (hash);`, clean},
+		{"removal in the lookup's branch", `if (req.url ~ "^/api") { unset req.http.Cookie; return (hash); }`, clean},
+		// WordPress's common pattern.
+		{"complement passed after", `if (req.http.Authorization) { return (pass); }
+			if (req.url !~ "wp-admin|wp-login") { unset req.http.Cookie; }
+			if (req.url ~ "wp-admin|wp-login") { return (pass); }
+			return (hash);`, clean},
+		{"complement passed before", `if (req.http.X-Debug == "1") { return (pass); }
+			if (req.http.X-Debug != "1") { unset req.http.Cookie; }
+			return (hash);`, clean},
+		{"negation passed", `if (!req.http.X-Public) { return (pass); } if (req.http.X-Public) { unset req.http.Cookie; } return (hash);`, clean},
+		{"parenthesized negation passed", `if (req.url ~ "^/a" && req.method == "GET") { unset req.http.Cookie; }
+			if (!(req.url ~ "^/a" && req.method == "GET")) { return (pass); }
+			return (hash);`, clean},
+		{"passed in an else", `if (req.url ~ "^/static") { unset req.http.Cookie; } else { return (pass); } return (hash);`, clean},
+		{"complement passed only after the lookup", `if (req.url !~ "^/a") { unset req.http.Cookie; } return (hash); if (req.url ~ "^/a") { return (pass); }`, unknown},
+		{"not a complement", `if (req.backend_hint != agatho) { unset req.http.Cookie; } return (hash);`, unknown},
+		{"a negation of one side only", `if (!req.http.A && req.http.B) { unset req.http.Cookie; } if (req.http.A && req.http.B) { return (pass); } return (hash);`, unknown},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, err := Parse([]byte("sub vcl_recv {\n" + c.body + "\n}\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := clean
+			if u := Scopes("f.vcl", f, Varnish)[0].Unkeyed; u != nil && u.Unknown {
+				got = unknown
+			} else if u != nil {
+				got = leak
+			}
+			if got != c.want {
+				t.Errorf("got %s, want %s", got, c.want)
+			}
+		})
+	}
+}
