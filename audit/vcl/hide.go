@@ -44,8 +44,8 @@ func hide(text string, names ...string) string {
 			continue
 		}
 		for _, t := range clause {
-			if t.kind != tString && (t.kind != tIdent || t.text[0] < '0' || t.text[0] > '9') {
-				continue // not a string or a number
+			if t.kind != tString && (t.kind != tIdent || t.text[0] < '0' || t.text[0] > '9') || trivial(t.text) {
+				continue // not a string or a number, or one shown
 			}
 			if v := audit.HeaderValue(t.text, headers...); v != t.text {
 				b.WriteString(text[done:t.off])
@@ -78,4 +78,14 @@ func header(variable string) []string {
 		return m[1:]
 	}
 	return nil
+}
+
+// trivial says whether a value is a boolean or an integer of at most
+// three digits: so few values that a digest would hide none of them,
+// since anyone can reverse it.
+func trivial(v string) bool {
+	if strings.EqualFold(v, "true") || strings.EqualFold(v, "false") {
+		return true
+	}
+	return len(v) > 0 && len(v) <= 3 && strings.Trim(v, "0123456789") == ""
 }

@@ -93,6 +93,11 @@ func TestHide(t *testing.T) {
 		`error 603 "SSL is required";`:                                                          `error 603 "SSL is required";`,
 		"sub vcl_recv {\n  # verify\n  set req.http.X-Origin-Verify = \"" + secret + "\";\n}\n": "sub vcl_recv {\n  # verify\n  set req.http.X-Origin-Verify = " + d + ";\n}\n",
 		`req.http.X == "` + secret:                                                              audit.Digest(`req.http.X == "` + secret),
+		// A boolean or a small integer is shown: its digest would hide nothing.
+		`req.http.x-cache-auth == "true" || req.http.X-Off == "FALSE"`: `req.http.x-cache-auth == "true" || req.http.X-Off == "FALSE"`,
+		`req.http.X-Status == "404" && req.http.X-Try == 2`:            `req.http.X-Status == "404" && req.http.X-Try == 2`,
+		`req.http.X-Pin == "1234" || req.http.X == "truely" || req.http.Y == "-1"`: `req.http.X-Pin == ` + audit.Digest("1234") +
+			` || req.http.X == ` + audit.Digest("truely") + ` || req.http.Y == ` + audit.Digest("-1"),
 	} {
 		if got := Hide(text); got != want {
 			t.Errorf("Hide(%q) =\n\t%q, want\n\t%q", text, got, want)
