@@ -67,7 +67,7 @@ func Read(files []audit.File) *audit.Config {
 		if parsed == nil {
 			continue
 		}
-		r.files.Root, r.unsafe = filepath.Dir(key), ""
+		r.files.Root, r.unsafe = filepath.Dir(key), tooDeep(key, parsed)
 		merged, keys := vcl.Program(key, parsed, r.load, r.skip)
 		p := program{path: f.Path, f: merged, vmod: vmodFrom[key], unsafe: r.unsafe}
 		for _, k := range keys {
@@ -123,13 +123,26 @@ func (r *reader) load(from string, inc vcl.Include) (string, *vcl.File, bool) {
 		}
 	}
 	if name, f, ok := r.files.Find(candidates...); name != "" {
-		if !ok && r.unsafe == "" {
+		switch {
+		case r.unsafe != "":
+		case !ok:
 			r.unsafe = fmt.Sprintf("the file included at %s:%d does not parse", from, inc.Line)
+		default:
+			r.unsafe = tooDeep(name, f)
 		}
 		return name, f, ok
 	}
 	r.skip(from, inc)
 	return "", nil, false
+}
+
+// tooDeep says why a file nested past what the parser reads is not
+// compiled, or returns "": varnishd could spend minutes on it.
+func tooDeep(key string, f *vcl.File) string {
+	if !f.TooDeep {
+		return ""
+	}
+	return key + " nests statements deeper than the audit reads"
 }
 
 func (r *reader) skip(from string, inc vcl.Include) {

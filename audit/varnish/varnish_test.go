@@ -1,6 +1,7 @@
 package varnish
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,5 +158,37 @@ func fakeVarnishd(t *testing.T) (started func() bool) {
 	return func() bool {
 		_, err := os.Stat(calls)
 		return err == nil
+	}
+}
+
+// A file nested deeper than the parser reads, given or included, is not
+// compiled: varnishd could run on it until CompileTimeout. One nested
+// as deep as the parser reads is.
+func TestTooDeepIsNotCompiled(t *testing.T) {
+	nested := func(n int) string {
+		return "sub vcl_recv {\n" + strings.Repeat("if (req.url) {\n", n) + strings.Repeat("}\n", n) + "}\n"
+	}
+	const head = "vcl 4.1;\nbackend d { .host = \"127.0.0.1\"; }\n"
+	for _, c := range []struct {
+		name, main, inc string
+		compiled        bool
+	}{
+		{"given", head + nested(200), "", false},
+		{"included", head + "include \"inc.vcl\";\n", nested(200), false},
+		{"as deep as read", head + "include \"inc.vcl\";\n", nested(100), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			started := fakeVarnishd(t)
+			t.Chdir(t.TempDir())
+			write(t, map[string]string{"main.vcl": c.main, "inc.vcl": c.inc})
+			cfg := read(t, "main.vcl")
+			if started() != c.compiled {
+				t.Errorf("varnishd started: %v, want %v", started(), c.compiled)
+			}
+			said := strings.Contains(fmt.Sprint(cfg.Skipped), "deeper than the audit reads, so varnishd did not check")
+			if said == c.compiled {
+				t.Errorf("skipped %+v", cfg.Skipped)
+			}
+		})
 	}
 }

@@ -16,6 +16,9 @@ type File struct {
 	Includes []Include
 	// Skipped are the parts passed over because they do not parse.
 	Skipped []Skip
+	// TooDeep says that some were passed over for nesting past maxDepth:
+	// a file made to exhaust whatever reads it.
+	TooDeep bool
 }
 
 // Sub returns the subroutine of that name, or nil.
@@ -148,7 +151,7 @@ func Parse(data []byte) (*File, error) {
 			}
 		}
 	}
-	f.Skipped = p.file.Skipped
+	f.Skipped, f.TooDeep = p.file.Skipped, p.file.TooDeep
 	return f, nil
 }
 
@@ -299,6 +302,7 @@ func (p *parser) block(depth int) ([]*Stmt, error) {
 		return nil, p.errorf(open, `want "{"`)
 	}
 	if depth > maxDepth {
+		p.file.TooDeep = true
 		return nil, p.errorf(open, "nested too deeply")
 	}
 	var out []*Stmt
