@@ -9,8 +9,9 @@ import (
 )
 
 // A module call is audited through its source's directory when that is
-// among the files given, and is otherwise said to be skipped, naming the
-// module without the credentials its address may carry.
+// among the files given, and is otherwise said to be skipped, saying what
+// its source is: a relative or absolute path, or a registry or remote
+// module, named without the credentials its address may carry.
 func TestModuleCalls(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -21,7 +22,10 @@ func TestModuleCalls(t *testing.T) {
 		{"local, given", `"./modules/cdn"`, []audit.File{{Path: "live/modules/cdn/main.tf", Data: []byte("variable \"x\" {}\n")}}, ""},
 		{"local, parent, given", `"../shared"`, []audit.File{{Path: "shared/main.tf", Data: []byte("variable \"x\" {}\n")}}, ""},
 		{"local, not given", `"./modules/cdn"`, nil,
-			`live/main.tf:2: skipped module "m": its source ./modules/cdn is not among the paths given, so its resources are not audited`},
+			`live/main.tf:2: skipped module "m": its source ./modules/cdn, a relative path, is not among the paths given, so its resources are not audited`},
+		{"absolute, given", `"/srv/modules/cdn"`, []audit.File{{Path: "/srv/modules/cdn/main.tf", Data: []byte("variable \"x\" {}\n")}}, ""},
+		{"absolute, not given", `"/srv/modules/cdn"`, nil,
+			`live/main.tf:2: skipped module "m": its source /srv/modules/cdn, an absolute path, is not among the paths given, so its resources are not audited`},
 		{"registry", `"terraform-aws-modules/cloudfront/aws"`, nil,
 			`live/main.tf:2: skipped module "m": terraform-aws-modules/cloudfront/aws is a registry or remote module, not read, so its resources are not audited (give its source's directory too)`},
 		{"git with a token", `"git::https://user:s3cr3t@example.com/cdn.git?ref=v1&token=s3cr3t"`, nil,

@@ -98,20 +98,24 @@ func Read(files []audit.File) *audit.Config {
 }
 
 // checkCall records a module call whose resources go unaudited: a
-// registry or remote module, or a local one outside the paths given. A
-// local module among them is audited as a module of its own, its
-// variables unknown.
+// registry, Git or HTTP module, which is not fetched, or one at a relative
+// or absolute path outside the paths given. A module among them is
+// audited as a module of its own, its variables unknown.
 func checkCall(cfg *audit.Config, c call, modules map[string][]Resource) {
-	local := strings.HasPrefix(c.source, "./") || strings.HasPrefix(c.source, "../")
-	if local {
-		if _, ok := modules[filepath.Clean(filepath.Join(filepath.Dir(c.file), c.source))]; ok {
-			return
-		}
-		cfg.Skip(c.file, c.line, "module %q: its source %s is not among the paths given, so its resources are not audited", c.name, c.source)
+	dir, kind := filepath.Join(filepath.Dir(c.file), c.source), "a relative path"
+	switch {
+	case filepath.IsAbs(c.source):
+		// Terraform copies it into its module cache as it does a remote
+		// module's, but it is a directory all the same.
+		dir, kind = filepath.Clean(c.source), "an absolute path"
+	case !strings.HasPrefix(c.source, "./") && !strings.HasPrefix(c.source, "../"):
+		cfg.Skip(c.file, c.line, "module %q: %s is a registry or remote module, not read, so its resources are not audited (give its source's directory too)",
+			c.name, moduleSource(c.source))
 		return
 	}
-	cfg.Skip(c.file, c.line, "module %q: %s is a registry or remote module, not read, so its resources are not audited (give its source's directory too)",
-		c.name, moduleSource(c.source))
+	if _, ok := modules[dir]; !ok {
+		cfg.Skip(c.file, c.line, "module %q: its source %s, %s, is not among the paths given, so its resources are not audited", c.name, c.source, kind)
+	}
 }
 
 // moduleSource is a module's source as a message may show it: without
