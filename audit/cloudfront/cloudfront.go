@@ -33,6 +33,16 @@ type Distribution struct {
 	File string
 	Name string
 	Body *tree.Node
+	// Arms, if set, returns a behavior's readings when its settings hang
+	// on a condition known only at plan time, or nil to read it as it is.
+	Arms func(behavior *tree.Node) []Arm
+}
+
+// Arm is a behavior as it is when its condition is true, or false: When
+// says which.
+type Arm struct {
+	When string
+	Body *tree.Node
 }
 
 // Policy is a cache or origin request policy's configuration under the ID
@@ -56,11 +66,11 @@ func Read(files []audit.File) *audit.Config {
 	cfg := tree.ReadAll(files, func(cfg *audit.Config, file string, root *tree.Node) {
 		found := false
 		if d := root.Get("Distribution", "DistributionConfig"); d != nil {
-			dists, found = append(dists, Distribution{file, "distribution " + root.Get("Distribution", "Id").Str(), d}), true
+			dists, found = append(dists, Distribution{File: file, Name: "distribution " + root.Get("Distribution", "Id").Str(), Body: d}), true
 		} else if d := root.Get("DistributionConfig"); d != nil {
-			dists, found = append(dists, Distribution{file, "distribution", d}), true
+			dists, found = append(dists, Distribution{File: file, Name: "distribution", Body: d}), true
 		} else if root.Get("DefaultCacheBehavior") != nil {
-			dists, found = append(dists, Distribution{file, "distribution", root}), true
+			dists, found = append(dists, Distribution{File: file, Name: "distribution", Body: root}), true
 		}
 		for _, p := range policiesIn(root) {
 			found = true
@@ -120,7 +130,8 @@ func policiesIn(root *tree.Node) []foundPolicy {
 	return out
 }
 
-// Scopes returns one scope per cache behavior of d.
+// Scopes returns one scope per cache behavior of d, or per arm of one
+// that d.Arms splits.
 func Scopes(d Distribution, pols Policies) []audit.Scope {
 	var scopes []audit.Scope
 	origins := map[string]*tree.Node{}
@@ -128,13 +139,48 @@ func Scopes(d Distribution, pols Policies) []audit.Scope {
 		origins[o.Get("Id").Str()+o.Get("origin_id").Str()] = o
 	}
 	if b := d.Body.Get("DefaultCacheBehavior"); b != nil {
-		scopes = append(scopes, behaviorScope(d, b, d.Name+" default behavior", pols, origins))
+		scopes = append(scopes, armScopes(d, b, false, pols, origins)...)
 	}
 	for _, b := range append(d.Body.Get("CacheBehaviors", "Items").List(), d.Body.Get("ordered_cache_behavior").List()...) {
-		pattern := b.Get("PathPattern").Str()
-		name := fmt.Sprintf("%s behavior %q", d.Name, pattern)
-		s := behaviorScope(d, b, name, pols, origins)
+		scopes = append(scopes, armScopes(d, b, true, pols, origins)...)
+	}
+	return scopes
+}
+
+// armScopes returns the scope of a behavior, or one per arm, its name and
+// each setting of it saying which arm: whether an arm is taken is known
+// only at plan time, so its settings are unknown, and a dangerous one is
+// reported.
+func armScopes(d Distribution, b *tree.Node, ordered bool, pols Policies, origins map[string]*tree.Node) []audit.Scope {
+	var arms []Arm
+	if d.Arms != nil {
+		arms = d.Arms(b)
+	}
+	if arms == nil {
+		arms = []Arm{{Body: b}}
+	}
+	var scopes []audit.Scope
+	for _, arm := range arms {
+		name, pattern := d.Name+" default behavior", ""
+		if ordered {
+			pattern = arm.Body.Get("PathPattern").Str()
+			name = fmt.Sprintf("%s behavior %q", d.Name, pattern)
+		}
+		if arm.When != "" {
+			name += ", " + arm.When
+		}
+		s := behaviorScope(d, arm.Body, name, pols, origins)
 		s.Static = audit.Static(pattern)
+		if arm.When != "" {
+			marked := map[*audit.Setting]bool{}
+			for _, set := range []*audit.Setting{s.Store, s.TTL, s.Authorization, s.Unkeyed, s.ReplaysSetCookie,
+				s.StripsSetCookie, s.Collapses, s.CachesByDefault, s.NoDeceptionArmor} {
+				if set != nil && !marked[set] {
+					marked[set] = true
+					set.Value, set.Unknown = arm.When+": "+set.Value, true
+				}
+			}
+		}
 		scopes = append(scopes, s)
 	}
 	return scopes

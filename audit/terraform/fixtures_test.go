@@ -48,6 +48,11 @@ func TestRealConfigurations(t *testing.T) {
 			`testdata/cdn-module/c11-02-CDN-cloudfront.tf:2: skipped module "cdn": terraform-aws-modules/cloudfront/aws ` +
 				"is a registry or remote module, not read, so its resources are not audited (give its source's directory too)",
 		}},
+		// A site served by an app (ECS) or from a bucket, as a variable
+		// says: the default behavior's origin and cache policy change
+		// together, CachingDisabled on the app and CachingOptimized on the
+		// bucket, both safe.
+		{"testdata/pattadar", nil, nil},
 		// CDK for Terraform's JSON: a distribution in front of a bucket,
 		// which serves files that do not depend on who asks.
 		{"testdata/wing-website", nil, nil},

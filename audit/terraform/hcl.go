@@ -18,6 +18,17 @@ type converter struct {
 	src []byte
 	// dynamic records dynamic blocks, which are not expanded.
 	dynamic []*hclsyntax.Block
+	// conds holds the arms of the unknown nodes that are conditionals.
+	conds map[*tree.Node]conditional
+}
+
+// conditional is a value "cond ? a : b" whose condition is known only at
+// plan time: its arms, read apart, and the condition's source, by which
+// the conditionals that test the same condition are found.
+type conditional struct {
+	cond string
+	// arms are the true arm and the false one.
+	arms [2]*tree.Node
 }
 
 func (c *converter) body(b *hclsyntax.Body, path string, line int) *tree.Node {
@@ -88,16 +99,36 @@ func (c *converter) expr(e hclsyntax.Expression, path string) *tree.Node {
 	}
 	v, diags := e.Value(nil)
 	if diags.HasErrors() || !v.IsWhollyKnown() {
-		return &tree.Node{Kind: tree.Unknown, Path: path, Line: line, Text: c.source(e.Range())}
+		n := &tree.Node{Kind: tree.Unknown, Path: path, Line: line, Text: c.source(e.Range())}
+		// "${cond ? a : b}" is the conditional itself.
+		if w, ok := e.(*hclsyntax.TemplateWrapExpr); ok {
+			e = w.Wrapped
+		}
+		if cond, ok := e.(*hclsyntax.ConditionalExpr); ok && c.conds != nil {
+			// The arms' own conditionals stay unknown: in a chain
+			// "a ? x : b ? y : ...", each level would read the rest again.
+			arms := &converter{src: c.src}
+			c.conds[n] = conditional{c.text(cond.Condition.Range()),
+				[2]*tree.Node{arms.expr(cond.TrueResult, path), arms.expr(cond.FalseResult, path)}}
+		}
+		return n
 	}
 	return value(v, path, line)
 }
 
-func (c *converter) source(r hcl.Range) string {
+// text is an expression's source, its spaces and newlines each made one
+// space.
+func (c *converter) text(r hcl.Range) string {
 	if r.Start.Byte < 0 || r.End.Byte > len(c.src) || r.Start.Byte > r.End.Byte {
 		return "(expression)"
 	}
-	text := strings.Join(strings.Fields(string(c.src[r.Start.Byte:r.End.Byte])), " ")
+	return strings.Join(strings.Fields(string(c.src[r.Start.Byte:r.End.Byte])), " ")
+}
+
+// source is an expression's text as a message shows it.
+func (c *converter) source(r hcl.Range) string { return shorten(c.text(r)) }
+
+func shorten(text string) string {
 	if len(text) > 120 {
 		text = text[:117] + "..."
 	}

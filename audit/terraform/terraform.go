@@ -3,7 +3,9 @@
 // resources in them to the vendors' packages. The .tf files of one
 // directory are one module: a distribution in one file and its cache
 // policy in another are joined. A value that needs a variable, a function
-// or another resource is unknown, and stays unknown.
+// or another resource is unknown, and stays unknown; but a CloudFront
+// cache behavior whose conditionals all test one condition is read once
+// per arm.
 package terraform
 
 import (
@@ -11,6 +13,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -51,6 +54,8 @@ type Resource struct {
 	Type    string
 	Data    bool
 	Body    *tree.Node
+	// conds are the conditionals of Body's file (.tf files only).
+	conds map[*tree.Node]conditional
 }
 
 // call is a module block: another module whose resources are audited
@@ -163,7 +168,7 @@ func parseTF(cfg *audit.Config, f audit.File) ([]Resource, []call) {
 		return nil, nil
 	}
 	body := file.Body.(*hclsyntax.Body)
-	c := &converter{src: f.Data}
+	c := &converter{src: f.Data, conds: map[*tree.Node]conditional{}}
 	var out []Resource
 	var calls []call
 	for _, blk := range body.Blocks {
@@ -184,7 +189,7 @@ func parseTF(cfg *audit.Config, f audit.File) ([]Resource, []call) {
 		}
 		n := c.body(blk.Body, addr, blk.TypeRange.Start.Line)
 		cfg.Settings = append(cfg.Settings, tree.Flatten(f.Path, n)...)
-		out = append(out, Resource{File: f.Path, Address: addr, Type: blk.Labels[0], Data: blk.Type == "data", Body: n})
+		out = append(out, Resource{File: f.Path, Address: addr, Type: blk.Labels[0], Data: blk.Type == "data", Body: n, conds: c.conds})
 	}
 	for _, d := range c.dynamic {
 		label := ""
@@ -415,7 +420,9 @@ func module(all []Resource) *audit.Config {
 	for _, r := range resources {
 		switch r.Type {
 		case "aws_cloudfront_distribution":
-			cfg.Scopes = append(cfg.Scopes, cloudfront.Scopes(cloudfront.Distribution{File: r.File, Name: r.Address, Body: r.Body}, pols)...)
+			d := cloudfront.Distribution{File: r.File, Name: r.Address, Body: r.Body,
+				Arms: func(b *tree.Node) []cloudfront.Arm { return arms(b, r.conds, known) }}
+			cfg.Scopes = append(cfg.Scopes, cloudfront.Scopes(d, pols)...)
 		case "cloudflare_ruleset":
 			if r.Body.Get("phase").Str() == cloudflare.CachePhase {
 				cfg.Add(cloudflare.Ruleset(r.File, r.Body))
@@ -465,6 +472,62 @@ func resolve(n *tree.Node, known map[string]string) {
 	for _, i := range n.Items {
 		resolve(i, known)
 	}
+}
+
+// arms reads a block whose conditionals all test one condition once per
+// arm: the true arms together, then the false ones, as Terraform takes
+// them. It returns nil for a block with no conditionals, or with
+// conditionals on different conditions, whose readings would multiply:
+// their values stay unknown. A block is so read at most twice.
+func arms(b *tree.Node, conds map[*tree.Node]conditional, known map[string]string) []cloudfront.Arm {
+	var tested []string
+	conditions(b, conds, &tested)
+	if len(tested) != 1 {
+		return nil
+	}
+	var out []cloudfront.Arm
+	for i, is := range []string{"true", "false"} {
+		body := pick(b, conds, i)
+		resolve(body, known)
+		out = append(out, cloudfront.Arm{When: "when " + shorten(tested[0]) + " is " + is, Body: body})
+	}
+	return out
+}
+
+// conditions adds to tested the conditions of the conditionals below n
+// that it lacks.
+func conditions(n *tree.Node, conds map[*tree.Node]conditional, tested *[]string) {
+	if c, ok := conds[n]; ok {
+		if !slices.Contains(*tested, c.cond) {
+			*tested = append(*tested, c.cond)
+		}
+		return
+	}
+	for _, m := range n.Members {
+		conditions(m, conds, tested)
+	}
+	for _, item := range n.Items {
+		conditions(item, conds, tested)
+	}
+}
+
+// pick copies n with each conditional below it replaced by its arm: 0
+// for true, 1 for false. An arm's own conditionals are left unknown.
+func pick(n *tree.Node, conds map[*tree.Node]conditional, arm int) *tree.Node {
+	if c, ok := conds[n]; ok {
+		out := pick(c.arms[arm], nil, arm)
+		out.Key = n.Key
+		return out
+	}
+	out := *n
+	out.Members, out.Items = nil, nil
+	for _, m := range n.Members {
+		out.Members = append(out.Members, pick(m, conds, arm))
+	}
+	for _, item := range n.Items {
+		out.Items = append(out.Items, pick(item, conds, arm))
+	}
+	return &out
 }
 
 // rulesBlock finds the rules_vYYYY_MM_DD block of a rules builder.

@@ -123,3 +123,73 @@ resource "aws_cloudfront_cache_policy" "p" {
 		t.Errorf("finding at %s:%d, want m/policy.tf:4", f[0].File, f[0].Line)
 	}
 }
+
+// The conditionals of a cache behavior that test one condition are read
+// together, once per arm, and only an arm that is dangerous is reported,
+// as unknown, naming its arm. Conditionals on different conditions stay
+// unknown.
+func TestConditionalArms(t *testing.T) {
+	const (
+		byMode    = `var.mode == "app" ? `
+		safe      = byMode + "data.aws_cloudfront_cache_policy.disabled.id : data.aws_cloudfront_cache_policy.optimized.id"
+		cached    = "Managed-CachingOptimized (managed CachingOptimized: MinTTL 1, MaxTTL 31536000, cookies in the key: none) (unknown)"
+		whenTrue  = `=when var.mode == "app" is true: ` + cached
+		whenFalse = `=when var.mode == "app" is false: ` + cached
+	)
+	// Each arm is a scope of its own, named by its arm.
+	arms := []string{`aws_cloudfront_distribution.d default behavior, when var.mode == "app" is true`,
+		`aws_cloudfront_distribution.d default behavior, when var.mode == "app" is false`}
+	cases := []struct {
+		name, origin, policy string
+		want, scopes         []string
+	}{
+		{"both arms safe", byMode + `"app" : "files"`, safe, nil, arms},
+		{"both arms safe, one interpolated", `"${` + byMode + `"app" : "files"}"`, safe, nil, arms},
+		{"the true arm dangerous", byMode + `"app" : "files"`,
+			byMode + "data.aws_cloudfront_cache_policy.optimized.id : data.aws_cloudfront_cache_policy.disabled.id",
+			[]string{"stores_private cache_policy_id" + whenTrue, "collapses_uncacheable cache_policy_id" + whenTrue}, arms},
+		{"one conditional, its false arm dangerous", `"app"`, safe,
+			[]string{"stores_private cache_policy_id" + whenFalse, "collapses_uncacheable cache_policy_id" + whenFalse}, arms},
+		{"different conditions", `var.site == "app" ? "app" : "files"`, safe,
+			[]string{"stores_private cache_policy_id=" + safe + " (unknown)", "collapses_uncacheable cache_policy_id=" + safe + " (unknown)"},
+			[]string{"aws_cloudfront_distribution.d default behavior"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, cfg := findings(t, audit.File{Path: "m/main.tf", Data: []byte(`
+data "aws_cloudfront_cache_policy" "disabled" {
+  name = "Managed-CachingDisabled"
+}
+
+data "aws_cloudfront_cache_policy" "optimized" {
+  name = "Managed-CachingOptimized"
+}
+
+resource "aws_cloudfront_distribution" "d" {
+  origin {
+    origin_id   = "app"
+    domain_name = "app.example.com"
+  }
+  origin {
+    origin_id   = "files"
+    domain_name = aws_s3_bucket.files.bucket_regional_domain_name
+  }
+  default_cache_behavior {
+    target_origin_id = ` + c.origin + `
+    cache_policy_id  = ` + c.policy + `
+  }
+}
+`)})
+			if !slices.Equal(got, c.want) {
+				t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(c.want, "\n\t"))
+			}
+			var scopes []string
+			for _, s := range cfg.Scopes {
+				scopes = append(scopes, s.Name)
+			}
+			if !slices.Equal(scopes, c.scopes) {
+				t.Errorf("scopes %q, want %q", scopes, c.scopes)
+			}
+		})
+	}
+}
