@@ -83,7 +83,7 @@ func auditCommandLine(t *testing.T, bin string) {
 	}{
 		{[]string{"audit", safe}, 0, "clean: no findings in 2 scopes"},
 		{[]string{"audit", proxy}, 1, "CRITICAL stores_private  " + proxy + "/cache-policy.json:11  distribution default behavior\n"},
-		{[]string{"audit", "--fail-on", "critical", akamai}, 0, "2 high (0 to fix at the CDN)"},
+		{[]string{"audit", "--fail-on", "critical", akamai}, 0, "3 high (0 to fix at the CDN)"},
 		{[]string{"audit", "--fail-on", "high", akamai}, 1, "HIGH     ignores_private"},
 		{[]string{"audit", "notes.txt"}, 2, "notes.txt: unknown format; known kinds: terraform, cloudfront, cloudflare, gcp, akamai, fastly, varnish, nginx"},
 		{[]string{"audit", "broken.json"}, 2, "ERROR    broken.json:3: invalid character '}'"},

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cachefence/cachefence/alert"
+	"github.com/cachefence/cachefence/catalog"
 	"github.com/cachefence/cachefence/fence"
 	"github.com/cachefence/cachefence/logs"
 	"github.com/cachefence/cachefence/probe"
@@ -106,6 +107,9 @@ type logsRun struct {
 	// batch, since SARIF is one document.
 	sarif       []*logs.Finding
 	sarifErrors []string
+	// explained are the checks whose catalogue words the text output
+	// has given, once each, under their first finding.
+	explained map[string]bool
 
 	mu       sync.Mutex // serializes writes to out and errOut
 	found    int
@@ -145,7 +149,7 @@ func newLogsRun(fl caddycmd.Flags, out, errOut io.Writer) (*logsRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--format: %w", err)
 	}
-	r := &logsRun{out: out, errOut: errOut, output: fl.String("output")}
+	r := &logsRun{out: out, errOut: errOut, output: fl.String("output"), explained: map[string]bool{}}
 	if !slices.Contains([]string{"text", "json", "sarif"}, r.output) {
 		return nil, fmt.Errorf("--output %q: want text, json or sarif", r.output)
 	}
@@ -237,6 +241,11 @@ func (r *logsRun) emit(f *logs.Finding) {
 		r.sarif = append(r.sarif, f)
 	default:
 		fmt.Fprintln(r.out, f)
+		if !r.explained[f.Check] {
+			e := catalog.Must(f.Check)
+			fmt.Fprintf(r.out, "  %s: %s. To do: %s %s\n", e.ID, e.Title, e.Remediation, e.DocURL())
+			r.explained[f.Check] = true
+		}
 	}
 }
 

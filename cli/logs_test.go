@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"github.com/cachefence/cachefence/catalog"
 	"github.com/cachefence/cachefence/internal/sarif/schema"
+	"github.com/cachefence/cachefence/logs"
 	"io"
 	"net"
 	"net/http"
@@ -131,7 +132,10 @@ func TestLogsBatch(t *testing.T) {
 			"cloudflare.ndjson:5: critical stamp_mismatch: www.example.com/account: page stamped for alice served to anonymous (updating)",
 			"cloudflare.ndjson:7: high cached_personal: www.example.com/login: personal response (set_cookie) served from cache (hit) to anonymous",
 			`cloudflare.ndjson:9: high cached_personal: www.example.com/account: personal response (private_path, Cache-Control "private, no-store" says private and no-store) served from cache (hit) to v1.`,
-			"cloudflare.ndjson: cloudflare, 8 records, 0 bad lines"}},
+			"cloudflare.ndjson: cloudflare, 8 records, 0 bad lines",
+			// The catalogue's words, once per check, under its first finding.
+			"\n  stamp_mismatch: A page stamped for one user was served to another. To do: Stop the cache",
+			"\n  cached_personal: A personal response was served from cache. To do: "}},
 		{"gzip, format given", append(logsArgs, "--format", "nginx", gz), 1, []string{
 			"nginx.log.gz:3: critical stamp_mismatch: www.example.com/account: page stamped for alice served to v1."}},
 		{"clean", append(logsArgs, "--format", "nginx", clean), 0, []string{"clean.log: nginx, 1 records, 0 bad lines"}},
@@ -148,6 +152,11 @@ func TestLogsBatch(t *testing.T) {
 			for _, w := range tc.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("no %q in:\n%s", w, out)
+				}
+			}
+			for _, check := range logs.Checks {
+				if n := strings.Count(out, "\n  "+check+": "); n > 1 {
+					t.Errorf("%s explained %d times:\n%s", check, n, out)
 				}
 			}
 			for _, secret := range []string{"session=", "Bearer bob", logsEnv["CACHE_FENCE_KEY"]} {
