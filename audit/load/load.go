@@ -99,7 +99,7 @@ func Paths(paths []string, force string) *audit.Config {
 				return nil
 			case d.IsDir() && path != p && strings.HasPrefix(d.Name(), "."):
 				return filepath.SkipDir // .terraform, .git
-			case !d.IsDir() && candidate(path):
+			case !d.IsDir() && candidate(path) && inside(cfg, p, path):
 				addFile(cfg, byKind, path, force, false)
 			}
 			return nil
@@ -114,6 +114,23 @@ func Paths(paths []string, force string) *audit.Config {
 		}
 	}
 	return cfg
+}
+
+// inside says whether path, found under the directory dir, is there once
+// its links are followed: a link out of a directory given is skipped, not
+// read, so that an audit of a directory reads nothing beyond it.
+func inside(cfg *audit.Config, dir, path string) bool {
+	root, err1 := filepath.EvalSymlinks(dir)
+	real, err2 := filepath.EvalSymlinks(path)
+	if err := errors.Join(err1, err2); err != nil {
+		cfg.Fail(path, 0, err)
+		return false
+	}
+	if rel, err := filepath.Rel(root, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		cfg.Skip(path, 0, "a link out of the directory given, not followed")
+		return false
+	}
+	return true
 }
 
 func addFile(cfg *audit.Config, byKind map[string][]audit.File, path, force string, named bool) {

@@ -313,3 +313,30 @@ func TestNotRegularFiles(t *testing.T) {
 		}
 	}
 }
+
+// A link in a directory given that points out of it is skipped, never
+// read; a link that stays inside is read.
+func TestLinksOutOfADirectory(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "cdn")
+	secret := write(t, base, "outside/secret.vcl", "vcl 4.1; TOKEN=s3cr3t {\n")
+	write(t, dir, "real/ok.conf", "http { server { location / { proxy_pass http://app; } } }\n")
+	for link, target := range map[string]string{"out.vcl": secret, "in.conf": filepath.Join(dir, "real", "ok.conf")} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := Paths([]string{dir}, "")
+	var skipped []string
+	for _, s := range cfg.Skipped {
+		skipped = append(skipped, s.String())
+	}
+	if len(cfg.Errors) > 0 || !slices.ContainsFunc(skipped, func(s string) bool { return strings.Contains(s, "out.vcl: skipped a link out") }) {
+		t.Errorf("errors %v, skipped %q", cfg.Errors, skipped)
+	}
+	for _, s := range append(skipped, fmt.Sprint(cfg.Errors)) {
+		if strings.Contains(s, "s3cr3t") || strings.Contains(s, "in.conf") {
+			t.Errorf("%q: the link out was read, or the one inside was not", s)
+		}
+	}
+}
