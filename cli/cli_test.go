@@ -254,7 +254,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"probe", "--config", config, "--every", "bogus"}, 2, `cachefence probe: invalid argument "bogus" for "--every" flag`},
 		{[]string{"probe", "--config", config, "--bogus"}, 2, "cachefence probe: unknown flag: --bogus"},
 		{[]string{"probe", "--config", config, "--format"}, 2, "cachefence probe: flag needs an argument: --format"},
-		{[]string{"probe", "--config", config, "--format", "xml"}, 2, `cachefence probe: --format "xml": want text or json`},
+		{[]string{"probe", "--config", config, "--format", "xml"}, 2, `cachefence probe: --format "xml": want text, json or sarif`},
 		{[]string{"probe", "--config", config, "extra"}, 2, `cachefence probe: unexpected argument "extra": probe takes only flags`},
 		{[]string{"probe", "--config", config, "--every", "5s"}, 2, "cachefence probe: --every 5s: at least 10s"},
 		{[]string{"probe", "--config", config, "--every", "-1m"}, 2, "cachefence probe: --every -1m0s: at least 10s"},
