@@ -315,14 +315,7 @@ func (r *resolver) outside(name string) (int64, string) {
 	if err != nil {
 		return 0, "it cannot be resolved"
 	}
-	inside := false
-	for _, dir := range r.dirs {
-		if d, err := filepath.EvalSymlinks(dir); err == nil {
-			rel, err := filepath.Rel(d, real)
-			inside = inside || err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-		}
-	}
-	if !inside {
+	if !slices.ContainsFunc(r.dirs, func(dir string) bool { return audit.ResolvesWithin(dir, real) }) {
 		return 0, "it lies outside the directories of the files given"
 	}
 	info, err := os.Stat(real)

@@ -211,7 +211,7 @@ func compile(cfg *audit.Config, file string) {
 	switch rel, err := filepath.Rel(filepath.Dir(abs), at); {
 	case at == "":
 		at = file
-	case err == nil && vcl.Within(filepath.Dir(abs), at):
+	case err == nil && audit.Within(filepath.Dir(abs), at):
 		at = filepath.Join(filepath.Dir(file), rel)
 	}
 	if strings.Contains(msg, "could not be resolved") {

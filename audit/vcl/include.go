@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/cachefence/cachefence/audit"
 )
@@ -168,7 +167,7 @@ func (fs *Files) Given(path string) *File { return fs.given[filepath.Clean(path)
 func (fs *Files) Find(candidates ...string) (path string, f *File, ok bool) {
 	for _, name := range candidates {
 		name = filepath.Clean(name)
-		if !Within(fs.Root, name) || !fs.resolvesUnder(name) {
+		if !audit.Within(fs.Root, name) || !audit.ResolvesWithin(fs.Root, name) {
 			continue
 		}
 		if f, ok := fs.given[name]; ok {
@@ -194,24 +193,6 @@ func (fs *Files) Find(candidates ...string) (path string, f *File, ok bool) {
 		return name, f, f != nil
 	}
 	return "", nil, false
-}
-
-// resolvesUnder says whether name, its links followed, is under Root, its
-// links followed too: a link out of it is not read, as text checks alone
-// would let it be, here or by varnishd.
-func (fs *Files) resolvesUnder(name string) bool {
-	root, err := filepath.EvalSymlinks(fs.Root)
-	if err != nil {
-		return false
-	}
-	real, err := filepath.EvalSymlinks(name)
-	return err == nil && Within(root, real)
-}
-
-// Within says whether path, as text, is dir or below it.
-func Within(dir, path string) bool {
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 func withFile(f *File, name string) *File {
