@@ -117,10 +117,14 @@ func setHeader(r *Record, name, value string) {
 	}
 }
 
-// realtimeFields are the real-time log's fields, in the fixed order of
+// realtimeOrder are the real-time log's fields, in the fixed order of
 // its records (doc_source/real-time-logs.md in
-// awsdocs/amazon-cloudfront-developer-guide).
-var realtimeFields = []string{
+// awsdocs/amazon-cloudfront-developer-guide), with the five fields added
+// since, which AWS's Athena table for real-time logs lists after
+// cs-headers-count
+// (docs.aws.amazon.com/athena/latest/ug/create-cloudfront-table-real-time-logs.html).
+// That page is also where AWS documents the fields' delimiter: a tab.
+var realtimeOrder = []string{
 	"timestamp", "c-ip", "time-to-first-byte", "sc-status", "sc-bytes", "cs-method", "cs-protocol",
 	"cs-host", "cs-uri-stem", "cs-bytes", "x-edge-location", "x-edge-request-id", "x-host-header",
 	"time-taken", "cs-protocol-version", "c-ip-version", "cs-user-agent", "cs-referer", "cs-cookie",
@@ -128,12 +132,13 @@ var realtimeFields = []string{
 	"x-edge-result-type", "fle-encrypted-fields", "fle-status", "sc-content-type", "sc-content-len",
 	"sc-range-start", "sc-range-end", "c-port", "x-edge-detailed-result-type", "c-country",
 	"cs-accept-encoding", "cs-accept", "cache-behavior-path-pattern", "cs-headers", "cs-header-names",
-	"cs-headers-count",
+	"cs-headers-count", "primary-distribution-id", "primary-distribution-dns-name", "origin-fbl",
+	"origin-lbl", "asn",
 }
 
 // realtimeParser reads CloudFront real-time log records: tab-separated,
-// the configured fields in the documented order whatever order they were
-// chosen in.
+// as AWS documents them, the configured fields in the documented order
+// whatever order they were chosen in.
 type realtimeParser struct {
 	index  map[string]int
 	n      int
@@ -154,7 +159,7 @@ func newRealtimeParser(fields []string) (*realtimeParser, error) {
 	}
 	chosen := map[string]bool{}
 	for _, f := range fields {
-		if !slices.Contains(realtimeFields, f) {
+		if !slices.Contains(realtimeOrder, f) {
 			return nil, fmt.Errorf("--fields: %q is not a CloudFront real-time log field", f)
 		}
 		chosen[f] = true
@@ -165,7 +170,7 @@ func newRealtimeParser(fields []string) (*realtimeParser, error) {
 		}
 	}
 	p := &realtimeParser{index: map[string]int{}, words: words{field: "x-edge-result-type"}}
-	for _, f := range realtimeFields {
+	for _, f := range realtimeOrder {
 		if chosen[f] {
 			p.index[f] = p.n
 			p.n++

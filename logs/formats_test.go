@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,9 +11,10 @@ import (
 	"github.com/cachefence/cachefence/cachestatus"
 )
 
-// realtimeAll is every real-time log field, as the fixture's record holds
-// them.
-var realtimeAll = strings.Join(realtimeFields, " ")
+// realtimeFields are the forty real-time log fields AWS documented before
+// it added five: the fields of cloudfront_realtime.tsv and of the fuzz
+// seeds.
+var realtimeFields = realtimeOrder[:40]
 
 // readFixture reads testdata/name with o and returns its records.
 func readFixture(t *testing.T, name string, o Options) ([]Record, Stats) {
@@ -99,6 +101,9 @@ func mustTime(t *testing.T, s string) time.Time {
 	return tm
 }
 
+// realtimeQuery is the query of the documented real-time record.
+const realtimeQuery = "stm=1607374321563&e=pp&url=http%253A%252F%252Flocalhost%253A5000%252Fpage-2&refr=http%253A%252F%252Flocalhost%253A5000%252F&pp_mix=0&pp_max=0&pp_miy=0&pp_may=0&tv=js-2.6.2&tna=cf&aid=site&p=web&tz=America%252FNew_York&lang=en-US&cs=UTF-8&res=3840x1600&cd=24&cookie=1&eid=d778127d-4ddf-4c04-90af-ffccc980eee8&dtm=1607374321561&vp=2450x1431&ds=2450x1431&vid=5&sid=a88ec782-713b-4e0d-b2da-c408e5730834&duid=eaa664f5-8ba9-41e9-9c98-a2ad088ca440&fp=2033130908"
+
 // The stamps the fixtures carry, made with testKey.
 const (
 	stampAlice = "v1.WG1i5os8sXWL5QUyZMFOdA"
@@ -133,13 +138,22 @@ func TestFormats(t *testing.T) {
 		},
 	}, {
 		file: "cloudfront_realtime.tsv", skipped: 2,
-		opts: Options{Format: CloudFrontRealtime, Fields: strings.Fields(realtimeAll)},
+		opts: Options{Format: CloudFrontRealtime, Fields: realtimeFields},
 		want: []want{
-			{line: 3, host: "test.cloudfront.net", path: "/i", query: "stm=1607374321563&e=pp&url=http%253A%252F%252Flocalhost%253A5000%252Fpage-2&refr=http%253A%252F%252Flocalhost%253A5000%252F&pp_mix=0&pp_max=0&pp_miy=0&pp_may=0&tv=js-2.6.2&tna=cf&aid=site&p=web&tz=America%252FNew_York&lang=en-US&cs=UTF-8&res=3840x1600&cd=24&cookie=1&eid=d778127d-4ddf-4c04-90af-ffccc980eee8&dtm=1607374321561&vp=2450x1431&ds=2450x1431&vid=5&sid=a88ec782-713b-4e0d-b2da-c408e5730834&duid=eaa664f5-8ba9-41e9-9c98-a2ad088ca440&fp=2033130908",
+			{line: 3, host: "test.cloudfront.net", path: "/i", query: realtimeQuery,
 				status: 200, cache: stored, word: "Miss", time: "2020-12-07T20:52:01.541Z", header: "Accept-Language: en-US,en;q=0.5"},
 			{line: 4, host: "www.example.com", path: "/account", status: 200, cache: stored, word: "Miss", cookie: "session=alice"},
 			{line: 5, host: "www.example.com", path: "/account", status: 200, cache: hit, word: "Hit", cookie: "session=bob"},
 			{line: 6, host: "www.example.com", path: "/account", status: 200, cache: hit, word: "Hit", authorization: "Bearer carol-token"},
+		},
+	}, {
+		// The five fields AWS added, chosen among the rest.
+		file: "cloudfront_realtime_all.tsv", skipped: 2,
+		opts: Options{Format: CloudFrontRealtime, Fields: realtimeOrder},
+		want: []want{
+			{line: 3, host: "test.cloudfront.net", path: "/i", query: realtimeQuery,
+				status: 200, cache: stored, word: "Miss", time: "2020-12-07T20:52:01.541Z", header: "Accept-Language: en-US,en;q=0.5"},
+			{line: 4, host: "www.example.com", path: "/account", status: 200, cache: hit, word: "Hit", cookie: "session=bob"},
 		},
 	}, {
 		file: "cloudflare.ndjson", skipped: 1, opts: Options{Format: Cloudflare},
@@ -183,6 +197,25 @@ func TestFormats(t *testing.T) {
 			{line: 3, host: "www.example.com", path: "/account", status: 200, cache: hit, word: "response_from_cache_validated"},
 		},
 	}, {
+		// A DataStream 2 push as a JSON array on one line: every record
+		// is on line 1.
+		file: "akamai_push.json",
+		want: []want{
+			{line: 1, host: "test.hostname.net", path: "/path1/path2/file.ext", query: "param=value", status: 206, cache: hit, word: "1", cookie: "cookie-content", stamped: true, time: "2019-11-15T17:46:40Z"},
+			{line: 1, host: "www.example.com", path: "/account", status: 200, cache: stored, word: "0", cookie: "session=alice; _ga=GA1.2.1", stamped: true, stamp: stampAlice, time: "2023-11-14T22:13:20.1Z"},
+			{line: 1, host: "www.example.com", path: "/account", cache: hit, word: "1", cookie: "session=bob", stamped: true, stamp: stampAlice},
+			{line: 1, host: "www.example.com", path: "/news", cache: passed, word: "0", stamped: true},
+		},
+	}, {
+		// gcloud logging read --format=json: one pretty-printed array;
+		// each record's line is the one its entry starts on.
+		file: "gcp_gcloud.json",
+		want: []want{
+			{line: 2, host: "203.0.113.10", path: "/static/us/three-cats.jpg", status: 304, cache: hit, word: "response_from_cache", time: "2020-06-08T23:41:30.078651Z"},
+			{line: 38, host: "www.example.com", path: "/account", query: "tab=1", status: 200, cache: stored, word: "response_sent_by_backend"},
+			{line: 52, host: "www.example.com", path: "/account", status: 200, cache: hit, word: "response_from_cache_validated"},
+		},
+	}, {
 		file: "varnishncsa.log", skipped: 2, opts: Options{Format: Varnishncsa},
 		want: []want{
 			{line: 2, host: "127.0.0.1:18083", path: "/account", query: "a=1", status: 200, cache: stored, word: "miss", cookie: "session=alice", stamped: true, stamp: stampAlice, time: "2026-11-30T02:37:15.109Z"},
@@ -224,6 +257,56 @@ func TestFormats(t *testing.T) {
 			}
 			for i, w := range tc.want {
 				w.check(t, recs[i])
+			}
+		})
+	}
+}
+
+// formatFixtures holds a fixture of every format in the table, read with
+// the options it needs, and whether the format is told from it.
+var formatFixtures = map[Format]struct {
+	file string
+	opts Options
+	told bool
+}{
+	CloudFront:         {"cloudfront_standard.log", Options{}, true},
+	CloudFrontRealtime: {"cloudfront_realtime.tsv", Options{Fields: realtimeFields}, false},
+	Cloudflare:         {"cloudflare.ndjson", Options{}, true},
+	Fastly:             {"fastly.ndjson", Options{}, true},
+	Akamai:             {"akamai.ndjson", Options{}, true},
+	CloudCDN:           {"gcp.ndjson", Options{}, true},
+	Varnishncsa:        {"varnishncsa.log", Options{}, false},
+	Nginx:              {"nginx.log", Options{}, false},
+}
+
+// Every format in the table has a fixture, which it parses, and is told
+// from it if the format can be told at all; the tab-separated ones, which
+// look alike, are not told from any line.
+func TestFormatTable(t *testing.T) {
+	if len(formatFixtures) != len(formats) {
+		t.Errorf("%d fixtures for %d formats", len(formatFixtures), len(formats))
+	}
+	for _, f := range formats {
+		t.Run(string(f.name), func(t *testing.T) {
+			fx, ok := formatFixtures[f.name]
+			if !ok {
+				t.Fatal("no fixture")
+			}
+			o := fx.opts
+			o.Format = f.name
+			if _, st := readFixture(t, fx.file, o); st.Records == 0 || st.Bad != 0 || st.Format != f.name {
+				t.Errorf("given: %s, %d records, %d bad %v", st.Format, st.Records, st.Bad, st.BadLines)
+			}
+			data, err := os.ReadFile(filepath.Join("testdata", fx.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := Read(bytes.NewReader(data), fx.opts, func(Format, *Record) {})
+			switch {
+			case !fx.told && st.Format == f.name:
+				t.Error("told, though it cannot be")
+			case fx.told && (err != nil || st.Format != f.name || st.Records == 0 || st.Bad != 0):
+				t.Errorf("auto: %s, %d records, %d bad, %v", st.Format, st.Records, st.Bad, err)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -342,5 +343,90 @@ func TestFollowLosesNothingAcrossRotations(t *testing.T) {
 				t.Fatalf("rotation %d: nothing read, want %s", i, want)
 			}
 		}
+	}
+}
+
+// A JSON format's records may come as JSON arrays, one or several,
+// pretty-printed or not, among lines; an array is read element by
+// element, each bounded like a line.
+func TestReadJSONArrays(t *testing.T) {
+	const a, b = `{"reqPath":"/a","reqTimeSec":"1"}`, `{"reqPath":"/b,]","q":["x",{"y":"]"}],"e":"\"]"}`
+	for _, tc := range []struct {
+		name  string
+		input string
+		opts  Options
+		paths string // the records' paths, then their lines
+		lines string
+		bad   []BadLine
+	}{
+		{name: "one line", input: "[" + a + "," + b + "]\n", paths: "/a /b,]", lines: "1 1"},
+		{name: "pretty-printed, strings and nesting holding , and ]",
+			input: "[\n  " + a + ",\n  " + b + "\n]\n", paths: "/a /b,]", lines: "2 3"},
+		{name: "arrays and lines mixed", input: a + "\n[" + b + "]\n  [ " + a + " ]\n" + b + "\n",
+			paths: "/a /b,] /a /b,]", lines: "1 2 3 4"},
+		{name: "empty arrays", input: "[]\n[ ]\n" + a + "\n", paths: "/a", lines: "3"},
+		{name: "format given", input: "[" + a + "]", opts: Options{Format: Akamai}, paths: "/a", lines: "1"},
+		{name: "an empty element", input: "[" + a + ",," + a + "]\n",
+			paths: "/a /a", lines: "1 1", bad: []BadLine{{1, "invalid JSON"}}},
+		{name: "an element that is no object", input: "[" + a + ",\n 7]\n",
+			paths: "/a", lines: "1", bad: []BadLine{{2, "invalid JSON"}}},
+		{name: "an element over the limit, then the next", input: `[{"x":"` + strings.Repeat("x", 300) + `"},` + a + "]",
+			opts: Options{Format: Akamai, MaxLine: 256}, paths: "/a", lines: "1", bad: []BadLine{{1, "longer than 256 bytes"}}},
+		{name: "unterminated", input: "[" + a + ",\n" + a,
+			paths: "/a", lines: "1", bad: []BadLine{{2, "unterminated JSON array"}}},
+		{name: "text after the array is a line", input: "[" + a + "] " + b + "\n",
+			paths: "/a /b,]", lines: "1 1"},
+		{name: "a tab format has no arrays", input: "[x\n" + nginxLine, opts: Options{Format: Nginx},
+			paths: "/account", lines: "2", bad: []BadLine{{1, "want 11 tab-separated fields (10 without Cache-Control), got 1"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var paths, lines []string
+			st, err := Read(strings.NewReader(tc.input), tc.opts, func(_ Format, r *Record) {
+				paths = append(paths, r.Path)
+				lines = append(lines, fmt.Sprint(r.Line))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(paths, " "); got != tc.paths || strings.Join(lines, " ") != tc.lines {
+				t.Errorf("paths %q on lines %q, want %q on %q", got, strings.Join(lines, " "), tc.paths, tc.lines)
+			}
+			if fmt.Sprint(st.BadLines) != fmt.Sprint(tc.bad) {
+				t.Errorf("bad lines %v, want %v", st.BadLines, tc.bad)
+			}
+			if st.Lines != st.Records+st.Skipped+st.Bad {
+				t.Errorf("lines %d != records %d + skipped %d + bad %d", st.Lines, st.Records, st.Skipped, st.Bad)
+			}
+		})
+	}
+}
+
+// Bad lines found before the format is told are reported with the format
+// once it is, or as unknown; never with an empty format.
+func TestBadLinesBeforeTheFormat(t *testing.T) {
+	long := strings.Repeat("x", 300) + "\n"
+	akamai := `{"reqPath":"/a","reqTimeSec":"1"}` + "\n"
+	for _, tc := range []struct {
+		name, input string
+		want        []Format // the format each bad line is reported with
+		format      Format
+	}{
+		{"told after", long + long + akamai, []Format{Akamai, Akamai}, Akamai},
+		{"never told", long, []Format{Unknown}, Unknown},
+		{"no line", "", nil, Unknown},
+		{"more than are held back", strings.Repeat(long, MaxBadLines+1) + akamai,
+			append(slices.Repeat([]Format{Unknown}, 1), slices.Repeat([]Format{Akamai}, MaxBadLines)...), Akamai},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []Format
+			o := Options{MaxLine: 256, onBad: func(f Format, _ BadLine) { got = append(got, f) }}
+			st, err := Read(strings.NewReader(tc.input), o, func(Format, *Record) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tc.want) || st.Format != tc.format {
+				t.Errorf("reported as %q, stream %q; want %q, %q", got, st.Format, tc.want, tc.format)
+			}
+		})
 	}
 }

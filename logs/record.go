@@ -12,9 +12,7 @@ package logs
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -112,9 +110,6 @@ const (
 	Nginx Format = "nginx"
 )
 
-// Formats lists every format, for flags and documentation.
-var Formats = []Format{CloudFront, CloudFrontRealtime, Cloudflare, Fastly, Akamai, CloudCDN, Varnishncsa, Nginx}
-
 // Options say how to read a log.
 type Options struct {
 	// Format is the log's format; empty means to tell it from the first
@@ -179,84 +174,3 @@ func (w *words) verdict(word string) cachestatus.Verdict {
 // errSkip marks a line that is not a record: a W3C directive, a blank
 // line, Logpush's test upload.
 var errSkip = errors.New("not a record")
-
-// newParser returns the parser for o.Format, which must be set.
-func newParser(o Options) (parser, error) {
-	switch o.Format {
-	case CloudFront:
-		return &w3cParser{words: words{field: "x-edge-result-type"}}, nil
-	case CloudFrontRealtime:
-		return newRealtimeParser(o.Fields)
-	case Cloudflare:
-		return newLogpushParser(o.StampHeader), nil
-	case Fastly:
-		return &fastlyParser{words: words{field: "fastly_info.state"}}, nil
-	case Akamai:
-		return &datastreamParser{words: words{field: "cacheStatus"}}, nil
-	case CloudCDN:
-		return &cloudCDNParser{words: words{field: "statusDetails"}}, nil
-	case Varnishncsa:
-		return &tabParser{words: words{field: "Varnish:handling"}}, nil
-	case Nginx:
-		return &tabParser{words: words{field: "$upstream_cache_status"}}, nil
-	}
-	return nil, fmt.Errorf("unknown log format %q (want %s)", o.Format, formatNames())
-}
-
-// ParseFormat reads a format name, as --format takes it.
-func ParseFormat(s string) (Format, error) {
-	if s == "" || s == "auto" {
-		return "", nil
-	}
-	if f := Format(s); slices.Contains(Formats, f) {
-		return f, nil
-	}
-	return "", fmt.Errorf("unknown log format %q (want auto, %s)", s, formatNames())
-}
-
-func formatNames() string {
-	names := make([]string, len(Formats))
-	for i, f := range Formats {
-		names[i] = string(f)
-	}
-	return strings.Join(names, ", ")
-}
-
-// detect tells a format from a log's first line: CloudFront's W3C
-// directives, or the keys of a JSON format. The tab-separated formats
-// (nginx, varnishncsa, CloudFront real-time) look alike and are never
-// guessed. A comment line, before the directives, tells nothing yet: it
-// returns "" and no error.
-func detect(line string) (Format, error) {
-	line = strings.TrimSpace(line)
-	if strings.HasPrefix(line, "#Version:") || strings.HasPrefix(line, "#Fields:") {
-		return CloudFront, nil
-	}
-	if strings.HasPrefix(line, "#") {
-		return "", nil
-	}
-	if strings.HasPrefix(line, "{") {
-		var found Format
-		err := members(line, func(key, _ string) {
-			if found != "" {
-				return
-			}
-			switch key {
-			case "EdgeStartTimestamp", "RayID", "CacheCacheStatus", "ClientRequestURI", "content":
-				// "content" alone is the upload that validates a Logpush
-				// destination.
-				found = Cloudflare
-			case "httpRequest":
-				found = CloudCDN
-			case "reqTimeSec", "reqPath", "cacheStatus":
-				found = Akamai
-			case "fastly_state":
-				found = Fastly
-			}
-		})
-		if err == nil && found != "" {
-			return found, nil
-		}
-	}
-	return "", errors.New("cannot tell the log format from the first line; pass --format")
-}
