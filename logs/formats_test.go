@@ -118,11 +118,16 @@ func TestFormats(t *testing.T) {
 	const (
 		hit, stored, passed, unknown = cachestatus.Hit, cachestatus.Stored, cachestatus.Passed, cachestatus.Unknown
 	)
+	wants := map[string][]want{} // by fixture, for the cases like another
 	for _, tc := range []struct {
 		file    string
 		opts    Options
 		skipped int64
 		want    []want
+		// like names an earlier case whose records this fixture holds,
+		// on these lines.
+		like  string
+		lines []int64
 	}{{
 		file: "cloudfront_standard.log", skipped: 3,
 		want: []want{
@@ -197,24 +202,14 @@ func TestFormats(t *testing.T) {
 			{line: 3, host: "www.example.com", path: "/account", status: 200, cache: hit, word: "response_from_cache_validated"},
 		},
 	}, {
-		// A DataStream 2 push as a JSON array on one line: every record
-		// is on line 1.
-		file: "akamai_push.json",
-		want: []want{
-			{line: 1, host: "test.hostname.net", path: "/path1/path2/file.ext", query: "param=value", status: 206, cache: hit, word: "1", cookie: "cookie-content", stamped: true, time: "2019-11-15T17:46:40Z"},
-			{line: 1, host: "www.example.com", path: "/account", status: 200, cache: stored, word: "0", cookie: "session=alice; _ga=GA1.2.1", stamped: true, stamp: stampAlice, time: "2023-11-14T22:13:20.1Z"},
-			{line: 1, host: "www.example.com", path: "/account", cache: hit, word: "1", cookie: "session=bob", stamped: true, stamp: stampAlice},
-			{line: 1, host: "www.example.com", path: "/news", cache: passed, word: "0", stamped: true},
-		},
+		// A DataStream 2 push as a JSON array on one line: the records of
+		// akamai.ndjson, all on line 1.
+		file: "akamai_push.json", like: "akamai.ndjson", lines: []int64{1, 1, 1, 1},
 	}, {
-		// gcloud logging read --format=json: one pretty-printed array;
-		// each record's line is the one its entry starts on.
-		file: "gcp_gcloud.json",
-		want: []want{
-			{line: 2, host: "203.0.113.10", path: "/static/us/three-cats.jpg", status: 304, cache: hit, word: "response_from_cache", time: "2020-06-08T23:41:30.078651Z"},
-			{line: 38, host: "www.example.com", path: "/account", query: "tab=1", status: 200, cache: stored, word: "response_sent_by_backend"},
-			{line: 52, host: "www.example.com", path: "/account", status: 200, cache: hit, word: "response_from_cache_validated"},
-		},
+		// gcloud logging read --format=json: one pretty-printed array of
+		// gcp.ndjson's entries; a record's line is the one its entry
+		// starts on.
+		file: "gcp_gcloud.json", like: "gcp.ndjson", lines: []int64{2, 38, 52},
 	}, {
 		file: "varnishncsa.log", skipped: 2, opts: Options{Format: Varnishncsa},
 		want: []want{
@@ -250,6 +245,14 @@ func TestFormats(t *testing.T) {
 			{line: 15, host: "www.example.com", path: "/plain", cache: hit, word: "HIT", cookie: "session=bob", stamped: true, storage: true},
 		},
 	}} {
+		if tc.like != "" {
+			tc.want = nil
+			for i, w := range wants[tc.like] {
+				w.line = tc.lines[i]
+				tc.want = append(tc.want, w)
+			}
+		}
+		wants[tc.file] = tc.want
 		t.Run(tc.file, func(t *testing.T) {
 			recs, st := readFixture(t, tc.file, tc.opts)
 			if st.Bad != 0 || st.Skipped != tc.skipped || int(st.Records) != len(tc.want) {
