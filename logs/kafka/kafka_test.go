@@ -66,6 +66,17 @@ func produce(t *testing.T, addrs []string, n int, opts ...kgo.Opt) []string {
 	return lines
 }
 
+// stream writes n records to a new cluster and returns a context that
+// ends at testDeadline, a Config to read them in small batches as a group,
+// and the lines written.
+func stream(t *testing.T, n int) (context.Context, context.CancelFunc, Config, []string) {
+	t.Helper()
+	c := newCluster(t)
+	want := produce(t, c.ListenAddrs(), n)
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	return ctx, cancel, Config{Brokers: c.ListenAddrs(), Topic: topic, Group: "watchers", MaxRecords: testBatch}, want
+}
+
 // tally counts the lines handled, by all consumers.
 type tally struct {
 	mu   sync.Mutex
@@ -93,6 +104,19 @@ func (ta *tally) add(batch []Record) []string {
 		ta.closed = true
 	}
 	return lines
+}
+
+// handle is a handler that tallies the batch.
+func (ta *tally) handle(_ context.Context, batch []Record) error {
+	ta.add(batch)
+	return nil
+}
+
+// consume runs Consume in the background; its error comes on the channel.
+func consume(ctx context.Context, cfg Config, handle func(context.Context, []Record) error) <-chan error {
+	errc := make(chan error, 1)
+	go func() { errc <- Consume(ctx, cfg, handle) }()
+	return errc
 }
 
 func (ta *tally) wait(t *testing.T, ctx context.Context) {
@@ -130,11 +154,8 @@ var errKilled = errors.New("killed mid-batch")
 // skipped, and the only lines handled twice are those of the killed
 // batch, which its partition's next owner reads again.
 func TestKillMidStream(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	ctx, cancel, cfg, want := stream(t, 300)
 	defer cancel()
-	c := newCluster(t)
-	want := produce(t, c.ListenAddrs(), 300)
-	cfg := Config{Brokers: c.ListenAddrs(), Topic: topic, Group: "watchers", MaxRecords: testBatch}
 
 	// The killed batch is known only once A is killed; until then, wait
 	// for the lines alone.
@@ -149,36 +170,27 @@ func TestKillMidStream(t *testing.T) {
 	ctxA, killA := context.WithCancel(ctx)
 	defer killA()
 	started := make(chan struct{})
-	errA := make(chan error, 1)
-	go func() {
-		batches := 0
-		errA <- Consume(ctxA, cfg, func(_ context.Context, batch []Record) error {
-			batches++
-			// A handles the batch, then dies before its commit.
-			lines := ta.add(batch)
-			switch batches {
-			case 1:
-				close(started)
-			case 3:
-				killedMu.Lock()
-				killed = lines
-				killedMu.Unlock()
-				killA()
-				return errKilled
-			}
-			return nil
-		})
-	}()
+	batches := 0
+	errA := consume(ctxA, cfg, func(_ context.Context, batch []Record) error {
+		batches++
+		// A handles the batch, then dies before its commit.
+		lines := ta.add(batch)
+		switch batches {
+		case 1:
+			close(started)
+		case 3:
+			killedMu.Lock()
+			killed = lines
+			killedMu.Unlock()
+			killA()
+			return errKilled
+		}
+		return nil
+	})
 	<-started
 	ctxB, stopB := context.WithCancel(ctx)
 	defer stopB()
-	errB := make(chan error, 1)
-	go func() {
-		errB <- Consume(ctxB, cfg, func(_ context.Context, batch []Record) error {
-			ta.add(batch)
-			return nil
-		})
-	}()
+	errB := consume(ctxB, cfg, ta.handle)
 	ta.wait(t, ctx)
 	stopB()
 	if err := <-errA; !errors.Is(err, errKilled) {
@@ -230,11 +242,8 @@ func TestRestart(t *testing.T) {
 		{"failed its batch", errKilled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+			ctx, cancel, cfg, want := stream(t, 200)
 			defer cancel()
-			c := newCluster(t)
-			want := produce(t, c.ListenAddrs(), 200)
-			cfg := Config{Brokers: c.ListenAddrs(), Topic: topic, Group: "watchers", MaxRecords: testBatch}
 
 			committed := map[string]bool{}
 			ctx1, stop1 := context.WithCancel(ctx)
@@ -270,13 +279,7 @@ func TestRestart(t *testing.T) {
 			ta := newTally(all(rest, nil))
 			ctx2, stop2 := context.WithCancel(ctx)
 			defer stop2()
-			errc := make(chan error, 1)
-			go func() {
-				errc <- Consume(ctx2, cfg, func(_ context.Context, batch []Record) error {
-					ta.add(batch)
-					return nil
-				})
-			}()
+			errc := consume(ctx2, cfg, ta.handle)
 			ta.wait(t, ctx)
 			stop2()
 			if err := <-errc; err != nil {
@@ -346,4 +349,95 @@ func TestConsumeNeeds(t *testing.T) {
 			t.Errorf("%+v: %v", cfg, err)
 		}
 	}
+}
+
+// TestRebalanceWaitsForBatch has a second consumer join while the first
+// holds a batch: the partitions move only once the batch is handled and
+// committed, so no line is handled twice and no partition by two
+// consumers at once.
+func TestRebalanceWaitsForBatch(t *testing.T) {
+	ctx, cancel, cfg, want := stream(t, 300)
+	defer cancel()
+	ta := newTally(all(want, nil))
+
+	// inHand counts, per partition, the consumers handling a batch of it.
+	var mu sync.Mutex
+	inHand := map[int32]int{}
+	hold := func(batch []Record, during func()) {
+		parts := partitionSet(batch)
+		mu.Lock()
+		for p := range parts {
+			if inHand[p]++; inHand[p] > 1 {
+				t.Errorf("partition %d handled by two consumers at once", p)
+			}
+		}
+		mu.Unlock()
+		during()
+		ta.add(batch)
+		mu.Lock()
+		for p := range parts {
+			inHand[p]--
+		}
+		mu.Unlock()
+	}
+
+	// The rebalance B's join starts is held up by A's batch, which kgo
+	// signals; were it not, B would get partitions and handle a batch.
+	blocked, bHandled := make(chan struct{}), make(chan struct{})
+	var blockedOnce, bOnce sync.Once
+	holding := make(chan struct{})
+	// A's first batch is all it can fetch at once: every partition, so
+	// that whichever B is given, B would read lines A holds.
+	cfgA := cfg
+	cfgA.MaxRecords = 0
+	cfgA.opts = []kgo.Opt{kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) {
+		blockedOnce.Do(func() { close(blocked) })
+	})}
+	batches := 0
+	errA := consume(ctx, cfgA, func(_ context.Context, batch []Record) error {
+		if batches++; batches != 1 {
+			hold(batch, func() {})
+			return nil
+		}
+		if n := len(partitionSet(batch)); n != partitions {
+			t.Errorf("first batch holds %d partitions, the test needs all %d", n, partitions)
+		}
+		hold(batch, func() {
+			close(holding)
+			select {
+			case <-blocked:
+			case <-bHandled:
+			case <-ctx.Done():
+			}
+		})
+		return nil
+	})
+	<-holding
+	errB := consume(ctx, cfg, func(_ context.Context, batch []Record) error {
+		hold(batch, func() {})
+		bOnce.Do(func() { close(bHandled) })
+		return nil
+	})
+	ta.wait(t, ctx)
+	cancel()
+	for _, errc := range []<-chan error{errA, errB} {
+		if err := <-errc; err != nil {
+			t.Errorf("consumer: %v", err)
+		}
+	}
+	ta.mu.Lock()
+	defer ta.mu.Unlock()
+	for _, l := range want {
+		if n := ta.seen[l]; n != 1 {
+			t.Errorf("line %q handled %d times", l, n)
+		}
+	}
+}
+
+func partitionSet(batch []Record) map[int32]bool {
+	parts := map[int32]bool{}
+	for _, r := range batch {
+		parts[r.Partition] = true
+	}
+	return parts
 }
