@@ -78,7 +78,7 @@ each recovery once to --webhook, and serve Prometheus metrics on
 			fs.StringArray("private-path", nil, "Path pattern that is always personal, as the fence's private_paths (repeatable)")
 			fs.StringArray("account", nil, "A test account, name=ENV: ENV holds its Cookie header value or its header lines (repeatable)")
 			fs.Duration("collapse-window", logs.DefaultCollapseWindow, "collapse_suspected: how long after a miss hits count")
-			fs.Int("max-line", logs.DefaultMaxLine, "Longest line read, in bytes; longer ones are bad lines")
+			fs.Int("max-line", logs.DefaultMaxLine, fmt.Sprintf("Longest line read, in bytes (256 to %d); longer ones are bad lines", maxMaxLine))
 			fs.String("output", "text", "Findings as text, json (one object per line) or sarif (one document, after the files are read)")
 			addWatchFlags(cmd, 30*time.Second, "--follow, --listen: how often to alert on what was found since")
 			runCommand(cmd, probe.ExitError, func(cmd *cobra.Command, args []string) (int, error) {
@@ -143,6 +143,11 @@ func cmdLogs(ctx context.Context, fl caddycmd.Flags, args []string, out, errOut 
 	return run.watch(ctx, fl, args)
 }
 
+// maxMaxLine bounds --max-line, since every reader holds a buffer of it:
+// Fastly caps request and response headers at 69 KB each, so a line that
+// logs both, escaped, stays well under 1 MiB.
+const maxMaxLine = 1 << 20
+
 // newLogsRun checks the flags and the environment they name.
 func newLogsRun(fl caddycmd.Flags, out, errOut io.Writer) (*logsRun, error) {
 	format, err := logs.ParseFormat(fl.String("format"))
@@ -163,8 +168,8 @@ func newLogsRun(fl caddycmd.Flags, out, errOut io.Writer) (*logsRun, error) {
 			return nil, err
 		}
 	}
-	if r.opts.MaxLine < 256 {
-		return nil, fmt.Errorf("--max-line %d: at least 256", r.opts.MaxLine)
+	if r.opts.MaxLine < 256 || r.opts.MaxLine > maxMaxLine {
+		return nil, fmt.Errorf("--max-line %d: want 256 to %d bytes", r.opts.MaxLine, maxMaxLine)
 	}
 	cfg := logs.Config{CollapseWindow: fl.Duration("collapse-window")}
 	if cfg.CollapseWindow <= 0 {
@@ -291,6 +296,19 @@ func (r *logsRun) badLine(source string, b logs.BadLine) {
 	r.badShown[source]++
 }
 
+// note prints a line of the command's own to errOut.
+func (r *logsRun) note(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(r.errOut, "cachefence logs: "+format+"\n", args...)
+}
+
+// refused tells of a push refused; logs.Receiver never gives the secret
+// nor the body.
+func (r *logsRun) refused(route, remote string, status int, why string) {
+	r.note("refused %s from %s: %d %s", route, remote, status, why)
+}
+
 // batch reads every file to its end and returns the exit code.
 func (r *logsRun) batch(files []string) int {
 	sink := &logs.Sink{Checker: r.checker, Emit: r.emit}
@@ -332,7 +350,13 @@ func (r *logsRun) readFile(sink *logs.Sink, name string) (logs.Stats, error) {
 // watch follows files or receives pushes until interrupted, alerting
 // through an alert.Watcher.
 func (r *logsRun) watch(ctx context.Context, fl caddycmd.Flags, files []string) (int, error) {
-	if err := checkWatchFlags(fl, durationOf(fl, "every"), time.Second); err != nil {
+	// checkWatchFlags takes no --every for no watch; here it would be a
+	// ticker of nothing.
+	every := durationOf(fl, "every")
+	if every == 0 {
+		return probe.ExitError, errors.New("--every 0s: at least 1s")
+	}
+	if err := checkWatchFlags(fl, every, time.Second); err != nil {
 		return probe.ExitError, err
 	}
 	ctx, cancel := untilSignal(ctx)
@@ -340,7 +364,7 @@ func (r *logsRun) watch(ctx context.Context, fl caddycmd.Flags, files []string) 
 	window := &logs.Window{}
 	sink := &logs.Sink{Checker: r.checker, Window: window, Emit: r.emit}
 	logErr := func(err error) { fmt.Fprintln(r.errOut, "cachefence logs:", err) }
-	w := &alert.Watcher{Source: "logs", Every: durationOf(fl, "every"), Threshold: alert.High, Check: window.Run, Log: logErr}
+	w := &alert.Watcher{Source: "logs", Every: every, Threshold: alert.High, Check: window.Run, Log: logErr}
 	stop, err := equipWatcher(fl, w, func(reg prometheus.Registerer) (err error) {
 		sink.Metrics, err = logs.NewMetrics(reg)
 		return err
@@ -363,12 +387,17 @@ func (r *logsRun) watch(ctx context.Context, fl caddycmd.Flags, files []string) 
 		}
 		services, _ := fl.GetStringArray("fastly-service")
 		rv := &logs.Receiver{Sink: sink, Secret: secret, Fields: r.opts.Fields, StampHeader: r.opts.StampHeader,
-			FastlyServices: services, MaxLine: r.opts.MaxLine}
+			FastlyServices: services, MaxLine: r.opts.MaxLine, Refused: r.refused}
 		srv, err := serveOn(addr, rv.Handler(), fl.String("tls-cert"), fl.String("tls-key"))
 		if err != nil {
 			return probe.ExitError, fmt.Errorf("--listen: %w", err)
 		}
 		servers = append(servers, srv)
+		scheme := "http"
+		if srv.TLSConfig != nil {
+			scheme = "https"
+		}
+		r.note("listening on %s://%s: %s", scheme, srv.Addr, strings.Join(rv.Routes(), ", "))
 	}
 	sink.Bad = r.badLine
 	// A follower that stops before the command does (a format it cannot
@@ -421,6 +450,7 @@ func serveOn(addr string, h http.Handler, cert, key string) (*http.Server, error
 	if err != nil {
 		return nil, err
 	}
+	srv.Addr = l.Addr().String() // the port chosen for ":0"
 	if srv.TLSConfig != nil {
 		l = tls.NewListener(l, srv.TLSConfig)
 	}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -80,8 +81,11 @@ func TestLogsCommandLine(t *testing.T) {
 		{[]string{"logs", "--account", "alice=LOGS_EMPTY", nginx}, 2, "--account: alice: $LOGS_EMPTY is empty"},
 		{[]string{"logs", "--account", "alice=LOGS_ALICE", "--account", "twin=LOGS_ALICE", nginx}, 2, `accounts "alice" and "twin" have the same credentials`},
 		{[]string{"logs", "--session-cookie", "[x", nginx}, 2, `session_cookies: bad cookie name pattern "[x"`},
-		{[]string{"logs", "--max-line", "10", nginx}, 2, "--max-line 10: at least 256"},
+		{[]string{"logs", "--max-line", "10", nginx}, 2, "--max-line 10: want 256 to 1048576 bytes"},
+		{[]string{"logs", "--max-line", "99999999999", nginx}, 2, "--max-line 99999999999: want 256 to 1048576 bytes"},
 		{[]string{"logs", "--follow", "--every", "10ms", nginx}, 2, "--every 10ms: at least 1s"},
+		{[]string{"logs", "--follow", "--every", "0s", nginx}, 2, "--every 0s: at least 1s"},
+		{[]string{"logs", "--listen", "127.0.0.1:0", "--every", "0s"}, 2, "--every 0s: at least 1s"},
 		{[]string{"logs", "--listen", "127.0.0.1:0", "--secret-env", "LOGS_EMPTY"}, 2, "$LOGS_EMPTY must hold a secret of at least 16 bytes"},
 		{[]string{"logs", "--follow", "--webhook", "hooks.example/hook-secret", nginx}, 2, "--webhook: want an absolute http or https URL"},
 		{[]string{"logs", "no-such-file.log"}, 2, "no-such-file.log: open no-such-file.log: no such file or directory"},
@@ -326,6 +330,18 @@ func (o *lockedOutput) String() string {
 	return o.buf.String()
 }
 
+// wait waits for the output to match re: the command's output comes
+// through a pipe.
+func (o *lockedOutput) wait(t *testing.T, re string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if regexp.MustCompile(re).MatchString(o.String()) {
+			return
+		}
+	}
+	t.Fatalf("no %s in:\n%s", re, o)
+}
+
 // waitHTTPUp polls url until it answers.
 func waitHTTPUp(t *testing.T, url string) {
 	t.Helper()
@@ -345,11 +361,23 @@ func TestLogsListen(t *testing.T) {
 	setLogsEnv(t)
 	hook, hookURL := startHookServer(t)
 	listen, metrics := testnet.FreeAddr(t), testnet.FreeAddr(t)
-	startCommand(t, bin, append(logsArgs, "--listen", listen, "--metrics", metrics, "--webhook", hookURL, "--every", "1s")...)
+	out := startCommand(t, bin, append(logsArgs, "--listen", listen, "--metrics", metrics, "--webhook", hookURL, "--every", "1s")...)
 	waitHTTPUp(t, "http://"+metrics+"/metrics")
+	out.wait(t, regexp.QuoteMeta("cachefence logs: listening on http://"+listen+": POST /cloudflare, POST /fastly, POST /firehose, GET /.well-known/fastly/logging/challenge\n"))
+	// A refused push is told on stderr, without the secret presented.
+	wrong := "Bearer not-the-" + logsEnv["CACHEFENCE_LOGS_SECRET"]
+	req, _ := http.NewRequest(http.MethodPost, "http://"+listen+"/fastly", strings.NewReader("{}\n"))
+	req.Header.Set("Authorization", wrong)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a push with a wrong secret: %v %v", resp, err)
+	}
+	out.wait(t, `cachefence logs: refused POST /fastly from 127\.0\.0\.1:\d+: 401 bad or missing secret\n`)
+	if strings.Contains(out.String(), "not-the-") {
+		t.Errorf("the secret presented is told:\n%s", out)
+	}
 
 	body := mustRead(t, fixturePath("cloudflare.ndjson"))
-	req, _ := http.NewRequest(http.MethodPost, "http://"+listen+"/cloudflare", bytes.NewReader(body))
+	req, _ = http.NewRequest(http.MethodPost, "http://"+listen+"/cloudflare", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+logsEnv["CACHEFENCE_LOGS_SECRET"])
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
