@@ -86,7 +86,13 @@ func fixture(t testing.TB, name string) []byte {
 
 func post(t *testing.T, url string, header http.Header, body []byte) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	return send(t, url, header, bytes.NewReader(body))
+}
+
+// send posts body, whose length is known only for a bytes.Reader.
+func send(t *testing.T, url string, header http.Header, body io.Reader) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,18 +308,8 @@ func heldAtLastLine(t *testing.T, rv *testReceiver, body io.Reader, header http.
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	req, err := http.NewRequest(http.MethodPost, rv.url+"/fastly", body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header = header
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || at.HeapAlloc == 0 {
-		t.Fatalf("answered %d, last line checked: %t", resp.StatusCode, at.HeapAlloc != 0)
+	if status, answer := send(t, rv.url+"/fastly", header, body); status != http.StatusOK || at.HeapAlloc == 0 {
+		t.Fatalf("answered %d %s, last line checked: %t", status, answer, at.HeapAlloc != 0)
 	}
 	return int64(at.HeapAlloc) - int64(before.HeapAlloc)
 }
