@@ -98,9 +98,11 @@ func formatList() []string {
 type logsRun struct {
 	opts    logs.Options
 	checker *logs.Checker
-	out     io.Writer
+	out     findingsOut
 	errOut  io.Writer
-	output  string // text, json or sarif
+	// watching is set while following or listening.
+	watching bool
+	output   string // text, json or sarif
 	// sarif holds the findings and unusable sources until the end of a
 	// batch, since SARIF is one document.
 	sarif       []*logs.Finding
@@ -152,7 +154,7 @@ func newLogsRun(fl caddycmd.Flags, out, errOut io.Writer) (*logsRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--format: %w", err)
 	}
-	r := &logsRun{out: out, errOut: errOut, output: fl.String("output"), explained: map[string]bool{}}
+	r := &logsRun{out: newFindingsOut(out), errOut: errOut, output: fl.String("output"), explained: map[string]bool{}}
 	if !slices.Contains([]string{"text", "json", "sarif"}, r.output) {
 		return nil, fmt.Errorf("--output %q: want text, json or sarif", r.output)
 	}
@@ -243,7 +245,9 @@ func (r *logsRun) batch(files []string) int {
 		}
 	}
 	if r.output == "sarif" {
-		if err := logs.WriteSARIF(r.out, r.sarif, r.sarifErrors); err != nil {
+		err := logs.WriteSARIF(r.out.w, r.sarif, r.sarifErrors)
+		r.flush()
+		if err != nil {
 			fmt.Fprintf(r.errOut, "cachefence logs: %v\n", err)
 			return probe.ExitError
 		}
@@ -283,6 +287,8 @@ func (r *logsRun) watch(ctx context.Context, fl caddycmd.Flags, files []string) 
 	}
 	ctx, cancel := untilSignal(ctx)
 	defer cancel()
+	r.watching = true
+	defer r.flush()
 	window := &logs.Window{}
 	sink := &logs.Sink{Checker: r.checker, Window: window, Emit: r.emit}
 	logErr := func(err error) { fmt.Fprintln(r.errOut, "cachefence logs:", err) }

@@ -1,29 +1,66 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/cachefence/cachefence/catalog"
 	"github.com/cachefence/cachefence/logs"
 )
 
-// emit prints a finding.
+// flushAfter is how long a finding may wait in the output buffer while
+// following or listening: findings come in bursts, and one write per
+// burst costs far less than one per finding.
+const flushAfter = 200 * time.Millisecond
+
+// findingsOut buffers the findings written to out.
+type findingsOut struct {
+	w       *bufio.Writer
+	pending *time.Timer // a flush scheduled, while output waits
+}
+
+func newFindingsOut(out io.Writer) findingsOut {
+	return findingsOut{w: bufio.NewWriterSize(out, 64<<10)}
+}
+
+// flush writes out the findings buffered.
+func (r *logsRun) flush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flushLocked()
+}
+
+func (r *logsRun) flushLocked() {
+	if r.out.pending != nil {
+		r.out.pending.Stop()
+		r.out.pending = nil
+	}
+	r.out.w.Flush()
+}
+
+// emit prints a finding. While watching, it is written out within
+// flushAfter; reading files, when the file is read.
 func (r *logsRun) emit(f *logs.Finding) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.found++
+	if r.watching && r.out.pending == nil {
+		r.out.pending = time.AfterFunc(flushAfter, r.flush)
+	}
 	switch r.output {
 	case "json":
 		b, _ := json.Marshal(f)
-		r.out.Write(append(b, '\n'))
+		r.out.w.Write(append(b, '\n'))
 	case "sarif":
 		r.sarif = append(r.sarif, f)
 	default:
-		fmt.Fprintln(r.out, f)
+		fmt.Fprintln(r.out.w, f)
 		if !r.explained[f.Check] {
 			e := catalog.Must(f.Check)
-			fmt.Fprintf(r.out, "  %s: %s. To do: %s %s\n", e.ID, e.Title, e.Remediation, e.DocURL())
+			fmt.Fprintf(r.out.w, "  %s: %s. To do: %s %s\n", e.ID, e.Title, e.Remediation, e.DocURL())
 			r.explained[f.Check] = true
 		}
 	}
@@ -34,6 +71,8 @@ func (r *logsRun) emit(f *logs.Finding) {
 func (r *logsRun) report(source string, st logs.Stats, err error) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// The findings first, as they were found before the report.
+	r.flushLocked()
 	if err != nil {
 		fmt.Fprintf(r.errOut, "cachefence logs: %s: %v\n", source, err)
 		return false

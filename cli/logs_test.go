@@ -387,6 +387,8 @@ func TestLogsListen(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("push answered %d", resp.StatusCode)
 	}
+	// Findings are printed while listening, not only at the end.
+	out.wait(t, `www\.example\.com/account: page stamped for alice served to`)
 	msgs := hook.wait(t, 2) // fired, then resolved two quiet runs later
 	var firing, resolved []string
 	for _, m := range msgs[:2] {
