@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -506,5 +507,48 @@ func TestWatcherRunStops(t *testing.T) {
 	}
 	if runs.Load() != 1 {
 		t.Errorf("%d runs, want 1", runs.Load())
+	}
+}
+
+// RunNow runs the checker at once, between ticks, and returns once the
+// run's message is posted; without a running Run it waits for its context.
+func TestWatcherRunNow(t *testing.T) {
+	var posted atomic.Int64
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posted.Add(1)
+	}))
+	defer hook.Close()
+	wh, err := NewWebhook(hook.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int64
+	w := &Watcher{Source: "logs", Every: time.Hour, Threshold: Low, Webhook: wh, Check: func(context.Context) Run {
+		n := runs.Add(1)
+		return Run{Causes: []Cause{{Key: fmt.Sprint("k", n), Kind: "k", Severity: High, Summary: "s"}}}
+	}}
+
+	early, cancelEarly := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancelEarly()
+	if err := w.RunNow(early); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("RunNow without Run returned %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error)
+	go func() { stopped <- w.Run(ctx) }()
+	for want := int64(2); want <= 4; want++ {
+		if err := w.RunNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Run's first run, then one per RunNow, each posted before RunNow
+		// returns: an hour's ticker never fired.
+		if runs.Load() != want || posted.Load() != want {
+			t.Errorf("after RunNow: %d runs, %d posts; want %d each", runs.Load(), posted.Load(), want)
+		}
+	}
+	cancel()
+	if err := <-stopped; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v", err)
 	}
 }

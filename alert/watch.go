@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -30,20 +31,55 @@ type Watcher struct {
 	Log func(error)
 
 	tracker tracker
+
+	nowOnce  sync.Once
+	requests chan chan struct{} // RunNow's, served by Run
 }
 
-// Run checks every Every until ctx ends, and returns ctx's error.
+// Run checks every Every until ctx ends, and returns ctx's error. A
+// RunNow in between runs the checker at once, without moving the ticks.
 func (w *Watcher) Run(ctx context.Context) error {
 	ticker := time.NewTicker(w.Every)
 	defer ticker.Stop()
+	requests := w.runNowRequests()
+	w.once(ctx, time.Now())
 	for {
-		w.once(ctx, time.Now())
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ticker.C:
+			w.once(ctx, time.Now())
+		case done := <-requests:
+			w.once(ctx, time.Now())
+			close(done)
 		}
 	}
+}
+
+// RunNow has Run check once more now, and returns when that run is over:
+// what the checker held then has been handed to the webhook (delivered, or
+// owed to the next run's message if the post failed) and the metrics. It
+// is for a source that must not acknowledge input before its findings are
+// handed on, such as a Kafka consumer committing offsets. It returns ctx's
+// error if ctx ends first, or if Run is not running.
+func (w *Watcher) RunNow(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case w.runNowRequests() <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *Watcher) runNowRequests() chan chan struct{} {
+	w.nowOnce.Do(func() { w.requests = make(chan chan struct{}) })
+	return w.requests
 }
 
 // once runs the checker, posts what changed, and updates the metrics.
