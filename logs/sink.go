@@ -14,6 +14,11 @@ type Sink struct {
 	// Bad, optional, is told of each bad line that Read finds, as it finds
 	// it: the reason and line number, never the line.
 	Bad func(source string, b BadLine)
+	// Origin, optional, says where line n of what Read reads came from,
+	// for a stream that joins lines read elsewhere (Kafka or Kinesis
+	// records): findings and bad lines name that source and line, not
+	// Read's.
+	Origin func(n int64) (source string, line int64)
 }
 
 // Record checks r, read in format f from source.
@@ -24,6 +29,9 @@ func (s *Sink) Record(source string, f Format, r *Record) {
 }
 
 func (s *Sink) finding(f *Finding) {
+	if s.Origin != nil {
+		f.Source, f.Line = s.Origin(f.Line)
+	}
 	s.Metrics.Finding(f)
 	if s.Window != nil {
 		s.Window.Add(f)
@@ -42,7 +50,11 @@ func (s *Sink) Read(source string, r io.Reader, o Options) (Stats, error) {
 		s.Metrics.ParseErrors(f, 1)
 		s.Window.bad()
 		if s.Bad != nil {
-			s.Bad(source, b)
+			src := source
+			if s.Origin != nil {
+				src, b.Line = s.Origin(b.Line)
+			}
+			s.Bad(src, b)
 		}
 	}
 	st, err := Read(r, o, func(f Format, rec *Record) { s.Record(source, f, rec) })
