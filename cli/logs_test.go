@@ -69,12 +69,20 @@ func TestLogsCommandLine(t *testing.T) {
 		{[]string{"logs", "--format", "apache", nginx}, 2, `cachefence logs: --format: unknown log format "apache"`},
 		{[]string{"logs", "--output", "xml", nginx}, 2, `--output "xml": want text, json or sarif`},
 		{[]string{"logs", "--output", "sarif", "--follow", nginx}, 2, "--output sarif writes one document at the end, so it needs files"},
-		{[]string{"logs"}, 2, "no input: name files, - for stdin, or --listen"},
+		{[]string{"logs"}, 2, "no input: name files, - for stdin, --listen or --kafka-brokers"},
 		{[]string{"logs", "--bogus", nginx}, 2, "unknown flag: --bogus"},
-		{[]string{"logs", "--follow", "--listen", "127.0.0.1:0", nginx}, 2, "--follow and --listen exclude each other"},
-		{[]string{"logs", "--listen", "127.0.0.1:0", nginx}, 2, "--listen takes no files"},
+		{[]string{"logs", "--follow", "--listen", "127.0.0.1:0", nginx}, 2, "--follow, --listen and --kafka-brokers exclude each other"},
+		{[]string{"logs", "--listen", "127.0.0.1:0", nginx}, 2, `unexpected argument "` + nginx + `": only --follow and a batch read files`},
+		{[]string{"logs", "--kafka-topic", "cdn"}, 2, "--kafka-brokers: give at least one broker, host:port"},
+		{[]string{"logs", "--kafka-brokers", "127.0.0.1", "--kafka-topic", "cdn", "--kafka-group", "g"}, 2, `--kafka-brokers: "127.0.0.1" is not host:port`},
+		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn"}, 2, "--kafka-group is needed"},
+		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", "--kafka-sasl", "PLAIN", "--kafka-user", "u"}, 2, "--kafka-sasl PLAIN sends the password in clear"},
+		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", "--kafka-sasl", "SCRAM-SHA-256", "--kafka-user", "u", "--kafka-password-env", "LOGS_EMPTY"}, 2, "$LOGS_EMPTY, which holds the password, is not set"},
+		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", "--listen", "127.0.0.1:0"}, 2, "--follow, --listen and --kafka-brokers exclude each other"},
+		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", nginx}, 2, "only --follow and a batch read files"},
+		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", "--output", "sarif"}, 2, "--output sarif writes one document at the end"},
 		{[]string{"logs", "--follow", "-"}, 2, "--follow reads files, not stdin"},
-		{[]string{"logs", "--webhook", "http://127.0.0.1:1/hook-secret", nginx}, 2, "--webhook and --metrics need --follow or --listen"},
+		{[]string{"logs", "--webhook", "http://127.0.0.1:1/hook-secret", nginx}, 2, "--webhook and --metrics need --follow, --listen or --kafka-brokers"},
 		{[]string{"logs", "--format", "cloudfront-realtime", nginx}, 2, "needs the real-time log configuration's fields (--fields)"},
 		{[]string{"logs", "--fields", "timestamp,cs-uri-stem,x-nope", nginx}, 2, `"x-nope" is not a CloudFront real-time log field`},
 		{[]string{"logs", "--account", "alice", nginx}, 2, `--account: "alice": want name=ENV`},
@@ -296,7 +304,7 @@ func startCommand(t *testing.T, bin string, args ...string) *lockedOutput {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	out.stopCmd = func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -309,14 +317,21 @@ func startCommand(t *testing.T, bin string, args ...string) *lockedOutput {
 			cmd.Process.Kill()
 			t.Errorf("cachefence %s did not stop on SIGTERM", args[0])
 		}
-	})
+	}
+	t.Cleanup(out.stop)
 	return out
 }
 
 type lockedOutput struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+
+	stopOnce sync.Once
+	stopCmd  func()
 }
+
+// stop stops the command with SIGTERM, once, and waits for a clean exit.
+func (o *lockedOutput) stop() { o.stopOnce.Do(o.stopCmd) }
 
 func (o *lockedOutput) Write(p []byte) (int, error) {
 	o.mu.Lock()
