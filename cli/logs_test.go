@@ -378,7 +378,7 @@ func TestLogsListen(t *testing.T) {
 	listen, metrics := testnet.FreeAddr(t), testnet.FreeAddr(t)
 	out := startCommand(t, bin, append(logsArgs, "--listen", listen, "--metrics", metrics, "--webhook", hookURL, "--every", "1s")...)
 	waitHTTPUp(t, "http://"+metrics+"/metrics")
-	out.wait(t, regexp.QuoteMeta("cachefence logs: listening on http://"+listen+": POST /cloudflare, POST /fastly, POST /firehose, GET /.well-known/fastly/logging/challenge\n"))
+	out.wait(t, regexp.QuoteMeta("cachefence logs: listening on http://"+listen+": POST /cloudflare, POST /fastly, POST /akamai, POST /firehose, GET /.well-known/fastly/logging/challenge\n"))
 	// A refused push is told on stderr, without the secret presented.
 	wrong := "Bearer not-the-" + logsEnv["CACHEFENCE_LOGS_SECRET"]
 	req, _ := http.NewRequest(http.MethodPost, "http://"+listen+"/fastly", strings.NewReader("{}\n"))

@@ -116,6 +116,9 @@ type route struct {
 var routes = []route{
 	{"/cloudflare", bearer, "secret", answerText, lines(Cloudflare)},
 	{"/fastly", bearer, "secret", answerText, lines(Fastly)},
+	// DataStream 2's custom HTTPS destination, with a custom header
+	// Authorization: Bearer <secret>.
+	{"/akamai", bearer, "secret", answerText, lines(Akamai)},
 	{"/firehose", func(r *http.Request) string { return r.Header.Get("X-Amz-Firehose-Access-Key") }, "access key", answerFirehose, firehose},
 }
 

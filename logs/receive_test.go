@@ -163,6 +163,7 @@ func TestReceiver(t *testing.T) {
 		{"fastly batch, Content-Encoding gzip", "/fastly", http.Header{"Authorization": {"Bearer " + testSecret}, "Content-Encoding": {"gzip"}},
 			gzipped(t, string(fixture(t, "fastly.ndjson"))), 200, "", []string{
 				"push:fastly stamp_mismatch /account", "push:fastly cached_personal /account", "push:fastly cached_personal /login", "push:fastly cached_personal /account"}, ""},
+		{"datastream 2 push, a JSON array", "/akamai", bearer, fixture(t, "akamai_push.json"), 200, "", []string{"push:akamai stamp_mismatch /account", "push:akamai cached_personal /account"}, ""},
 		{"fastly, too large", "/fastly", bearer, bytes.Repeat([]byte("x"), 2<<20), 413, "push larger than", nil,
 			"POST /fastly from 127.0.0.1: 413 push larger than 1048576 bytes"},
 		{"firehose", "/firehose", firehose, firehoseBody(t, realtime...), 200, `"requestId":"ed4acda5-034f-9f42-bba1-f29aea6d7d8f"`, []string{
