@@ -7,13 +7,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -110,12 +110,71 @@ type Finding struct {
 
 // MarshalJSON writes the finding with its catalogue entry's title,
 // remediation and documentation, so that a JSON reader needs no lookup.
-func (f Finding) MarshalJSON() ([]byte, error) {
-	type plain Finding
-	return json.Marshal(struct {
-		plain
-		catalog.Words
-	}{plain(f), catalog.Must(f.Check).Words()})
+func (f Finding) MarshalJSON() ([]byte, error) { return f.AppendJSON(nil) }
+
+// AppendJSON appends the finding as MarshalJSON writes it, exactly as
+// encoding/json would write its fields and its catalogue entry's words:
+// written by hand, since reflection was most of the cost of a finding.
+func (f *Finding) AppendJSON(b []byte) ([]byte, error) {
+	n := len(b)
+	b = appendJSONField(b, '{', "check", f.Check)
+	b = appendJSONField(b, ',', "severity", string(f.Severity))
+	b = appendJSONField(b, ',', "source", f.Source)
+	b = strconv.AppendInt(append(b, `,"line":`...), f.Line, 10)
+	if !f.Time.IsZero() {
+		var err error
+		// AppendText is MarshalJSON unquoted: RFC 3339, years 0 to 9999.
+		if b, err = f.Time.AppendText(append(b, `,"time":"`...)); err != nil {
+			return b[:n], fmt.Errorf("json: error calling MarshalJSON for type logs.Finding: %w", err)
+		}
+		b = append(b, '"')
+	}
+	b = appendJSONField(b, ',', "host", f.Host)
+	b = appendJSONField(b, ',', "path", f.Path)
+	b = appendJSONField(b, ',', "cache", string(f.Cache))
+	for _, o := range [...]struct{ name, v string }{{"cache_status", f.CacheWord}, {"owner", f.Owner}, {"requester", f.Requester}} {
+		if o.v != "" {
+			b = appendJSONField(b, ',', o.name, o.v)
+		}
+	}
+	if len(f.Why) > 0 {
+		b = append(b, `,"why":`...)
+		for i, w := range f.Why {
+			b = appendJSONString(append(b, "[,"[min(i, 1)]), w)
+		}
+		b = append(b, ']')
+	}
+	words, ok := checkWords[f.Check]
+	if !ok {
+		words = appendWords(nil, f.Check)
+	}
+	return append(b, words...), nil
+}
+
+// checkWords are the end of each check's JSON findings, its catalogue
+// words, written once.
+var checkWords = func() map[string][]byte {
+	m := map[string][]byte{}
+	for _, check := range Checks {
+		m[check] = appendWords(nil, check)
+	}
+	return m
+}()
+
+// appendWords appends the catalogue's words for check and the closing
+// brace of a JSON finding.
+func appendWords(b []byte, check string) []byte {
+	e := catalog.Must(check)
+	b = appendJSONField(b, ',', "title", e.Title)
+	b = appendJSONField(b, ',', "remediation", e.Remediation)
+	b = appendJSONField(b, ',', "doc", e.DocURL())
+	return append(b, '}')
+}
+
+// appendJSONField appends sep, then "name":value; name needs no escaping.
+func appendJSONField(b []byte, sep byte, name, value string) []byte {
+	b = append(append(append(b, sep, '"'), name...), '"', ':')
+	return appendJSONString(b, value)
 }
 
 // WriteSARIF writes findings as SARIF 2.1.0, each located at its log
@@ -139,20 +198,50 @@ func (f *Finding) Cause() alert.Cause {
 	return alert.Cause{Key: f.Key(), Kind: f.Check, Severity: f.Severity, Summary: f.summary(), Detail: f}
 }
 
-func (f *Finding) summary() string {
-	where := f.Host + f.Path
+func (f *Finding) summary() string { return string(f.appendSummary(nil)) }
+
+// appendSummary appends what the finding says, after where it was.
+func (f *Finding) appendSummary(b []byte) []byte {
+	b = appendAll(b, f.Host, f.Path, ": ")
 	switch f.Check {
 	case StampMismatch:
-		return fmt.Sprintf("%s: page stamped for %s served to %s (%s)", where, f.Owner, f.Requester, f.CacheWord)
+		return appendAll(b, "page stamped for ", f.Owner, " served to ", f.Requester, " (", f.CacheWord, ")")
 	case CachedPersonal:
-		return fmt.Sprintf("%s: personal response (%s) served from cache (%s) to %s", where, strings.Join(f.Why, ", "), f.CacheWord, f.Requester)
+		b = appendJoin(append(b, "personal response ("...), f.Why, ", ")
+		return appendAll(b, ") served from cache (", f.CacheWord, ") to ", f.Requester)
 	}
-	return fmt.Sprintf("%s: %s", where, strings.Join(f.Why, "; "))
+	return appendJoin(b, f.Why, "; ")
+}
+
+// appendAll appends each of parts: a finding's words, without the string
+// a concatenation would make.
+func appendAll(b []byte, parts ...string) []byte {
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return b
+}
+
+func appendJoin(b []byte, elems []string, sep string) []byte {
+	for i, e := range elems {
+		if i > 0 {
+			b = append(b, sep...)
+		}
+		b = append(b, e...)
+	}
+	return b
 }
 
 // String is the finding's line in a text report.
-func (f *Finding) String() string {
-	return fmt.Sprintf("%s:%d: %s %s: %s", f.Source, f.Line, f.Severity, f.Check, f.summary())
+func (f *Finding) String() string { return string(f.appendLine(nil)) }
+
+// AppendText appends the finding's line in a text report, and a newline.
+func (f *Finding) AppendText(b []byte) []byte { return append(f.appendLine(b), '\n') }
+
+func (f *Finding) appendLine(b []byte) []byte {
+	b = strconv.AppendInt(append(append(b, f.Source...), ':'), f.Line, 10)
+	b = appendAll(b, ": ", string(f.Severity), " ", f.Check, ": ")
+	return f.appendSummary(b)
 }
 
 // Checker judges records. Each is judged on its own, except for
@@ -173,8 +262,8 @@ type Checker struct {
 	seed     maphash.Seed
 	// Paths and identities repeat from record to record: private and
 	// stamps remember, within maxRemembered entries, whether a path is
-	// private and the stamp each identity gets, so that most records cost
-	// neither a path match nor an HMAC.
+	// private and each identity's digest (its stamp, with a key), so that
+	// most records and findings cost neither a path match nor an HMAC.
 	private map[string]bool
 	stamps  map[string]string
 }
@@ -363,30 +452,21 @@ func (v *view) private() bool {
 // stampFor reports whether stamp is the owner stamp of identity, as
 // fence.VerifyOwnerStamp does, in constant time.
 func (c *Checker) stampFor(identity, stamp string) bool {
-	c.mu.Lock()
-	want, ok := c.stamps[identity]
-	c.mu.Unlock()
-	if !ok {
-		want = fence.OwnerStamp(c.key, identity)
-		c.mu.Lock()
-		if len(c.stamps) >= maxRemembered {
-			clear(c.stamps)
-		}
-		c.stamps[identity] = want
-		c.mu.Unlock()
-	}
-	return subtle.ConstantTimeCompare([]byte(stamp), []byte(want)) == 1
+	return subtle.ConstantTimeCompare([]byte(stamp), []byte(c.digest(identity))) == 1
 }
 
 // collapsed tracks r on its private path and, once enough identities
 // other than the last miss's got hits within the window, says what was
 // seen.
 func (c *Checker) collapsed(r *Record, identity string) string {
-	key := r.Host + "\x00" + r.Path
+	// The key is built on the stack (for most paths) and becomes a
+	// string only when a miss is stored.
+	var buf [256]byte
+	key := append(append(append(buf[:0], r.Host...), 0), r.Path...)
 	who := maphash.String(c.seed, identity)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m := c.collapse[key]
+	m := c.collapse[string(key)]
 	switch r.Cache {
 	case cachestatus.Stored:
 		if m == nil {
@@ -399,7 +479,7 @@ func (c *Checker) collapsed(r *Record, identity string) string {
 				}
 			}
 			m = &missState{}
-			c.collapse[key] = m
+			c.collapse[string(key)] = m
 		}
 		*m = missState{at: r.Time, identity: who}
 		return ""
@@ -421,8 +501,8 @@ func (c *Checker) collapsed(r *Record, identity string) string {
 	if m.nothers < collapseDistinct {
 		return ""
 	}
-	return fmt.Sprintf("%d identities got hits within %s of one miss by another (this one %s after it)",
-		m.nothers, c.window, r.Time.Sub(m.at).Round(time.Millisecond))
+	return strconv.Itoa(m.nothers) + " identities got hits within " + c.window.String() +
+		" of one miss by another (this one " + r.Time.Sub(m.at).Round(time.Millisecond).String() + " after it)"
 }
 
 // sweep forgets misses older than the window before now.
@@ -443,12 +523,34 @@ func (c *Checker) name(identity string) string {
 	if identity == "" {
 		return "anonymous"
 	}
-	if c.key != nil {
-		return fence.OwnerStamp(c.key, identity)
+	return c.digest(identity)
+}
+
+// digest is the stamp cache_fence makes for identity, or without a stamp
+// key a digest of this run's. Both are HMACs: the last maxRemembered are
+// kept, so that neither checking stamps nor naming requesters computes one
+// per record.
+func (c *Checker) digest(identity string) string {
+	c.mu.Lock()
+	d, ok := c.stamps[identity]
+	c.mu.Unlock()
+	if ok {
+		return d
 	}
-	mac := hmac.New(sha256.New, c.anonKey)
-	mac.Write([]byte(identity))
-	return "id:" + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:9])
+	if c.key != nil {
+		d = fence.OwnerStamp(c.key, identity)
+	} else {
+		mac := hmac.New(sha256.New, c.anonKey)
+		mac.Write([]byte(identity))
+		d = "id:" + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:9])
+	}
+	c.mu.Lock()
+	if len(c.stamps) >= maxRemembered {
+		clear(c.stamps)
+	}
+	c.stamps[identity] = d
+	c.mu.Unlock()
+	return d
 }
 
 // owner shows whom a stamp was made for: an account, anonymous, or the

@@ -5,6 +5,7 @@
 package loggen
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,6 +41,14 @@ type request struct {
 // the origin and stamped for their requester, and one is a public page
 // hit by a signed-in user.
 type Generator struct {
+	// LeakEvery, when not zero, makes every LeakEvery-th request (the
+	// first, then every LeakEvery after it) a leak in place of what it
+	// would have been: a personal page, stamped for the next user, served
+	// from the shared cache to this one. Each is a finding in every
+	// format: stamp_mismatch and cached_personal where stamps are logged,
+	// cached_personal (private path) and collapse_suspected where not.
+	LeakEvery int
+
 	start  time.Time
 	stamps [users]string
 }
@@ -67,6 +76,9 @@ func (g *Generator) request(i int) request {
 		r.path, r.query, r.stamp, r.personal = "/account", "tab=orders", g.stamps[u], true
 	default:
 		r.path, r.hit = fmt.Sprintf("/news/%d", i%20), true
+	}
+	if g.LeakEvery > 0 && i%g.LeakEvery == 0 {
+		r.path, r.query, r.stamp, r.personal, r.hit = "/account", "tab=orders", g.stamps[(u+1)%users], true, true
 	}
 	return r
 }
@@ -138,6 +150,23 @@ func (g *Generator) Line(b []byte, format string, i int) []byte {
 		return fmt.Appendf(b, "%s\t%s\tGET\t%s\t%d\t%s\t%s\t-\t-\t%s\n", ts, r.host, uri, r.status, cache, dashed(r.stamp), dashed(r.cookie))
 	}
 	panic("loggen: unknown format " + format)
+}
+
+// Write writes the lines from, from+1, … of n requests in format to w,
+// after the format's header.
+func (g *Generator) Write(w io.Writer, format string, from, n int) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	if err := Header(bw, format); err != nil {
+		return err
+	}
+	var line []byte
+	for i := from; i < from+n; i++ {
+		line = g.Line(line[:0], format, i)
+		if _, err := bw.Write(line); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
 }
 
 func dashed(s string) string {
