@@ -29,7 +29,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "logs",
-		Usage: "[--format <format>] [--follow | --listen <addr>] [--session-cookie <glob>]... [--private-path <pattern>]... [--account <name>=<env>]... [--webhook <url>] [--metrics <addr>] [FILE...]",
+		Usage: "[--format <format>] [--follow | --listen <addr> | --kafka-brokers <host:port> --kafka-topic <topic> --kafka-group <group>] [--session-cookie <glob>]... [--private-path <pattern>]... [--account <name>=<env>]... [--webhook <url>] [--metrics <addr>] [FILE...]",
 		Short: "Watch CDN access logs for personal pages served from a shared cache",
 		Long: `
 Reads CDN or cache access logs (files, gzip or not, or - for stdin) and
@@ -53,9 +53,11 @@ Exit status, reading files: 0 clean, 1 findings, 2 could not run (bad
 flags, unreadable input, or input mostly unparsable).
 
 --follow tails files across rotation; --listen receives pushed logs
-(POST /cloudflare, /fastly, /firehose; the secret in the variable named
-by --secret-env). Both run until interrupted, post each new finding and
-each recovery once to --webhook, and serve Prometheus metrics on
+(POST /cloudflare, /fastly, /akamai, /firehose; the secret in the
+variable named by --secret-env); --kafka-brokers reads a topic as a
+member of a consumer group, committing a batch once its findings are
+handed to alerting. Each runs until interrupted, posts each new finding
+and each recovery once to --webhook, and serves Prometheus metrics on
 --metrics.
 `,
 		CobraFunc: func(cmd *cobra.Command) {

@@ -79,7 +79,11 @@ func (r *logsRun) streamBatch(ctx context.Context, sink *logs.Sink, w *alert.Wat
 
 // consumeKafka reads cfg's topic into sink until ctx ends.
 func (r *logsRun) consumeKafka(ctx context.Context, cfg kafka.Config, sink *logs.Sink, w *alert.Watcher) error {
-	r.note("reading Kafka topic %s as a member of group %s from %v (%s)", cfg.Topic, cfg.Group, cfg.Brokers, cfg.SASL)
+	tlsOn := "off"
+	if cfg.TLS != nil {
+		tlsOn = "on"
+	}
+	r.note("reading Kafka topic %s as a member of group %s from %s (TLS %s, SASL %s)", cfg.Topic, cfg.Group, strings.Join(cfg.Brokers, ","), tlsOn, cfg.SASL)
 	return kafka.Consume(ctx, cfg, func(ctx context.Context, batch []kafka.Record) error {
 		return r.streamBatch(ctx, sink, w, kafka.Join(batch), func(n int64) (string, int64) {
 			rec := &batch[n-1]

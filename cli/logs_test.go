@@ -81,6 +81,8 @@ func TestLogsCommandLine(t *testing.T) {
 		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", "--listen", "127.0.0.1:0"}, 2, "--follow, --listen and --kafka-brokers exclude each other"},
 		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", nginx}, 2, "only --follow and a batch read files"},
 		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", "--output", "sarif"}, 2, "--output sarif writes one document at the end"},
+		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", "--kafka-sasl", "scram-sha-512", "--kafka-user", "u", "--kafka-password-env", "LOGS_ALICE"}, 2,
+			"reading Kafka topic cdn as a member of group g from 127.0.0.1:1 (TLS off, SASL SCRAM-SHA-512 as \"u\")\ncachefence logs: kafka: connecting to 127.0.0.1:1: "},
 		{[]string{"logs", "--follow", "-"}, 2, "--follow reads files, not stdin"},
 		{[]string{"logs", "--webhook", "http://127.0.0.1:1/hook-secret", nginx}, 2, "--webhook and --metrics need --follow, --listen or --kafka-brokers"},
 		{[]string{"logs", "--format", "cloudfront-realtime", nginx}, 2, "needs the real-time log configuration's fields (--fields)"},
@@ -104,7 +106,8 @@ func TestLogsCommandLine(t *testing.T) {
 			if code != tc.code || !strings.Contains(out, tc.want) {
 				t.Errorf("exit %d, want %d, with %q in:\n%s", code, tc.code, tc.want, out)
 			}
-			if strings.Contains(out, "hook-secret") || strings.Contains(out, logsEnv["CACHE_FENCE_KEY"]) {
+			// LOGS_ALICE's value is also a row's SASL password.
+			if strings.Contains(out, "hook-secret") || strings.Contains(out, logsEnv["CACHE_FENCE_KEY"]) || strings.Contains(out, logsEnv["LOGS_ALICE"]) {
 				t.Errorf("the output shows a secret:\n%s", out)
 			}
 		})
