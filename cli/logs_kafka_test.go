@@ -91,6 +91,90 @@ func TestLogsKafka(t *testing.T) {
 	waitFindings(t, want("three.example"), c3)
 }
 
+// TestLogsKafkaKilled kills one of two members with SIGKILL while the
+// stream is read: once the group has given up on it
+// (--kafka-session-timeout), the other reads what it left uncommitted.
+// Every finding is printed and every cause alerted at least once.
+func TestLogsKafkaKilled(t *testing.T) {
+	bin := buildCachefence(t)
+	setLogsEnv(t)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "cdn-logs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hook, hookURL := startHookServer(t)
+	args := append(slices.Clone(logsArgs), "--format", "fastly", "--output", "json",
+		"--kafka-brokers", strings.Join(c.ListenAddrs(), ","), "--kafka-topic", "cdn-logs", "--kafka-group", "cachefence",
+		"--kafka-session-timeout", "6s", "--webhook", hookURL, "--every", "1h")
+	fixture := string(mustRead(t, fixturePath("fastly.ndjson")))
+	// Six sites, three causes each: a message lists up to 20 causes by
+	// key, so every alert can be told by its key.
+	const sites = 6
+	logOf := func(from, to int) string {
+		var log strings.Builder
+		for i := from; i < to; i++ {
+			log.WriteString(strings.ReplaceAll(fixture, "www.example.com", fmt.Sprintf("site%d.example", i)))
+		}
+		return log.String()
+	}
+	want := findingsOf(t, batchFindings(t, bin, logOf(0, sites)))
+
+	a := startCommand(t, bin, args...)
+	b := startCommand(t, bin, args...)
+	a.wait(t, "reading Kafka topic")
+	b.wait(t, "reading Kafka topic")
+	produceByURL(t, c.ListenAddrs(), logOf(0, sites/2))
+	// Kill a once the group reads: with a batch in hand if it owns one
+	// of the partitions written to.
+	for deadline := time.Now().Add(30 * time.Second); len(findingsOf(t, a.String()+b.String())) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing read:\n%s\n---\n%s", a, b)
+		}
+	}
+	a.kill()
+	produceByURL(t, c.ListenAddrs(), logOf(sites/2, sites))
+	// What the killed member printed counts: it was printed before its
+	// batch was committed, or is printed again by the other.
+	got := map[string]int{}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		clear(got)
+		for _, f := range append(findingsOf(t, a.String()), findingsOf(t, b.String())...) {
+			got[f]++
+		}
+		missing := 0
+		for _, f := range want {
+			if got[f] == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d findings never printed", missing, len(want))
+		}
+	}
+	for f := range got {
+		if !slices.Contains(want, f) {
+			t.Errorf("finding %q is not the log's", f)
+		}
+	}
+	fired := map[string]bool{}
+	for _, m := range hook.messages() {
+		for _, c := range m.Firing {
+			fired[c.Key] = true
+		}
+	}
+	for i := range sites {
+		for _, key := range []string{"stamp_mismatch|site%d.example|/account", "cached_personal|site%d.example|/account", "cached_personal|site%d.example|/login"} {
+			if key = strings.ReplaceAll(key, "%d", fmt.Sprint(i)); !fired[key] {
+				t.Errorf("%s never alerted", key)
+			}
+		}
+	}
+}
+
 // batchFindings reads log in batch mode and returns its JSON findings.
 func batchFindings(t *testing.T, bin, log string) string {
 	t.Helper()

@@ -26,6 +26,7 @@ func addKafkaFlags(fs *pflag.FlagSet) {
 	fs.String("kafka-sasl", "", "Kafka: SASL mechanism: "+kafka.Plain+" (with TLS), "+kafka.ScramSHA256+" or "+kafka.ScramSHA512)
 	fs.String("kafka-user", "", "Kafka: the SASL user")
 	fs.String("kafka-password-env", kafka.DefaultPasswordEnv, "Kafka: environment variable holding the SASL password")
+	fs.Duration("kafka-session-timeout", 0, "Kafka: how long the group waits for a member that stopped answering before moving its partitions (default 45s)")
 }
 
 // kafkaConfig reads the Kafka flags; ok is false when none is set.
@@ -34,7 +35,8 @@ func kafkaConfig(fl caddycmd.Flags) (cfg kafka.Config, ok bool, err error) {
 	f := kafka.Flags{Brokers: brokers, Topic: fl.String("kafka-topic"), Group: fl.String("kafka-group"),
 		TLS: fl.Bool("kafka-tls"), CAFile: fl.String("kafka-ca"), CertFile: fl.String("kafka-cert"), KeyFile: fl.String("kafka-key"),
 		InsecureSkipVerify: fl.Bool("kafka-insecure-skip-verify"),
-		SASLMechanism:      fl.String("kafka-sasl"), SASLUser: fl.String("kafka-user"), PasswordEnv: fl.String("kafka-password-env")}
+		SASLMechanism:      fl.String("kafka-sasl"), SASLUser: fl.String("kafka-user"), PasswordEnv: fl.String("kafka-password-env"),
+		SessionTimeout: fl.Duration("kafka-session-timeout")}
 	if !anyFlagChanged(fl, "kafka-") {
 		return kafka.Config{}, false, nil
 	}

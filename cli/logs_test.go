@@ -307,6 +307,10 @@ func startCommand(t *testing.T, bin string, args ...string) *lockedOutput {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	out.killCmd = func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
 	out.stopCmd = func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan error, 1)
@@ -329,12 +333,15 @@ type lockedOutput struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 
-	stopOnce sync.Once
-	stopCmd  func()
+	stopOnce         sync.Once
+	stopCmd, killCmd func()
 }
 
 // stop stops the command with SIGTERM, once, and waits for a clean exit.
 func (o *lockedOutput) stop() { o.stopOnce.Do(o.stopCmd) }
+
+// kill kills the command with SIGKILL, giving it no chance to clean up.
+func (o *lockedOutput) kill() { o.stopOnce.Do(o.killCmd) }
 
 func (o *lockedOutput) Write(p []byte) (int, error) {
 	o.mu.Lock()

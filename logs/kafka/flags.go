@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 )
 
 // Flags are the command line's Kafka settings. Config turns them into a
@@ -33,6 +34,8 @@ type Flags struct {
 	// PasswordEnv names the environment variable that holds the SASL
 	// password.
 	PasswordEnv string
+	// SessionTimeout is Config.SessionTimeout; zero keeps the default.
+	SessionTimeout time.Duration
 }
 
 // DefaultPasswordEnv is the variable the SASL password is read from
@@ -67,6 +70,10 @@ func (f Flags) Config(getenv func(string) (string, bool)) (Config, error) {
 		return Config{}, errors.New("--kafka-group is needed: the group's committed offsets are where a restart resumes")
 	}
 	c.Topic, c.Group = f.Topic, f.Group
+	if f.SessionTimeout != 0 && (f.SessionTimeout < time.Second || f.SessionTimeout > 30*time.Minute) {
+		return Config{}, fmt.Errorf("--kafka-session-timeout %s: want 1s to 30m (brokers allow 6s to 30m unless configured otherwise)", f.SessionTimeout)
+	}
+	c.SessionTimeout = f.SessionTimeout
 	var err error
 	if c.TLS, err = f.tlsConfig(); err != nil {
 		return Config{}, err

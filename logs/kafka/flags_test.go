@@ -87,6 +87,12 @@ func TestFlagsConfig(t *testing.T) {
 		{name: "CA file without PEM", edit: func(f *Flags) { f.CAFile = notPEM }, err: "--kafka-ca: no PEM certificate"},
 		{name: "cert without key", edit: func(f *Flags) { f.CertFile = ca }, err: "--kafka-cert and --kafka-key go together"},
 		{name: "bad key pair", edit: func(f *Flags) { f.CertFile, f.KeyFile = ca, notPEM }, err: "--kafka-cert/--kafka-key:"},
+		{name: "session timeout", edit: func(f *Flags) { f.SessionTimeout = 6 * time.Second }, check: func(t *testing.T, c Config) {
+			if c.SessionTimeout != 6*time.Second {
+				t.Errorf("session timeout %s", c.SessionTimeout)
+			}
+		}},
+		{name: "session timeout too short", edit: func(f *Flags) { f.SessionTimeout = time.Millisecond }, err: "--kafka-session-timeout 1ms: want 1s to 30m"},
 		{name: "skip verify only when asked", edit: func(f *Flags) { f.InsecureSkipVerify = true }, check: func(t *testing.T, c Config) {
 			if c.TLS == nil || !c.TLS.InsecureSkipVerify {
 				t.Errorf("%+v", c.TLS)

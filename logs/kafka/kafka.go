@@ -37,6 +37,12 @@ type Config struct {
 	// MaxRecords bounds the Kafka records in a batch (a record may hold
 	// several lines). Zero means DefaultMaxRecords.
 	MaxRecords int
+	// SessionTimeout is how long the group waits for a member that stopped
+	// answering (killed, cut off) before its partitions move to the others.
+	// Zero means kgo's default, 45s, Kafka's own. Brokers bound it (by
+	// default 6s to 30m: group.min.session.timeout.ms and
+	// group.max.session.timeout.ms).
+	SessionTimeout time.Duration
 
 	// opts are more client options, for tests.
 	opts []kgo.Opt
@@ -158,6 +164,9 @@ func Consume(ctx context.Context, cfg Config, handle func(ctx context.Context, b
 	}
 	if cfg.TLS != nil {
 		opts = append(opts, kgo.DialTLSConfig(cfg.TLS))
+	}
+	if cfg.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
 	}
 	if cfg.SASL.Mechanism != "" {
 		m, err := cfg.SASL.mechanism()
