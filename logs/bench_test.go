@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +182,41 @@ func TestNameRemembered(t *testing.T) {
 		}); n != 0 {
 			t.Errorf("key %v: %v allocations per name: the digest is computed again", key != nil, n)
 		}
+	}
+}
+
+// Identities are remembered by all they are made of, within bounds.
+func TestIdentitiesRemembered(t *testing.T) {
+	ch, err := NewChecker(Config{Rules: fence.Config{CredentialParams: []string{"token"}, CredentialHeaders: []string{"X-Api-Key"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	identity := func(r Record) string {
+		v := view{r: &r, c: ch}
+		return v.identity()
+	}
+	base := Record{Path: "/account", Query: "token=1", Cookie: "session=a"}
+	for range 2 { // the second time from memory
+		seen := map[string]string{}
+		for name, r := range map[string]Record{
+			"base":          base,
+			"query":         {Path: base.Path, Query: "token=2", Cookie: base.Cookie},
+			"cookie":        {Path: base.Path, Query: base.Query, Cookie: "session=b"},
+			"authorization": {Path: base.Path, Query: base.Query, Cookie: base.Cookie, Authorization: "Bearer x"},
+			"header":        {Path: base.Path, Query: base.Query, Cookie: base.Cookie, Header: http.Header{"X-Api-Key": {"k"}}},
+			"path param":    {Path: base.Path + ";token=3", Query: base.Query, Cookie: base.Cookie},
+		} {
+			id := identity(r)
+			if other, dup := seen[id]; dup {
+				t.Errorf("%s and %s have one identity", name, other)
+			}
+			seen[id] = name
+		}
+	}
+	for i := range 3 * maxRemembered {
+		identity(Record{Path: "/", Cookie: fmt.Sprintf("session=%d", i)})
+	}
+	if len(ch.identities) > maxRemembered {
+		t.Errorf("%d identities remembered", len(ch.identities))
 	}
 }

@@ -266,6 +266,9 @@ type Checker struct {
 	// most records and findings cost neither a path match nor an HMAC.
 	private map[string]bool
 	stamps  map[string]string
+	// identities remembers identities by the credentials and URL they
+	// were made of.
+	identities map[string]string
 }
 
 // maxRemembered bounds each of the Checker's memories; when one is full
@@ -294,15 +297,16 @@ func NewChecker(c Config) (*Checker, error) {
 		return nil, fmt.Errorf("owner stamp key must be at least %d bytes, got %d", fence.MinStampKey, len(c.Key))
 	}
 	ch := &Checker{
-		key:      c.Key,
-		policy:   policy,
-		accounts: map[string]string{},
-		window:   cmp.Or(c.CollapseWindow, DefaultCollapseWindow),
-		max:      cmp.Or(c.CollapseEntries, DefaultCollapseEntries),
-		collapse: map[string]*missState{},
-		seed:     maphash.MakeSeed(),
-		private:  map[string]bool{},
-		stamps:   map[string]string{},
+		key:        c.Key,
+		policy:     policy,
+		accounts:   map[string]string{},
+		window:     cmp.Or(c.CollapseWindow, DefaultCollapseWindow),
+		max:        cmp.Or(c.CollapseEntries, DefaultCollapseEntries),
+		collapse:   map[string]*missState{},
+		seed:       maphash.MakeSeed(),
+		private:    map[string]bool{},
+		stamps:     map[string]string{},
+		identities: map[string]string{},
 	}
 	if ch.key == nil {
 		ch.anonKey = make([]byte, 32)
@@ -393,9 +397,10 @@ type view struct {
 	r *Record
 	c *Checker
 
-	u      url.URL
-	parsed bool
-	id     *string
+	u       url.URL
+	parsed  bool
+	id      string
+	idKnown bool
 }
 
 func (v *view) url() *url.URL {
@@ -411,21 +416,53 @@ func (v *view) url() *url.URL {
 
 // identity is the requester's identity, as fence.Policy.Identity makes it.
 func (v *view) identity() string {
-	if v.id == nil {
-		h := make(http.Header, len(v.r.Header)+2)
-		for name, values := range v.r.Header {
-			h[name] = values
-		}
-		if v.r.Cookie != "" {
-			h["Cookie"] = []string{v.r.Cookie}
-		}
-		if v.r.Authorization != "" {
-			h["Authorization"] = []string{v.r.Authorization}
-		}
-		id := v.c.policy.Identity(h, v.url())
-		v.id = &id
+	if !v.idKnown {
+		v.id, v.idKnown = v.c.identity(v), true
 	}
-	return *v.id
+	return v.id
+}
+
+// identity is v's identity. Where the record logs no header but Cookie
+// and Authorization, the identity depends on those and the URL alone: the
+// last maxRemembered are kept, keyed by them (in memory only, beside the
+// identities, which hold the same credentials).
+func (c *Checker) identity(v *view) string {
+	r := v.r
+	var buf [512]byte
+	key := buf[:0]
+	if len(r.Header) == 0 && len(r.Cookie)+len(r.Authorization)+len(r.Path)+len(r.Query)+3 <= len(buf) {
+		key = append(append(append(append(append(append(append(key, r.Cookie...), 0), r.Authorization...), 0), r.Path...), 0), r.Query...)
+		c.mu.Lock()
+		id, ok := c.identities[string(key)]
+		c.mu.Unlock()
+		if ok {
+			return id
+		}
+	}
+	id := v.computeIdentity()
+	if len(key) > 0 {
+		c.mu.Lock()
+		if len(c.identities) >= maxRemembered {
+			clear(c.identities)
+		}
+		c.identities[string(key)] = id
+		c.mu.Unlock()
+	}
+	return id
+}
+
+func (v *view) computeIdentity() string {
+	h := make(http.Header, len(v.r.Header)+2)
+	for name, values := range v.r.Header {
+		h[name] = values
+	}
+	if v.r.Cookie != "" {
+		h["Cookie"] = []string{v.r.Cookie}
+	}
+	if v.r.Authorization != "" {
+		h["Authorization"] = []string{v.r.Authorization}
+	}
+	return v.c.policy.Identity(h, v.url())
 }
 
 // private says whether some form of the path matches a private path.

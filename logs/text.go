@@ -124,6 +124,14 @@ func unixTime(s string) (time.Time, bool) {
 	return time.Unix(n/1e9, n%1e9).UTC(), true
 }
 
+// jsonSafe are the ASCII bytes that JSON strings hold as they are.
+var jsonSafe = func() (safe [utf8.RuneSelf]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		safe[c] = !strings.ContainsRune(`"\<>&`, c)
+	}
+	return safe
+}()
+
 // appendJSONString appends s as a JSON string, escaped exactly as
 // encoding/json escapes it: quotes, backslashes and control characters,
 // <, > and & for HTML, invalid UTF-8 as U+FFFD, and U+2028 and U+2029.
@@ -134,7 +142,7 @@ func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}
