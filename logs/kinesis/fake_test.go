@@ -42,6 +42,8 @@ type fakeKinesis struct {
 	// throttleFirst throttles the first throttleFirst GetRecords calls of
 	// each shard, in a row.
 	expire, throttle, limit, throttleFirst int
+	// onExpire, if set, is called as a shard's iterator expires.
+	onExpire func(*fakeShard)
 
 	mu     sync.Mutex
 	shards []*fakeShard
@@ -89,7 +91,10 @@ func (f *fakeKinesis) start(t testing.TB) *httptest.Server {
 func (f *fakeKinesis) add(id string, data ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := f.shard(id)
+	f.shard(id).add(data...)
+}
+
+func (s *fakeShard) add(data ...string) {
 	for _, d := range data {
 		s.data = append(s.data, d)
 		s.arrived = append(s.arrived, time.Now())
@@ -249,6 +254,9 @@ func (f *fakeKinesis) getRecords(in map[string]any) (any, *apiError) {
 		return nil, &apiError{"ProvisionedThroughputExceededException", "Rate exceeded for shard " + s.id}
 	case every(s.gets, f.expire):
 		delete(f.iters, tok)
+		if f.onExpire != nil {
+			f.onExpire(s)
+		}
 		return nil, &apiError{"ExpiredIteratorException", "Iterator expired"}
 	}
 	end := min(it.pos+f.perCall, len(s.data))
