@@ -318,23 +318,7 @@ func TestCheckpoint(t *testing.T) {
 	f.mu.Lock()
 	f.types = map[string]int{}
 	f.mu.Unlock()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var err error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		err = r.consume(ctx, r.cfg, 0)
-	}()
-	r.waitFor(shardID(2)+" line 7", done)
-	cancel()
-	<-done
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{shardID(2) + " line 6", shardID(2) + " line 6.b", shardID(2) + " line 7"}; !slices.Equal(slices.Sorted(maps.Keys(r.seen)), want) {
-		t.Errorf("after the restart, handled %v, want %v", r.seen, want)
-	}
+	r.consumeUntil(shardID(2)+" line 6", shardID(2)+" line 6.b", shardID(2)+" line 7")
 	f.mu.Lock()
 	for k, n := range f.types {
 		if strings.HasPrefix(k, shardID(0)) || !strings.HasSuffix(k, "AFTER_SEQUENCE_NUMBER") {
@@ -347,22 +331,42 @@ func TestCheckpoint(t *testing.T) {
 	}
 }
 
-// waitFor waits until line is handled, or the consumer, which is
-// running until done is closed, stops without it.
-func (r *run) waitFor(line string, done <-chan struct{}) {
-	for {
-		r.mu.Lock()
-		seen := r.seen[line] > 0
-		r.mu.Unlock()
-		if seen {
-			return
-		}
+// consumeUntil runs a consumer until it handled the last of want, and
+// checks that it handled want and nothing else. The consumer runs until
+// the test's deadline otherwise, which fails the test.
+func (r *run) consumeUntil(want ...string) {
+	r.t.Helper()
+	ctx, cancel := context.WithCancel(r.t.Context())
+	defer cancel()
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err = r.consume(ctx, r.cfg, 0)
+	}()
+	for last := want[len(want)-1]; !r.handled(last); {
 		select {
 		case <-done:
-			r.t.Fatalf("the consumer stopped before handling %q", line)
+			r.t.Fatalf("the consumer stopped before handling %q: %v", last, err)
 		case <-time.After(time.Millisecond):
 		}
 	}
+	cancel()
+	<-done
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if got := slices.Sorted(maps.Keys(r.seen)); !slices.Equal(got, want) {
+		r.t.Errorf("handled %q, want %q", got, want)
+	}
+}
+
+func (r *run) handled(line string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen[line] > 0
 }
 
 func readCheckpoint(t *testing.T, path string) checkpointFile {
@@ -402,23 +406,7 @@ func TestLatest(t *testing.T) {
 	}
 	r := newRun(t, f)
 	r.cfg.Latest = true
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var err error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		err = r.consume(ctx, r.cfg, 0)
-	}()
-	r.waitFor(shardID(0)+" line 4", done)
-	cancel()
-	<-done
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{shardID(0) + " line 3", shardID(0) + " line 3.b", shardID(0) + " line 4"}; !slices.Equal(slices.Sorted(maps.Keys(r.seen)), want) {
-		t.Errorf("handled %v, want %v", r.seen, want)
-	}
+	r.consumeUntil(shardID(0)+" line 3", shardID(0)+" line 3.b", shardID(0)+" line 4")
 }
 
 // TestParts splits a stream that was split and merged between two
