@@ -46,15 +46,18 @@ var Checks = []string{StampMismatch, CachedPersonal, CollapseSuspected}
 
 // Config configures a Checker.
 type Config struct {
-	// Key is cache_fence's owner_stamp key; without it, stamps cannot be
-	// checked.
+	// Key is cache_fence's owner_stamp key. Without it, a stamp can be
+	// checked only against a logged requester digest (Record.Requester),
+	// which is made with the same key: equal or not, no key is needed to
+	// tell. Against raw credentials it cannot be checked.
 	Key []byte
 	// Rules are the fence's cookie rules, credential headers and
 	// parameters, and private paths: the checker reads identities and
 	// paths as the fence does. Its stamp and tag options are not used.
 	Rules fence.Config
 	// Accounts name test accounts, so that findings say "alice" where the
-	// identity is theirs.
+	// identity is theirs: from raw credentials, and, with the Key, from
+	// requester digests.
 	Accounts []Account
 	// CollapseWindow is how long after a miss hits count towards
 	// collapse_suspected. Zero means DefaultCollapseWindow.
@@ -251,6 +254,10 @@ type Checker struct {
 	key      []byte
 	policy   *fence.Policy
 	accounts map[string]string // identity → name
+	// stampNames names the stamps of the accounts' identities and of the
+	// anonymous one, made once with the key: the requester digests and
+	// owner stamps that findings show by name.
+	stampNames map[string]string
 	// anonKey makes digests when there is no stamp key: stable within a
 	// run, meaningless outside it.
 	anonKey []byte
@@ -325,16 +332,24 @@ func NewChecker(c Config) (*Checker, error) {
 		}
 		ch.accounts[id] = a.Name
 	}
+	if ch.key != nil {
+		ch.stampNames = map[string]string{fence.OwnerStamp(ch.key, ""): "anonymous"}
+		for id, name := range ch.accounts {
+			ch.stampNames[fence.OwnerStamp(ch.key, id)] = name
+		}
+	}
 	return ch, nil
 }
 
-// Stamps reports whether the checker has a key to check owner stamps.
+// Stamps reports whether the checker has a key to check owner stamps
+// against raw credentials; against requester digests it checks them in
+// any case.
 func (c *Checker) Stamps() bool { return c.key != nil }
 
 // Check judges r, read from source, and calls emit with each finding.
 func (c *Checker) Check(source string, r *Record, emit func(*Finding)) {
 	hitLike := r.Cache == cachestatus.Hit || r.Cache == cachestatus.Collapsed
-	stampCheck := r.Stamp != "" && c.key != nil
+	stampCheck := r.Stamp != "" && (c.key != nil || r.Requester != "")
 	collapseCheck := !r.Stamped && !r.Time.IsZero()
 	if !stampCheck && !hitLike && !collapseCheck {
 		return
@@ -343,9 +358,9 @@ func (c *Checker) Check(source string, r *Record, emit func(*Finding)) {
 	finding := func(check string) *Finding {
 		return &Finding{Check: check, Severity: catalog.Must(check).Severity, Source: source, Line: r.Line, Time: r.Time,
 			Host: printable(r.Host), Path: displayPath(r.Path), Cache: r.Cache, CacheWord: printable(r.CacheWord),
-			Requester: c.name(v.identity())}
+			Requester: v.name()}
 	}
-	if stampCheck && !c.stampFor(v.identity(), r.Stamp) {
+	if stampCheck && !v.stampedFor(r.Stamp) {
 		f := finding(StampMismatch)
 		f.Owner = c.owner(r.Stamp)
 		emit(f)
@@ -383,7 +398,7 @@ func (c *Checker) Check(source string, r *Record, emit func(*Finding)) {
 		}
 	}
 	if collapseCheck && v.private() {
-		if why := c.collapsed(r, v.identity()); why != "" {
+		if why := c.collapsed(r, v.who()); why != "" {
 			f := finding(CollapseSuspected)
 			f.Why = []string{why}
 			emit(f)
@@ -414,7 +429,41 @@ func (v *view) url() *url.URL {
 	return &v.u
 }
 
-// identity is the requester's identity, as fence.Policy.Identity makes it.
+// name shows the requester: by its logged digest, or else by the
+// identity its raw credentials make.
+func (v *view) name() string {
+	if d := v.r.Requester; d != "" {
+		return v.c.stampName(d)
+	}
+	return v.c.name(v.identity())
+}
+
+// stampedFor reports whether stamp is the requester's: the logged digest
+// itself, no HMAC needed, or else the stamp of its identity.
+func (v *view) stampedFor(stamp string) bool {
+	if d := v.r.Requester; d != "" {
+		return subtle.ConstantTimeCompare([]byte(stamp), []byte(d)) == 1
+	}
+	return v.c.stampFor(v.identity(), stamp)
+}
+
+// who is the requester as the collapse check tells requesters apart: its
+// digest, logged or (with the key) made from its raw credentials, so that
+// a log mixing both sees one requester once; without the key, the raw
+// identity, which no digest matches.
+func (v *view) who() string {
+	switch {
+	case v.r.Requester != "":
+		return v.r.Requester
+	case v.c.key != nil:
+		return v.c.digest(v.identity())
+	}
+	return v.identity()
+}
+
+// identity is the requester's identity, as fence.Policy.Identity makes it
+// from the raw credentials; a record with a requester digest is never
+// asked it.
 func (v *view) identity() string {
 	if !v.idKnown {
 		v.id, v.idKnown = v.c.identity(v), true
@@ -593,32 +642,50 @@ func (c *Checker) digest(identity string) string {
 // owner shows whom a stamp was made for: an account, anonymous, or the
 // stamp itself, already a digest, when it has a stamp's form.
 func (c *Checker) owner(stamp string) string {
-	for identity, name := range c.accounts {
-		if fence.VerifyOwnerStamp(c.key, identity, stamp) {
-			return name
-		}
-	}
-	if fence.VerifyOwnerStamp(c.key, "", stamp) {
-		return "anonymous"
-	}
 	if !wellFormedStamp(stamp) {
 		// Not a stamp the fence made: whatever the field held is not
 		// echoed.
 		return "a malformed stamp"
 	}
+	return c.stampName(stamp)
+}
+
+// stampName shows a well-formed stamp or requester digest: by the name of
+// the account or anonymous identity it was made for (known with the key),
+// or as itself, which gives nothing away.
+func (c *Checker) stampName(stamp string) string {
+	if name, ok := c.stampNames[stamp]; ok {
+		return name
+	}
 	return stamp
 }
 
+// stampPrefix starts every stamp (fence's stampVersion).
+const stampPrefix = "v1."
+
 // wellFormedStamp says whether s has the form of cache_fence's stamps:
-// "v1." and 16 bytes in unpadded base64url.
+// "v1." and 16 bytes in unpadded base64url (22 characters, the last
+// carrying four bits of padding, which decoding ignores).
 func wellFormedStamp(s string) bool {
-	digest, ok := strings.CutPrefix(s, "v1.")
+	digest, ok := strings.CutPrefix(s, stampPrefix)
 	if !ok || len(digest) != 22 {
 		return false
 	}
-	_, err := base64.RawURLEncoding.DecodeString(digest)
-	return err == nil
+	for i := range len(digest) {
+		if !base64URL[digest[i]] {
+			return false
+		}
+	}
+	return true
 }
+
+// base64URL marks the bytes of the base64url alphabet.
+var base64URL = func() (in [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+		in[c] = true
+	}
+	return in
+}()
 
 // displayPath is a path fit to print: with its path parameters and
 // ASP.NET cookieless segments, where session ids live, redacted, and safe

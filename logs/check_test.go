@@ -120,7 +120,44 @@ func TestChecksOnFixtures(t *testing.T) {
 			"12 stamp_mismatch alice>" + bobCookie + " ",
 			"12 cached_personal >" + bobCookie + " owner_stamp,private_path," + fenced,
 			"14 cached_personal >" + bobCookie + " " + qualified,
-		}},
+		}}, {
+			// Digest mode: the requester is its digest, named when it is an
+			// account's or anonymous; a raw line (9) of the same log names
+			// carol as her digest line (10) does.
+			"nginx_requester.log", Options{Format: Nginx}, []string{
+				"3 stamp_mismatch alice>bob ",
+				"3 cached_personal >bob owner_stamp,private_path," + fenced,
+				"5 cached_personal >anonymous owner_stamp,set_cookie",
+				"9 stamp_mismatch alice>" + stampCarol + " ",
+				"9 cached_personal >" + stampCarol + " owner_stamp,private_path," + fenced,
+				"10 stamp_mismatch alice>" + stampCarol + " ",
+				"10 cached_personal >" + stampCarol + " owner_stamp,private_path," + fenced,
+			}}, {"varnishncsa_requester.log", Options{Format: Varnishncsa}, []string{
+			"3 stamp_mismatch alice>" + stampBobCookie + " ",
+			"3 cached_personal >" + stampBobCookie + " owner_stamp,private_path," + fenced,
+			"5 cached_personal >anonymous owner_stamp,set_cookie",
+		}}, {"fastly_requester.ndjson", Options{Format: Fastly}, []string{
+			"2 stamp_mismatch alice>" + stampBobCookie + " ",
+			"2 cached_personal >" + stampBobCookie + " owner_stamp,private_path," + fenced,
+			"3 cached_personal >anonymous owner_stamp,set_cookie",
+		}}, {"cloudflare_requester.ndjson", Options{Format: Cloudflare}, []string{
+			"2 stamp_mismatch alice>" + stampBobCookie + " ",
+			"2 cached_personal >" + stampBobCookie + " owner_stamp,private_path," + fenced,
+			"3 cached_personal >anonymous owner_stamp,set_cookie",
+			"5 stamp_mismatch alice>" + stampBobCookie + " ",
+			"5 cached_personal >" + stampBobCookie + " owner_stamp,private_path",
+		}}, {"akamai_requester.ndjson", Options{}, []string{
+			"2 stamp_mismatch alice>" + stampBobCookie + " ",
+			"2 cached_personal >" + stampBobCookie + " owner_stamp,private_path",
+		}}, {
+			// Line 5 logs bob's cookie, line 4 his digest: one requester, so
+			// the collapse needs carol's hit (line 6) as its second.
+			"cloudfront_realtime_requester.tsv", Options{Format: CloudFrontRealtime, Fields: realtimeFields}, []string{
+				"4 cached_personal >" + stampBobCookie + " private_path",
+				"5 cached_personal >" + stampBobCookie + " private_path",
+				"6 cached_personal >" + stampCarol + " private_path",
+				"6 collapse_suspected >" + stampCarol + " 2 identities got hits within 5s of one miss by another (this one 750ms after it)",
+			}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			recs, _ := readFixture(t, tc.file, tc.opts)
@@ -291,5 +328,114 @@ func TestFindingPathsRedacted(t *testing.T) {
 		if len(keys) != 1 {
 			t.Errorf("%q: finding keys %q, want one", tc.paths, slices.Sorted(maps.Keys(keys)))
 		}
+	}
+}
+
+// A record's requester digest is its requester: stamps are compared with
+// it (with or without the key), it is never read past for the raw
+// credentials the record may also hold, and, with the key, the accounts'
+// and the anonymous digests show by name.
+func TestRequesterDigest(t *testing.T) {
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	rec := func(requester, stamp, cookie string) Record {
+		return Record{Line: 1, Time: at, Host: "www.example.com", Path: "/account", Cache: cachestatus.Hit,
+			Stamped: true, Stamp: stamp, Requester: requester, Cookie: cookie}
+	}
+	keyless := testConfig()
+	keyless.Key = nil
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		r    Record
+		want []string
+	}{
+		{"the owner's digest", testConfig(), rec(stampAlice, stampAlice, ""),
+			[]string{"1 cached_personal >alice owner_stamp,private_path"}},
+		{"another's digest", testConfig(), rec(stampBobCookie, stampAlice, ""), []string{
+			"1 stamp_mismatch alice>" + stampBobCookie + " ",
+			"1 cached_personal >" + stampBobCookie + " owner_stamp,private_path"}},
+		{"an account's digest shows by name", testConfig(), rec(stampBob, stampAlice, ""), []string{
+			"1 stamp_mismatch alice>bob ", "1 cached_personal >bob owner_stamp,private_path"}},
+		{"the anonymous digest", testConfig(), rec(stampAnon, stampAlice, ""), []string{
+			"1 stamp_mismatch alice>anonymous ", "1 cached_personal >anonymous owner_stamp,private_path"}},
+		{"the digest wins over a cookie that matches the stamp", testConfig(), rec(stampBobCookie, stampAlice, "session=alice"), []string{
+			"1 stamp_mismatch alice>" + stampBobCookie + " ",
+			"1 cached_personal >" + stampBobCookie + " owner_stamp,private_path"}},
+		{"the digest wins over a cookie that does not", testConfig(), rec(stampAlice, stampAlice, "session=bob"),
+			[]string{"1 cached_personal >alice owner_stamp,private_path"}},
+		{"raw credentials without a digest", testConfig(), rec("", stampAlice, "session=bob"), []string{
+			"1 stamp_mismatch alice>" + stampBobCookie + " ",
+			"1 cached_personal >" + stampBobCookie + " owner_stamp,private_path"}},
+		{"a malformed stamp against a digest", testConfig(), rec(stampAlice, "garbage", ""), []string{
+			"1 stamp_mismatch a malformed stamp>alice ", "1 cached_personal >alice owner_stamp,private_path"}},
+		// Without the key, a digest still tells a stamp made for another;
+		// no one is named, and raw credentials tell nothing of stamps.
+		{"keyless: another's digest", keyless, rec(stampBob, stampAlice, ""), []string{
+			"1 stamp_mismatch " + stampAlice + ">" + stampBob + " ",
+			"1 cached_personal >" + stampBob + " owner_stamp,private_path"}},
+		{"keyless: the owner's digest", keyless, rec(stampAlice, stampAlice, ""),
+			[]string{"1 cached_personal >" + stampAlice + " owner_stamp,private_path"}},
+		{"keyless: raw credentials", keyless, rec("", stampAlice, "session=alice"),
+			[]string{"1 cached_personal >alice owner_stamp,private_path"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := newTestChecker(t, tc.cfg)
+			if got := findings(ch, []Record{tc.r}); !slices.Equal(got, tc.want) {
+				t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// Records with digests cost no HMAC and no identity: the checker's
+// memories of identities and their stamps stay empty, whatever they hold
+// besides (raw credentials included) and whichever checks they reach.
+func TestRequesterDigestNoHMAC(t *testing.T) {
+	ch := newTestChecker(t, testConfig())
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	digests := []string{stampAlice, stampBobCookie, stampCarol, stampAnon, stampBob}
+	for i := range 1000 {
+		d := digests[i%len(digests)]
+		for _, r := range []Record{
+			{Time: t0, Path: "/account", Cache: cachestatus.Stored, Requester: d, Cookie: "session=x"},
+			{Time: t0, Path: "/account", Cache: cachestatus.Hit, Requester: d, Authorization: "Bearer y"},
+			{Time: t0, Path: "/p", Cache: cachestatus.Hit, Stamped: true, Stamp: stampAlice, Requester: d, Cookie: "session=z"},
+		} {
+			ch.Check("t", &r, func(*Finding) {})
+		}
+	}
+	if len(ch.stamps) != 0 || len(ch.identities) != 0 {
+		t.Errorf("digest records made %d stamps and %d identities", len(ch.stamps), len(ch.identities))
+	}
+}
+
+// A mixed log's findings, as text and as JSON, hold no credential of its
+// raw records, and an account's digest prints as the account's name.
+func TestRequesterFindingsHoldNoCredential(t *testing.T) {
+	ch := newTestChecker(t, testConfig())
+	var out []byte
+	for _, fx := range []struct {
+		file string
+		opts Options
+	}{
+		{"nginx_requester.log", Options{Format: Nginx}},
+		{"cloudflare_requester.ndjson", Options{Format: Cloudflare}},
+		{"cloudfront_realtime_requester.tsv", Options{Format: CloudFrontRealtime, Fields: realtimeFields}},
+	} {
+		recs, _ := readFixture(t, fx.file, fx.opts)
+		for i := range recs {
+			ch.Check(fx.file, &recs[i], func(f *Finding) {
+				out = f.AppendText(out)
+				out, _ = f.AppendJSON(out)
+			})
+		}
+	}
+	for _, secret := range []string{"session=", "carol\x00", "Bearer", stampBob} {
+		if strings.Contains(string(out), secret) {
+			t.Errorf("the findings show %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(string(out), "to bob") {
+		t.Errorf("bob's digest is not shown by his name:\n%s", out)
 	}
 }

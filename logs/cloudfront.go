@@ -94,27 +94,33 @@ func cloudFrontRecord(r *Record, w *words, host, method, stem, query, status, re
 		// cs-headers: "Name:value" lines, URL-encoded, cut at 800 bytes.
 		for line := range strings.SplitSeq(escape.Percent(headers), "\n") {
 			if name, v, ok := strings.Cut(line, ":"); ok && name != "Cookie" && name != "cookie" {
-				setHeader(r, name, strings.TrimSpace(v))
+				if err := setHeader(r, name, strings.TrimSpace(v)); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return nil
 }
 
-// setHeader records a logged request header: Cookie and Authorization
-// in their fields, the rest in r.Header.
-func setHeader(r *Record, name, value string) {
+// setHeader records a logged request header: Cookie, Authorization and
+// the requester digest in their fields, the rest in r.Header. Only a
+// malformed digest is an error.
+func setHeader(r *Record, name, value string) error {
 	switch name = http.CanonicalHeaderKey(name); name {
 	case "Cookie":
 		r.Cookie = value
 	case "Authorization":
 		r.Authorization = value
+	case RequesterHeader:
+		return r.setRequester(value)
 	default:
 		if r.Header == nil {
 			r.Header = http.Header{}
 		}
 		r.Header[name] = append(r.Header[name], value)
 	}
+	return nil
 }
 
 // realtimeOrder are the real-time log's fields, in the fixed order of

@@ -41,6 +41,7 @@ type want struct {
 	cache                 cachestatus.Verdict
 	word                  string
 	cookie, authorization string
+	requester             string
 	stamp                 string
 	stamped, setCookie    bool
 	time                  string // RFC 3339, "" to skip
@@ -74,6 +75,9 @@ func (w want) check(t *testing.T, r Record) {
 	if r.Cookie != w.cookie || r.Authorization != w.authorization {
 		errorf("Cookie, Authorization", r.Cookie+" | "+r.Authorization, w.cookie+" | "+w.authorization)
 	}
+	if r.Requester != w.requester {
+		errorf("Requester", r.Requester, w.requester)
+	}
 	if r.Stamped != w.stamped || r.Stamp != w.stamp || r.SetCookie != w.setCookie {
 		t.Errorf("line %d: stamped %v stamp %q set-cookie %v, want %v %q %v", w.line, r.Stamped, r.Stamp, r.SetCookie, w.stamped, w.stamp, w.setCookie)
 	}
@@ -104,11 +108,15 @@ func mustTime(t *testing.T, s string) time.Time {
 // realtimeQuery is the query of the documented real-time record.
 const realtimeQuery = "stm=1607374321563&e=pp&url=http%253A%252F%252Flocalhost%253A5000%252Fpage-2&refr=http%253A%252F%252Flocalhost%253A5000%252F&pp_mix=0&pp_max=0&pp_miy=0&pp_may=0&tv=js-2.6.2&tna=cf&aid=site&p=web&tz=America%252FNew_York&lang=en-US&cs=UTF-8&res=3840x1600&cd=24&cookie=1&eid=d778127d-4ddf-4c04-90af-ffccc980eee8&dtm=1607374321561&vp=2450x1431&ds=2450x1431&vid=5&sid=a88ec782-713b-4e0d-b2da-c408e5730834&duid=eaa664f5-8ba9-41e9-9c98-a2ad088ca440&fp=2033130908"
 
-// The stamps the fixtures carry, made with testKey.
+// The stamps the fixtures carry, made with testKey, which are also the
+// requester digests of the *_requester fixtures.
 const (
-	stampAlice = "v1.WG1i5os8sXWL5QUyZMFOdA"
-	stampAnon  = "v1.c0iqLvXLNIeqWHo49VbMgQ"
-	stampBob   = "v1.KXFHjnKumkRhBpuazWT-qw" // for "Authorization: Bearer bob"
+	stampAlice      = "v1.WG1i5os8sXWL5QUyZMFOdA"
+	stampAnon       = "v1.c0iqLvXLNIeqWHo49VbMgQ"
+	stampBob        = "v1.KXFHjnKumkRhBpuazWT-qw" // for "Authorization: Bearer bob"
+	stampBobCookie  = "v1.cyfjKfqyF2GukbpGo6dNyQ" // for "Cookie: session=bob"
+	stampCarol      = "v1.B-UG9SJofp4S0YspTU4CEg" // for "Cookie: session=carol"
+	stampCarolToken = "v1.pE16D3flH8b6ck5FPpPgCg" // for "Authorization: Bearer carol-token"
 )
 
 // Each format's fixture, from documented sample lines where the vendor
@@ -243,6 +251,66 @@ func TestFormats(t *testing.T) {
 			{line: 13, host: "www.example.com", path: "/news", cache: hit, word: "HIT", cookie: "session=bob", stamped: true, storage: true, cacheControl: "s-maxage=600, stale-while-revalidate"},
 			{line: 14, host: "www.example.com", path: "/cart", cache: hit, word: "HIT", cookie: "session=bob", stamped: true, storage: true, cacheControl: `private="Set-Cookie", max-age=60`},
 			{line: 15, host: "www.example.com", path: "/plain", cache: hit, word: "HIT", cookie: "session=bob", stamped: true, storage: true},
+		},
+	}, {
+		// Digest mode: the requester digest in place of the credentials.
+		file: "nginx_requester.log", skipped: 2, opts: Options{Format: Nginx},
+		want: []want{
+			{line: 2, host: "www.example.com", path: "/account", query: "a=1", status: 200, cache: stored, word: "MISS", requester: stampAlice, stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store", time: "2026-11-30T02:37:01.596Z"},
+			{line: 3, host: "www.example.com", path: "/account", query: "a=1", cache: hit, word: "HIT", requester: stampBob, stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store"},
+			{line: 4, host: "www.example.com", path: "/login", cache: stored, word: "MISS", requester: stampAnon, stamped: true, stamp: stampAnon, setCookie: true, storage: true},
+			{line: 5, host: "www.example.com", path: "/login", cache: hit, word: "HIT", requester: stampAnon, stamped: true, stamp: stampAnon, setCookie: true, storage: true},
+			{line: 6, host: "www.example.com", path: "/static/app.css", cache: hit, word: "REVALIDATED", requester: stampCarol, stamped: true, storage: true, cacheControl: "public, max-age=3600"},
+			{line: 7, host: "www.example.com", path: "/healthz", cache: unknown, stamped: true, storage: true},
+			{line: 9, host: "www.example.com", path: "/account", cache: hit, word: "HIT", cookie: "session=carol", stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store"},
+			{line: 10, host: "www.example.com", path: "/account", cache: hit, word: "HIT", requester: stampCarol, stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store"},
+		},
+	}, {
+		// A twelfth field counts only if it is "-" or a digest: line 6's
+		// cookie holds a tab.
+		file: "varnishncsa_requester.log", skipped: 1, opts: Options{Format: Varnishncsa},
+		want: []want{
+			{line: 2, host: "www.example.com", path: "/account", cache: stored, word: "miss", requester: stampAlice, stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store", time: "2026-12-04T15:28:04.789Z"},
+			{line: 3, host: "www.example.com", path: "/account", cache: hit, word: "hit", requester: stampBobCookie, stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store"},
+			{line: 4, host: "www.example.com", path: "/news", cache: hit, word: "hit", requester: stampAnon, stamped: true, storage: true, cacheControl: "s-maxage=600, stale-while-revalidate"},
+			{line: 5, host: "www.example.com", path: "/login", cache: hit, word: "hit", requester: stampAnon, stamped: true, stamp: stampAnon, setCookie: true, storage: true},
+			{line: 6, host: "www.example.com", path: "/static/app.css", cache: hit, word: "hit", cookie: "sid=1\tx=2", stamped: true, storage: true, cacheControl: "public, max-age=3600"},
+			{line: 7, host: "www.example.com", path: "/plain", cache: hit, word: "hit", stamped: true, storage: true},
+		},
+	}, {
+		file: "fastly_requester.ndjson", opts: Options{Format: Fastly},
+		want: []want{
+			{line: 1, host: "www.example.com", path: "/account", status: 200, cache: stored, word: "MISS-CLUSTER", requester: stampAlice, stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store", time: "2023-11-14T22:13:20.2Z"},
+			{line: 2, host: "www.example.com", path: "/account", cache: hit, word: "HIT-STALE-CLUSTER", requester: stampBobCookie, stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store"},
+			{line: 3, host: "www.example.com", path: "/login", cache: hit, word: "HIT", requester: stampAnon, stamped: true, stamp: stampAnon, setCookie: true, storage: true},
+			{line: 4, host: "www.example.com", path: "/api/me", cache: passed, word: "PASS", requester: stampCarolToken, stamped: true, stamp: stampCarolToken, storage: true, cacheControl: "private, no-store"},
+			{line: 5, host: "www.example.com", path: "/oops", status: 503, cache: unknown, word: "ERROR", stamped: true, storage: true},
+		},
+	}, {
+		file: "cloudflare_requester.ndjson", opts: Options{Format: Cloudflare},
+		want: []want{
+			{line: 1, host: "www.example.com", path: "/account", query: "tab=orders", cache: stored, word: "miss", requester: stampAlice, stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store", time: "2023-11-14T22:13:21Z"},
+			{line: 2, host: "www.example.com", path: "/account", query: "tab=orders", cache: hit, word: "hit", requester: stampBobCookie, stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store"},
+			{line: 3, host: "www.example.com", path: "/login", cache: hit, word: "hit", requester: stampAnon, stamped: true, stamp: stampAnon, setCookie: true},
+			{line: 4, host: "www.example.com", path: "/api/me", cache: passed, word: "dynamic", requester: stampBob, stamped: true, stamp: stampBob},
+			{line: 5, host: "www.example.com", path: "/account", cache: hit, word: "hit", cookie: "session=bob", stamped: true, stamp: stampAlice},
+		},
+	}, {
+		file: "akamai_requester.ndjson",
+		want: []want{
+			{line: 1, host: "www.example.com", path: "/account", status: 200, cache: stored, word: "0", cookie: "-", requester: stampAlice, stamped: true, stamp: stampAlice},
+			{line: 2, host: "www.example.com", path: "/account", cache: hit, word: "1", cookie: "-", requester: stampBobCookie, stamped: true, stamp: stampAlice},
+			{line: 3, host: "www.example.com", path: "/news", cache: passed, word: "0", cookie: "-", requester: stampAnon, stamped: true},
+		},
+	}, {
+		file: "cloudfront_realtime_requester.tsv", skipped: 2,
+		opts: Options{Format: CloudFrontRealtime, Fields: realtimeFields},
+		want: []want{
+			{line: 3, host: "www.example.com", path: "/account", status: 200, cache: stored, word: "Miss", requester: stampAlice,
+				header: "Cache-Fence-Requester: "}, // in its field, not among the headers
+			{line: 4, host: "www.example.com", path: "/account", cache: hit, word: "Hit", requester: stampBobCookie},
+			{line: 5, host: "www.example.com", path: "/account", cache: hit, word: "Hit", cookie: "session=bob"},
+			{line: 6, host: "www.example.com", path: "/account", cache: hit, word: "Hit", requester: stampCarol},
 		},
 	}} {
 		if tc.like != "" {

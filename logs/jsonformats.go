@@ -36,6 +36,7 @@ func newLogpushParser(stampHeader string) *logpushParser {
 func (p *logpushParser) parse(line string, r *Record) error {
 	var uri, path, cookies string
 	var test bool
+	var bad error
 	err := eachMember(line, func(key, v string) {
 		switch key {
 		case "EdgeStartTimestamp":
@@ -54,13 +55,16 @@ func (p *logpushParser) parse(line string, r *Record) error {
 			r.CacheWord = jsonString(v)
 			r.Cache = p.words.verdict(r.CacheWord)
 		case "RequestHeaders":
-			eachString(v, func(name, value string) { setHeader(r, name, value) })
+			eachString(v, func(name, value string) { bad = cmp.Or(bad, setHeader(r, name, value)) })
 		case "ResponseHeaders", "ResponseFields":
 			r.Stamped = true
 			_ = members(v, func(name, raw string) {
 				switch name = strings.ToLower(name); name {
 				case p.stamp:
 					r.Stamp = jsonString(raw)
+				case requesterField:
+					// The edge may hand the digest back on the response.
+					bad = cmp.Or(bad, r.setRequester(jsonString(raw)))
 				case "set-cookie":
 					// One value, or all of them with preserve_duplicates.
 					r.SetCookie = r.SetCookie || (raw != `""` && raw != "null" && raw != "[]")
@@ -79,7 +83,7 @@ func (p *logpushParser) parse(line string, r *Record) error {
 			test = true
 		}
 	})
-	if err != nil {
+	if err = cmp.Or(err, bad); err != nil {
 		return err
 	}
 	if r.Cookie == "" {
@@ -97,6 +101,9 @@ func (p *logpushParser) parse(line string, r *Record) error {
 	r.Path, r.Query, _ = strings.Cut(uri, "?")
 	return nil
 }
+
+// requesterField is RequesterHeader as Logpush writes header names.
+var requesterField = strings.ToLower(RequesterHeader)
 
 // eachMember reads a line of a JSON format with members; a blank line
 // holds no record.
@@ -133,12 +140,14 @@ func cookieHeader(raw string) string {
 }
 
 // fastlyParser reads the recommended Fastly log format (docs/logs.md):
-// time, host, method, url, status, fastly_state, cookie, authorization,
-// cache_fence_owner, set_cookie, and cache_control, expires and vary.
+// time, host, method, url, status, fastly_state, cache_fence_owner,
+// set_cookie, cache_control, expires and vary, and the requester digest
+// (requester) or, in its place, cookie and authorization.
 type fastlyParser struct{ words words }
 
 func (p *fastlyParser) parse(line string, r *Record) error {
 	var uri string
+	var bad error
 	err := eachMember(line, func(key, v string) {
 		switch key {
 		case "time":
@@ -158,6 +167,8 @@ func (p *fastlyParser) parse(line string, r *Record) error {
 			r.Cookie = fastlyValue(v)
 		case "authorization":
 			r.Authorization = fastlyValue(v)
+		case "requester":
+			bad = cmp.Or(bad, r.setRequester(fastlyValue(v)))
 		case "cache_fence_owner":
 			r.Stamped = true
 			r.Stamp = fastlyValue(v)
@@ -167,7 +178,7 @@ func (p *fastlyParser) parse(line string, r *Record) error {
 			r.setStorageHeader(strings.ReplaceAll(key, "_", "-"), fastlyValue(v))
 		}
 	})
-	if err != nil {
+	if err = cmp.Or(err, bad); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(uri, "/") {
@@ -194,6 +205,7 @@ type datastreamParser struct{ words words }
 
 func (p *datastreamParser) parse(line string, r *Record) error {
 	var cacheable string
+	var bad error
 	err := eachMember(line, func(key, v string) {
 		switch key {
 		case "reqTimeSec":
@@ -217,10 +229,12 @@ func (p *datastreamParser) parse(line string, r *Record) error {
 			r.Cookie = escape.Percent(jsonString(v))
 		case "customField":
 			r.Stamped = true
-			r.Stamp = stampIn(escape.Percent(jsonString(v)))
+			var requester string
+			r.Stamp, requester = customWords(escape.Percent(jsonString(v)))
+			bad = cmp.Or(bad, r.setRequester(requester))
 		}
 	})
-	if err != nil {
+	if err = cmp.Or(err, bad); err != nil {
 		return err
 	}
 	if r.Path == "" || r.Path == "-" {
@@ -236,19 +250,28 @@ func (p *datastreamParser) parse(line string, r *Record) error {
 	return nil
 }
 
-// stampIn finds an owner stamp in a custom log field, alone or among other
-// values separated by '|', ';', ',' or spaces. Stamps start "v1."; the
-// field may hold other things, and they are no stamp.
-func stampIn(field string) string {
+// customWords reads a custom log field: the owner stamp, alone or among
+// other values separated by '|', ';', ',' or spaces, and the requester
+// digest, the word "requester=v1.…". Stamps start "v1." (after a name
+// and '=', if any); the field may hold other things, and they are no
+// stamp.
+func customWords(field string) (stamp, requester string) {
 	for word := range strings.FieldsFuncSeq(field, func(c rune) bool {
-		return c == '|' || c == ';' || c == ',' || c == ' ' || c == '='
+		return c == '|' || c == ';' || c == ',' || c == ' '
 	}) {
-		if strings.HasPrefix(word, "v1.") {
-			return word
+		if v, ok := strings.CutPrefix(word, customRequester); ok {
+			requester = v
+			continue
+		}
+		if v := word[strings.LastIndexByte(word, '=')+1:]; stamp == "" && strings.HasPrefix(v, stampPrefix) {
+			stamp = v
 		}
 	}
-	return ""
+	return stamp, requester
 }
+
+// customRequester names the requester digest in a custom log field.
+const customRequester = "requester="
 
 // cloudCDNParser reads Google Cloud CDN's LoadBalancerLogEntry, one per
 // line as a Cloud Logging sink to Cloud Storage or Pub/Sub writes them

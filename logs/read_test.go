@@ -2,17 +2,24 @@ package logs
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cachefence/cachefence/fence"
+	"github.com/cachefence/cachefence/internal/loggen"
 )
 
 const nginxLine = "1796006221.596\twww.example.com\tGET\t/account\t200\tHIT\t-\t-\t-\tsession=alice\n"
@@ -429,4 +436,146 @@ func TestBadLinesBeforeTheFormat(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A requester digest that is not one ("v1." and 22 base64url characters)
+// makes a bad line in every format that carries digests, and the reason
+// never quotes it: a misconfigured edge may log a credential there.
+func TestMalformedRequesterDigest(t *testing.T) {
+	const secret = "s3cr3t-session"
+	tab := "1796006221.596\twww.example.com\tGET\t/account\t200\tHIT\t-\t-\t-\t-\t-\t"
+	rt := "1607374400.000\t192.0.2.1\t0.100\t200\t900\tGET\thttps\twww.example.com\t/account\t300\tSEA19-C1\trid==\td.cloudfront.net\t0.100\tHTTP/2.0\tIPv4\tcurl/8.0\t-\t-\t-\tHit\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\tHit\t-\t-\ttext/html\t507\t-\t-\t50000\tHit\tUS\tgzip\t*/*\t/account*\tCache-Fence-Requester:"
+	logpush := `{"ClientRequestURI":"/account","CacheCacheStatus":"hit",`
+	for _, tc := range []struct {
+		name, line string
+		o          Options
+	}{
+		{"nginx, v1. and more", tab + "v1." + secret, Options{Format: Nginx}},
+		{"nginx, v1. and too few", tab + "v1.WG1i5os8sXWL5QUyZMFOd", Options{Format: Nginx}},
+		{"varnishncsa, v1. and a bad character", tab + "v1.WG1i5os8sXWL5QUyZMFO+A", Options{Format: Varnishncsa}},
+		{"fastly", `{"url":"/account","fastly_state":"HIT","requester":"` + secret + `"}`, Options{Format: Fastly}},
+		{"cloudflare request header", logpush + `"RequestHeaders":{"cache-fence-requester":"` + secret + `"}}`, Options{Format: Cloudflare}},
+		{"cloudflare response header", logpush + `"ResponseHeaders":{"cache-fence-requester":"v1.` + secret + `"}}`, Options{Format: Cloudflare}},
+		{"cloudfront real-time", rt + secret + "%0A\tHost%0A\t1", Options{Format: CloudFrontRealtime, Fields: realtimeFields}},
+		{"akamai custom field", `{"reqPath":"/account","cacheStatus":"1","customField":"v1.WG1i5os8sXWL5QUyZMFOdA|requester=` + secret + `"}`, Options{Format: Akamai}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, _, _ := readAll(t, strings.NewReader(tc.line+"\n"), tc.o)
+			if st.Bad != 1 || st.Records != 0 || len(st.BadLines) != 1 {
+				t.Fatalf("%d records, %d bad %v; want one bad line", st.Records, st.Bad, st.BadLines)
+			}
+			if reason := st.BadLines[0].Reason; reason != errBadRequester.Error() || strings.Contains(reason, secret) {
+				t.Errorf("reason %q", reason)
+			}
+		})
+	}
+}
+
+// BenchmarkReadDigest reads BenchmarkRead's traffic as an edge logs it
+// with and without requester digests, side by side: "raw" logs each
+// requester's cookie, which the checker turns into an identity and an
+// HMAC, "digest" the digest the edge made, which costs neither. The
+// generated traffic has 100 sessions, whose identities and HMACs the
+// checker remembers; "-fresh" gives every line a session of its own, as a
+// site with more sessions than the checker remembers does. nginx's raw
+// lines get the Cache-Control field that its digest lines need, so that
+// both judge the same headers.
+func BenchmarkReadDigest(b *testing.B) {
+	for _, f := range []Format{Nginx, Fastly, Cloudflare} {
+		for _, mode := range []string{"raw", "digest", "raw-fresh", "digest-fresh"} {
+			b.Run(string(f)+"/"+mode, func(b *testing.B) {
+				found := 0
+				data, sink, o := benchLog(b, f, 0, func(*Finding) { found++ })
+				data = relog(b, sink.Checker.policy, f, mode, data)
+				readBench(b, sink, data, o)
+				if found != 0 {
+					b.Fatalf("%d findings in clean traffic", found)
+				}
+			})
+		}
+	}
+}
+
+// relog rewrites a generated log of format f as mode says: in digest
+// mode, each requester's credentials replaced by their digest; fresh,
+// with a session per line, stamped for it.
+func relog(b *testing.B, policy *fence.Policy, f Format, mode string, data []byte) []byte {
+	digest, fresh := strings.HasPrefix(mode, "digest"), strings.HasSuffix(mode, "-fresh")
+	digestOf := func(cookie string) string {
+		h := http.Header{}
+		if cookie != "" {
+			h.Set("Cookie", cookie)
+		}
+		return fence.OwnerStamp(loggen.Key, policy.Identity(h, &url.URL{}))
+	}
+	// requester rewrites a line's cookie and stamp, and returns the
+	// digest and cookie to log.
+	requester := func(i int, cookie, stamp *string) (string, string) {
+		if fresh && strings.Contains(*cookie, "session=") {
+			*cookie += fmt.Sprint("-", i)
+			if *stamp != "" {
+				*stamp = digestOf(*cookie)
+			}
+		}
+		if digest {
+			return digestOf(*cookie), ""
+		}
+		return "", *cookie
+	}
+	var out []byte
+	i := 0
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSuffix(line, "\n")
+		i++
+		if f == Nginx {
+			// time host method uri status cache stamp set-cookie authorization cookie
+			fields := strings.Split(line, "\t")
+			cookie, stamp := dash(fields[9]), dash(fields[6])
+			d, c := requester(i, &cookie, &stamp)
+			fields = append(fields[:6], cmp.Or(stamp, "-"), "-", "-", "-", cmp.Or(c, "-"))
+			if d != "" {
+				fields = append(fields, d)
+			}
+			out = append(append(out, strings.Join(fields, "\t")...), '\n')
+			continue
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			b.Fatal(err)
+		}
+		if f == Fastly {
+			cookie, stamp := fastlyValue(`"`+rec["cookie"].(string)+`"`), fastlyValue(`"`+rec["cache_fence_owner"].(string)+`"`)
+			d, c := requester(i, &cookie, &stamp)
+			rec["cookie"], rec["cache_fence_owner"] = cmp.Or(c, "(null)"), cmp.Or(stamp, "(null)")
+			if d != "" {
+				rec["requester"] = d
+			}
+		} else {
+			var pairs []string
+			for name, v := range rec["Cookies"].(map[string]any) {
+				pairs = append(pairs, name+"="+v.(string))
+			}
+			slices.Sort(pairs)
+			cookie := strings.Join(pairs, "; ")
+			response := rec["ResponseHeaders"].(map[string]any)
+			stamp, _ := response["cache-fence-owner"].(string)
+			d, c := requester(i, &cookie, &stamp)
+			response["cache-fence-owner"] = stamp
+			rec["Cookies"] = map[string]string{}
+			for pair := range strings.SplitSeq(c, "; ") {
+				if name, v, ok := strings.Cut(pair, "="); ok {
+					rec["Cookies"].(map[string]string)[name] = v
+				}
+			}
+			if d != "" {
+				rec["RequestHeaders"] = map[string]string{"cache-fence-requester": d}
+			}
+		}
+		j, err := json.Marshal(rec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(append(out, j...), '\n')
+	}
+	return out
 }

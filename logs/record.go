@@ -37,7 +37,12 @@ type Record struct {
 	// logged.
 	Cache     cachestatus.Verdict
 	CacheWord string
+	// Requester is the requester digest the edge logged (RequesterHeader):
+	// the owner stamp the fence gives this requester. "" when the line
+	// carries none; then the requester is read from the raw credentials.
+	Requester string
 	// Cookie and Authorization are the request's headers; "" when absent.
+	// A record with a Requester is never judged by them.
 	Cookie, Authorization string
 	// Header holds the other request headers the log carries, for the
 	// fence's credential headers; nil when it carries none.
@@ -169,6 +174,32 @@ func (w *words) verdict(word string) cachestatus.Verdict {
 		w.seen[strings.Clone(word)] = v
 	}
 	return v
+}
+
+// RequesterHeader is the request header in which the edge hands the log
+// the requester digest: fence.OwnerStamp(key, identity) of the request's
+// identity, exactly the stamp the fence gives the requester (the stamp of
+// "" for an anonymous one, as the fence stamps anonymous responses). The
+// log then holds no credential: a digest proves who asked to whoever has
+// the key, and gives away no session.
+const RequesterHeader = "Cache-Fence-Requester"
+
+// errBadRequester is the error of a line whose requester digest is not
+// one; the value is never quoted, since a misconfigured edge may log a
+// credential in its place.
+var errBadRequester = errors.New("malformed requester digest (want v1. and 22 base64url characters)")
+
+// setRequester records a logged requester digest: "" or "-" (what nginx
+// and varnishncsa log for an absent header) is none.
+func (r *Record) setRequester(v string) error {
+	switch {
+	case v == "" || v == "-":
+		return nil
+	case !wellFormedStamp(v):
+		return errBadRequester
+	}
+	r.Requester = v
+	return nil
 }
 
 // errSkip marks a line that is not a record: a W3C directive, a blank

@@ -8,9 +8,10 @@ import (
 )
 
 // tabParser reads the recommended nginx log_format and varnishncsa -F
-// format, which log the same eleven tab-separated fields (docs/logs.md):
+// format, which log the same eleven tab-separated fields (docs/logs.md),
+// and a twelfth in digest mode:
 //
-//	time host method uri status cache-status owner-stamp set-cookie cache-control authorization cookie
+//	time host method uri status cache-status owner-stamp set-cookie cache-control authorization cookie [requester]
 //
 // The ten fields recommended before the response's Cache-Control was
 // logged are read too, line by line (a log may change layout at a reload):
@@ -19,6 +20,13 @@ import (
 // varnishncsa does not: a tab in the cookie, which comes last, of a
 // ten-field line must not move its Authorization value into the
 // Cache-Control field, which findings quote.
+//
+// In digest mode a twelfth field follows the cookie: the requester digest
+// (RequesterHeader), with Authorization and Cookie logged as "-". A line
+// with an eleventh tab may also be a varnishncsa eleven-field line whose
+// cookie holds a tab, so its last field is the twelfth only if it is "-"
+// or starts like a digest, "v1.", as no cookie pair does; one that starts
+// so and is no digest makes a bad line.
 type tabParser struct {
 	words words
 }
@@ -35,8 +43,19 @@ func (p *tabParser) parse(line string, r *Record) error {
 	if isComment(line) {
 		return errSkip
 	}
+	tabs := strings.Count(line, "\t")
+	if tabs >= tabFields {
+		i := strings.LastIndexByte(line, '\t')
+		if last := line[i+1:]; last == "-" || strings.HasPrefix(last, stampPrefix) {
+			if err := r.setRequester(last); err != nil {
+				return err
+			}
+			line = line[:i]
+			tabs--
+		}
+	}
 	fields := tabFields
-	if strings.Count(line, "\t") < tabFields-1 || !mayBeCacheControl(nthField(line, 8)) {
+	if tabs < tabFields-1 || !mayBeCacheControl(nthField(line, 8)) {
 		fields = tabFieldsBefore
 	}
 	var f [tabFields]string

@@ -5,23 +5,37 @@ import "testing"
 // A ten-field line whose cookie holds an unescaped tab (varnishncsa does
 // not escape one) has as many tabs as an eleven-field line: it must still
 // be read as ten fields, so that its Authorization value never stands
-// where the Cache-Control does, which findings quote.
+// where the Cache-Control does, which findings quote. Likewise an
+// eleven-field line whose cookie holds a tab gains a twelfth field, the
+// requester digest, only if what follows the tab is a digest or "-".
 func TestTabLayoutOfEachLine(t *testing.T) {
 	for _, tc := range []struct {
 		name, line                          string
 		authorization, cookie, cacheControl string
 		storageLogged                       bool
+		requester                           string
 	}{
 		{"ten fields", "1764470000.000\th\tGET\t/a\t200\thit\t-\t-\tBearer SECRET\tsid=1",
-			"Bearer SECRET", "sid=1", "", false},
+			"Bearer SECRET", "sid=1", "", false, ""},
 		{"ten fields, a tab in the cookie", "1764470000.000\th\tGET\t/a\t200\thit\t-\t-\tBearer SECRET\tsid=1\tx=2",
-			"Bearer SECRET", "sid=1\tx=2", "", false},
+			"Bearer SECRET", "sid=1\tx=2", "", false, ""},
 		{"ten fields, Basic, a tab in the cookie", "1764470000.000\th\tGET\t/a\t200\thit\t-\t-\tBasic dXNlcjpw\tsid=1\tx=2",
-			"Basic dXNlcjpw", "sid=1\tx=2", "", false},
+			"Basic dXNlcjpw", "sid=1\tx=2", "", false, ""},
 		{"eleven fields", "1764470000.000\th\tGET\t/a\t200\thit\t-\t-\tprivate, no-store\tBearer SECRET\tsid=1",
-			"Bearer SECRET", "sid=1", "private, no-store", true},
+			"Bearer SECRET", "sid=1", "private, no-store", true, ""},
 		{"eleven fields, no Cache-Control", "1764470000.000\th\tGET\t/a\t200\thit\t-\t-\t-\t-\tsid=1",
-			"", "sid=1", "", true},
+			"", "sid=1", "", true, ""},
+		{"twelve fields, a digest", "1764470000.000\th\tGET\t/a\t200\thit\t-\t-\tprivate, no-store\t-\t-\t" + stampAlice,
+			"", "", "private, no-store", true, stampAlice},
+		{"twelve fields, no digest", "1764470000.000\th\tGET\t/a\t200\thit\t-\t-\tprivate\t-\t-\t-",
+			"", "", "private", true, ""},
+		{"eleven fields, a tab in the cookie", "1764470000.000\th\tGET\t/a\t200\thit\t-\t-\t-\tBearer SECRET\tsid=1\tx=2",
+			"Bearer SECRET", "sid=1\tx=2", "", true, ""},
+		{"eleven fields, a tab in the cookie before something like a digest", "1764470000.000\th\tGET\t/a\t200\thit\t-\t-\t-\t-\tsid=1\tv1x",
+			"", "sid=1\tv1x", "", true, ""},
+		// The one ambiguity: a cookie ending in a tab and "-" loses them.
+		{"eleven fields, a tab and a dash ending the cookie", "1764470000.000\th\tGET\t/a\t200\thit\t-\t-\t-\t-\tsid=1\t-",
+			"", "sid=1", "", true, ""},
 	} {
 		p := &tabParser{words: words{field: "$upstream_cache_status"}}
 		var r Record
@@ -29,9 +43,9 @@ func TestTabLayoutOfEachLine(t *testing.T) {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
 		}
-		if r.Authorization != tc.authorization || r.Cookie != tc.cookie || r.CacheControl != tc.cacheControl || r.StorageLogged != tc.storageLogged {
-			t.Errorf("%s: Authorization %q, Cookie %q, Cache-Control %q (logged %v); want %q, %q, %q (%v)", tc.name,
-				r.Authorization, r.Cookie, r.CacheControl, r.StorageLogged, tc.authorization, tc.cookie, tc.cacheControl, tc.storageLogged)
+		if r.Authorization != tc.authorization || r.Cookie != tc.cookie || r.CacheControl != tc.cacheControl || r.StorageLogged != tc.storageLogged || r.Requester != tc.requester {
+			t.Errorf("%s: Authorization %q, Cookie %q, Cache-Control %q (logged %v), Requester %q; want %q, %q, %q (%v), %q", tc.name,
+				r.Authorization, r.Cookie, r.CacheControl, r.StorageLogged, r.Requester, tc.authorization, tc.cookie, tc.cacheControl, tc.storageLogged, tc.requester)
 		}
 	}
 }
