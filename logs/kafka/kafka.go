@@ -8,7 +8,6 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -21,6 +20,9 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	// Named apart from the tests' stream.
+	logstream "github.com/cachefence/cachefence/logs/stream"
 )
 
 // Config is where to consume from, and how to log in.
@@ -116,15 +118,7 @@ func (r *Record) Source() string {
 // Join returns the batch's lines, each ended by a newline, as one log to
 // read: its line n (from 1) is batch[n-1].
 func Join(batch []Record) []byte {
-	n := 0
-	for i := range batch {
-		n += len(batch[i].Text) + 1
-	}
-	b := make([]byte, 0, n)
-	for i := range batch {
-		b = append(append(b, batch[i].Text...), '\n')
-	}
-	return b
+	return logstream.Join(batch, func(r *Record) []byte { return r.Text })
 }
 
 // Consume reads cfg.Topic as a member of cfg.Group until ctx is done or
@@ -251,16 +245,11 @@ func fetchError(fetches kgo.Fetches) error {
 	return nil
 }
 
-// appendLines appends r's lines, split at newlines: vendors put one line
-// or a batch of lines in a record. Empty lines are left out.
+// appendLines appends r's lines: vendors put one line or a batch of
+// lines in a record.
 func appendLines(batch []Record, r *kgo.Record) []Record {
-	v := r.Value
-	for n := 1; len(v) > 0; n++ {
-		line, rest, _ := bytes.Cut(v, []byte{'\n'})
-		v = rest
-		if line = bytes.TrimSuffix(line, []byte{'\r'}); len(line) > 0 {
-			batch = append(batch, Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Line: n, Text: line})
-		}
+	for n, line := range logstream.Lines(r.Value) {
+		batch = append(batch, Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Line: n, Text: line})
 	}
 	return batch
 }
