@@ -22,7 +22,6 @@ import (
 	"github.com/cachefence/cachefence/alert"
 	"github.com/cachefence/cachefence/fence"
 	"github.com/cachefence/cachefence/logs"
-	"github.com/cachefence/cachefence/logs/kafka"
 	"github.com/cachefence/cachefence/probe"
 )
 
@@ -65,6 +64,7 @@ and each recovery once to --webhook, and serves Prometheus metrics on
 			fs.String("format", "auto", "Log format: auto, "+strings.Join(formatList(), ", "))
 			fs.String("fields", "", "cloudfront-realtime: the real-time log configuration's fields, space- or comma-separated")
 			addKafkaFlags(fs)
+			addKinesisFlags(fs)
 			fs.Bool("follow", false, "Follow the files across rotation, like tail -F, until interrupted")
 			fs.String("listen", "", "Receive pushed logs on this address")
 			fs.String("tls-cert", "", "--listen: serve HTTPS with this certificate file")
@@ -126,35 +126,35 @@ func cmdLogs(ctx context.Context, fl caddycmd.Flags, args []string, out, errOut 
 		return probe.ExitError, err
 	}
 	follow, listen := fl.Bool("follow"), fl.String("listen")
-	kafkaCfg, fromKafka, err := kafkaConfig(fl)
+	from, err := brokersOf(fl)
 	if err != nil {
 		return probe.ExitError, err
 	}
 	streams := 0
-	for _, on := range []bool{follow, listen != "", fromKafka} {
+	for _, on := range []bool{follow, listen != "", from.kafka != nil, from.kinesis != nil} {
 		if on {
 			streams++
 		}
 	}
 	switch {
 	case streams > 1:
-		return probe.ExitError, errors.New("--follow, --listen and --kafka-brokers exclude each other")
-	case (listen != "" || fromKafka) && len(args) > 0:
+		return probe.ExitError, errors.New("--follow, --listen, --kafka-brokers and --kinesis-stream exclude each other")
+	case streams > 0 && !follow && len(args) > 0:
 		return probe.ExitError, fmt.Errorf("unexpected argument %q: only --follow and a batch read files", args[0])
 	case streams == 0 && len(args) == 0:
-		return probe.ExitError, errors.New("no input: name files, - for stdin, --listen or --kafka-brokers")
+		return probe.ExitError, errors.New("no input: name files, - for stdin, --listen, --kafka-brokers or --kinesis-stream")
 	case follow && slices.Contains(args, "-"):
 		return probe.ExitError, errors.New("--follow reads files, not stdin")
 	case run.output == "sarif" && streams > 0:
-		return probe.ExitError, errors.New("--output sarif writes one document at the end, so it needs files, not --follow, --listen or --kafka-brokers")
+		return probe.ExitError, errors.New("--output sarif writes one document at the end, so it needs files, not a watch (--follow, --listen, --kafka-brokers, --kinesis-stream)")
 	}
 	if streams == 0 {
 		if fl.String("webhook") != "" || fl.String("metrics") != "" {
-			return probe.ExitError, errors.New("--webhook and --metrics need --follow, --listen or --kafka-brokers")
+			return probe.ExitError, errors.New("--webhook and --metrics need --follow, --listen, --kafka-brokers or --kinesis-stream")
 		}
 		return run.batch(args), nil
 	}
-	return run.watch(ctx, fl, args, kafkaCfg, fromKafka)
+	return run.watch(ctx, fl, args, from)
 }
 
 // maxMaxLine bounds --max-line, since every reader holds a buffer of it:
@@ -215,7 +215,7 @@ func newLogsRun(fl caddycmd.Flags, out, errOut io.Writer) (*logsRun, error) {
 		return nil, err
 	}
 	if cfg.Key == nil {
-		fmt.Fprintf(errOut, "cachefence logs: $%s is not set: owner stamps are not checked\n", fl.String("key-env"))
+		fmt.Fprintf(errOut, "cachefence logs: $%s is not set: owner stamps are checked only against logged requester digests (Cache-Fence-Requester), and no one is named\n", fl.String("key-env"))
 	}
 	return r, nil
 }
@@ -289,7 +289,7 @@ func (r *logsRun) readFile(sink *logs.Sink, name string) (logs.Stats, error) {
 
 // watch follows files or receives pushes until interrupted, alerting
 // through an alert.Watcher.
-func (r *logsRun) watch(ctx context.Context, fl caddycmd.Flags, files []string, kafkaCfg kafka.Config, fromKafka bool) (int, error) {
+func (r *logsRun) watch(ctx context.Context, fl caddycmd.Flags, files []string, from brokers) (int, error) {
 	// checkWatchFlags takes no --every for no watch; here it would be a
 	// ticker of nothing.
 	every := durationOf(fl, "every")
@@ -345,17 +345,8 @@ func (r *logsRun) watch(ctx context.Context, fl caddycmd.Flags, files []string, 
 	// A follower that stops before the command does (a format it cannot
 	// tell, a read error) leaves its file unwatched: the whole command
 	// stops, rather than run on reporting clean windows.
-	stopped := make(chan error, len(files)+1)
-	if fromKafka {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := r.consumeKafka(ctx, kafkaCfg, sink, w); err != nil && ctx.Err() == nil {
-				stopped <- err
-				cancel()
-			}
-		}()
-	}
+	stopped := make(chan error, len(files)+2)
+	r.consume(ctx, cancel, from, sink, w, &wg, stopped)
 	for _, name := range files {
 		wg.Add(1)
 		go func() {

@@ -60,6 +60,11 @@ func TestLogsCommandLine(t *testing.T) {
 	dir := t.TempDir()
 	setLogsEnv(t)
 	t.Setenv("LOGS_EMPTY", "")
+	// The Kinesis row reaches only its endpoint on 127.0.0.1, never the
+	// instance metadata service.
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret-of-anyone")
 	nginx := fixturePath("nginx.log")
 	for _, tc := range []struct {
 		args []string
@@ -69,22 +74,29 @@ func TestLogsCommandLine(t *testing.T) {
 		{[]string{"logs", "--format", "apache", nginx}, 2, `cachefence logs: --format: unknown log format "apache"`},
 		{[]string{"logs", "--output", "xml", nginx}, 2, `--output "xml": want text, json or sarif`},
 		{[]string{"logs", "--output", "sarif", "--follow", nginx}, 2, "--output sarif writes one document at the end, so it needs files"},
-		{[]string{"logs"}, 2, "no input: name files, - for stdin, --listen or --kafka-brokers"},
+		{[]string{"logs"}, 2, "no input: name files, - for stdin, --listen, --kafka-brokers or --kinesis-stream"},
 		{[]string{"logs", "--bogus", nginx}, 2, "unknown flag: --bogus"},
-		{[]string{"logs", "--follow", "--listen", "127.0.0.1:0", nginx}, 2, "--follow, --listen and --kafka-brokers exclude each other"},
+		{[]string{"logs", "--follow", "--listen", "127.0.0.1:0", nginx}, 2, "--follow, --listen, --kafka-brokers and --kinesis-stream exclude each other"},
 		{[]string{"logs", "--listen", "127.0.0.1:0", nginx}, 2, `unexpected argument "` + nginx + `": only --follow and a batch read files`},
 		{[]string{"logs", "--kafka-topic", "cdn"}, 2, "--kafka-brokers: give at least one broker, host:port"},
 		{[]string{"logs", "--kafka-brokers", "127.0.0.1", "--kafka-topic", "cdn", "--kafka-group", "g"}, 2, `--kafka-brokers: "127.0.0.1" is not host:port`},
 		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn"}, 2, "--kafka-group is needed"},
 		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", "--kafka-sasl", "PLAIN", "--kafka-user", "u"}, 2, "--kafka-sasl PLAIN sends the password in clear"},
 		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", "--kafka-sasl", "SCRAM-SHA-256", "--kafka-user", "u", "--kafka-password-env", "LOGS_EMPTY"}, 2, "$LOGS_EMPTY, which holds the password, is not set"},
-		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", "--listen", "127.0.0.1:0"}, 2, "--follow, --listen and --kafka-brokers exclude each other"},
+		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", "--listen", "127.0.0.1:0"}, 2, "--follow, --listen, --kafka-brokers and --kinesis-stream exclude each other"},
 		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", nginx}, 2, "only --follow and a batch read files"},
 		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", "--output", "sarif"}, 2, "--output sarif writes one document at the end"},
+		{[]string{"logs", "--kinesis-region", "us-east-1"}, 2, "--kinesis-stream is needed"},
+		{[]string{"logs", "--kinesis-stream", "cf", "--kinesis-shards", "3/2"}, 2, `--kinesis-shards "3/2"`},
+		{[]string{"logs", "--kinesis-stream", "cf", "--kinesis-poll", "10ms"}, 2, "--kinesis-poll 10ms: at least 200ms"},
+		{[]string{"logs", "--kinesis-stream", "cf", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g"}, 2, "--kafka-brokers and --kinesis-stream exclude each other"},
+		{[]string{"logs", "--kinesis-stream", "cf", nginx}, 2, "only --follow and a batch read files"},
+		{[]string{"logs", "--kinesis-stream", "cf", "--kinesis-region", "us-east-1", "--kinesis-endpoint", "http://127.0.0.1:1", "--kinesis-checkpoint", dir + "/cp.json"}, 2,
+			"reading Kinesis stream cf, positions kept in " + dir + "/cp.json\ncachefence logs: kinesis: listing the shards of cf: "},
 		{[]string{"logs", "--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "cdn", "--kafka-group", "g", "--kafka-sasl", "scram-sha-512", "--kafka-user", "u", "--kafka-password-env", "LOGS_ALICE"}, 2,
 			"reading Kafka topic cdn as a member of group g from 127.0.0.1:1 (TLS off, SASL SCRAM-SHA-512 as \"u\")\ncachefence logs: kafka: connecting to 127.0.0.1:1: "},
 		{[]string{"logs", "--follow", "-"}, 2, "--follow reads files, not stdin"},
-		{[]string{"logs", "--webhook", "http://127.0.0.1:1/hook-secret", nginx}, 2, "--webhook and --metrics need --follow, --listen or --kafka-brokers"},
+		{[]string{"logs", "--webhook", "http://127.0.0.1:1/hook-secret", nginx}, 2, "--webhook and --metrics need --follow, --listen, --kafka-brokers or --kinesis-stream"},
 		{[]string{"logs", "--format", "cloudfront-realtime", nginx}, 2, "needs the real-time log configuration's fields (--fields)"},
 		{[]string{"logs", "--fields", "timestamp,cs-uri-stem,x-nope", nginx}, 2, `"x-nope" is not a CloudFront real-time log field`},
 		{[]string{"logs", "--account", "alice", nginx}, 2, `--account: "alice": want name=ENV`},
@@ -157,7 +169,7 @@ func TestLogsBatch(t *testing.T) {
 		{"mostly unparsable", append(logsArgs, "--format", "nginx", garbage), 2, []string{
 			"garbage.log: line 1: want 11 tab-separated fields (10 without Cache-Control), got 1", "garbage.log: mostly unparsable (3 bad lines, 0 records)"}},
 		{"findings win over errors", append(logsArgs, "--format", "nginx", garbage, fixturePath("nginx.log")), 1, []string{"nginx.log:3: critical stamp_mismatch"}},
-		{"no key: stamps unchecked", []string{"logs", "--key-env", "NO_SUCH_KEY", "--format", "nginx", clean}, 0, []string{"$NO_SUCH_KEY is not set: owner stamps are not checked"}},
+		{"no key: stamps unchecked", []string{"logs", "--key-env", "NO_SUCH_KEY", "--format", "nginx", clean}, 0, []string{"$NO_SUCH_KEY is not set: owner stamps are checked only against logged requester digests (Cache-Fence-Requester), and no one is named"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out := runCachefence(t, bin, dir, tc.args...)
