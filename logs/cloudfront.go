@@ -19,20 +19,54 @@ import (
 // order its "#Fields:" directive gives, "-" for none, values URL-encoded
 // (docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logs-reference.html).
 type w3cParser struct {
-	// index maps a field name to its column, from the last #Fields line.
-	index  map[string]int
+	// cols are, for each value a record needs, the columns that may hold
+	// it, from the last #Fields line, in the order they are tried.
+	cols   [w3cValues][]int
 	n      int
 	fields []string // the current line's, reused
 	words  words
+	// day is the last date read, and its midnight: a log's lines share
+	// a few dates.
+	day      string
+	midnight time.Time
+}
+
+// The values a standard log's record gives, and the fields each is
+// read from, the first that is not "-".
+const (
+	w3cDate = iota
+	w3cTime
+	w3cHost
+	w3cMethod
+	w3cStem
+	w3cQuery
+	w3cStatus
+	w3cResult
+	w3cCookie
+	w3cValues
+)
+
+var w3cFields = [w3cValues][]string{
+	w3cDate: {"date"}, w3cTime: {"time"},
+	// x-host-header is the Host the viewer sent; cs(Host) the
+	// distribution's own domain.
+	w3cHost: {"x-host-header", "cs(Host)"}, w3cMethod: {"cs-method"}, w3cStem: {"cs-uri-stem"},
+	w3cQuery: {"cs-uri-query"}, w3cStatus: {"sc-status"},
+	w3cResult: {"x-edge-result-type", "x-edge-response-result-type", "x-edge-detailed-result-type"},
+	w3cCookie: {"cs(Cookie)"},
 }
 
 func (p *w3cParser) parse(line string, r *Record) error {
 	if strings.HasPrefix(line, "#") {
 		if fields, ok := strings.CutPrefix(line, "#Fields:"); ok {
 			names := strings.Fields(fields)
-			p.index = make(map[string]int, len(names))
-			for i, name := range names {
-				p.index[name] = i
+			for v, want := range w3cFields {
+				p.cols[v] = p.cols[v][:0]
+				for _, name := range want {
+					if i := slices.Index(names, name); i >= 0 {
+						p.cols[v] = append(p.cols[v], i)
+					}
+				}
 			}
 			p.n = len(names)
 		}
@@ -41,7 +75,7 @@ func (p *w3cParser) parse(line string, r *Record) error {
 	if strings.TrimSpace(line) == "" {
 		return errSkip
 	}
-	if p.index == nil {
+	if p.n == 0 {
 		return fmt.Errorf("record before the #Fields line")
 	}
 	p.fields = splitTabs(p.fields[:0], line)
@@ -49,25 +83,58 @@ func (p *w3cParser) parse(line string, r *Record) error {
 	if len(f) != p.n {
 		return fmt.Errorf("want %d tab-separated fields as #Fields says, got %d", p.n, len(f))
 	}
-	get := func(names ...string) string {
-		for _, name := range names {
-			if i, ok := p.index[name]; ok && f[i] != "-" {
+	get := func(v int) string {
+		for _, i := range p.cols[v] {
+			if f[i] != "-" {
 				return f[i]
 			}
 		}
 		return ""
 	}
-	t, err := time.Parse("2006-01-02 15:04:05", get("date")+" "+get("time"))
-	if err != nil {
+	t, ok := p.time(get(w3cDate), get(w3cTime))
+	if !ok {
 		return fmt.Errorf("bad date or time")
 	}
 	r.Time = t
-	// x-host-header is the Host the viewer sent; cs(Host) the
-	// distribution's own domain.
-	return cloudFrontRecord(r, &p.words, get("x-host-header", "cs(Host)"), get("cs-method"), get("cs-uri-stem"),
-		get("cs-uri-query"), get("sc-status"),
-		get("x-edge-result-type", "x-edge-response-result-type", "x-edge-detailed-result-type"),
-		get("cs(Cookie)"), "")
+	return cloudFrontRecord(r, &p.words, get(w3cHost), get(w3cMethod), get(w3cStem),
+		get(w3cQuery), get(w3cStatus), get(w3cResult), get(w3cCookie), "")
+}
+
+// time reads date and clock as time.Parse("2006-01-02 15:04:05") does:
+// the date once per day, the clock by hand when it has CloudFront's form.
+func (p *w3cParser) time(date, clock string) (time.Time, bool) {
+	t, ok := p.fastTime(date, clock)
+	if !ok {
+		var err error
+		t, err = time.Parse("2006-01-02 15:04:05", date+" "+clock)
+		ok = err == nil
+	}
+	return t, ok
+}
+
+func (p *w3cParser) fastTime(date, clock string) (time.Time, bool) {
+	if date != p.day || date == "" {
+		d, err := time.Parse("2006-01-02", date)
+		if err != nil {
+			return time.Time{}, false
+		}
+		p.day, p.midnight = strings.Clone(date), d
+	}
+	if len(clock) != 8 || clock[2] != ':' || clock[5] != ':' {
+		return time.Time{}, false
+	}
+	var hms [3]int
+	for k := range hms {
+		a, b := clock[3*k], clock[3*k+1]
+		if a < '0' || a > '9' || b < '0' || b > '9' {
+			return time.Time{}, false
+		}
+		hms[k] = int(a-'0')*10 + int(b-'0')
+	}
+	if hms[0] > 23 || hms[1] > 59 || hms[2] > 59 {
+		return time.Time{}, false
+	}
+	return p.midnight.Add(time.Duration(hms[0])*time.Hour + time.Duration(hms[1])*time.Minute + time.Duration(hms[2])*time.Second), true
 }
 
 // cloudFrontRecord fills r with the fields both CloudFront formats log.
