@@ -29,16 +29,7 @@ import (
 func TestLogsKafka(t *testing.T) {
 	bin := buildCachefence(t)
 	setLogsEnv(t)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "cdn-logs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	brokers := strings.Join(c.ListenAddrs(), ",")
-	hook, hookURL := startHookServer(t)
-	args := append(slices.Clone(logsArgs), "--format", "fastly", "--output", "json",
-		"--kafka-brokers", brokers, "--kafka-topic", "cdn-logs", "--kafka-group", "cachefence",
-		"--webhook", hookURL, "--every", "1h")
+	c, hook, args := kafkaGroup(t, "--every", "1h")
 	fixture := string(mustRead(t, fixturePath("fastly.ndjson")))
 	// Each copy of the fixture is on its own host, so its findings are
 	// its own.
@@ -98,15 +89,7 @@ func TestLogsKafka(t *testing.T) {
 func TestLogsKafkaKilled(t *testing.T) {
 	bin := buildCachefence(t)
 	setLogsEnv(t)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "cdn-logs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	hook, hookURL := startHookServer(t)
-	args := append(slices.Clone(logsArgs), "--format", "fastly", "--output", "json",
-		"--kafka-brokers", strings.Join(c.ListenAddrs(), ","), "--kafka-topic", "cdn-logs", "--kafka-group", "cachefence",
-		"--kafka-session-timeout", "6s", "--webhook", hookURL, "--every", "1h")
+	c, hook, args := kafkaGroup(t, "--kafka-session-timeout", "6s", "--every", "1h")
 	fixture := string(mustRead(t, fixturePath("fastly.ndjson")))
 	// Six sites, three causes each: a message lists up to 20 causes by
 	// key, so every alert can be told by its key.
@@ -173,6 +156,24 @@ func TestLogsKafkaKilled(t *testing.T) {
 			}
 		}
 	}
+}
+
+// kafkaGroup starts a Kafka of four partitions (kfake, in process, on
+// 127.0.0.1) and a webhook, and returns the arguments of a `cachefence
+// logs` member of group cachefence reading topic cdn-logs as Fastly's
+// JSON, with more.
+func kafkaGroup(t *testing.T, more ...string) (*kfake.Cluster, *hookMessages, []string) {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "cdn-logs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	hook, hookURL := startHookServer(t)
+	args := append(slices.Clone(logsArgs), "--format", "fastly", "--output", "json",
+		"--kafka-brokers", strings.Join(c.ListenAddrs(), ","), "--kafka-topic", "cdn-logs", "--kafka-group", "cachefence",
+		"--webhook", hookURL)
+	return c, hook, append(args, more...)
 }
 
 // batchFindings reads log in batch mode and returns its JSON findings.

@@ -1,11 +1,12 @@
-// Command logsgen writes a synthetic CDN access log for bench/logs: the
-// traffic of internal/loggen, in one format, to standard output.
+// Command logsgen writes a synthetic CDN access log for bench/logs and
+// scripts/bench-logs: the traffic of internal/loggen, in one format, to
+// standard output, with a leak every -leak-every lines if asked.
 //
 //	go run ./bench/logsgen -format nginx -lines 1000000 > access.log
+//	go run ./bench/logsgen -format cloudfront -lines 1000000 -leak-every 3 > findings.log
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"os"
@@ -16,29 +17,17 @@ import (
 func main() {
 	format := flag.String("format", "nginx", "log format, as cachefence logs --format names it")
 	lines := flag.Int("lines", 1000000, "how many lines")
-	from := flag.Int("from", 0, "the first line's number in the traffic, to go on from an earlier run")
-	header := flag.Bool("header", true, "write the format's header (CloudFront's directives)")
+	from := flag.Int("from", 0, "the first line's number in the traffic, to go on from an earlier run (no header then)")
+	leak := flag.Int("leak-every", 0, "make every n-th line a personal page served from cache to another user (0: none)")
 	flag.Parse()
-	w := bufio.NewWriterSize(os.Stdout, 1<<20)
-	if *header {
-		if err := loggen.Header(w, *format); err != nil {
-			fail(err)
-		}
+	if *lines < 0 || *from < 0 || *leak < 0 {
+		fmt.Fprintln(os.Stderr, "logsgen: -lines, -from and -leak-every must not be negative")
+		os.Exit(2)
 	}
 	g := loggen.New()
-	var line []byte
-	for i := *from; i < *from+*lines; i++ {
-		line = g.Line(line[:0], *format, i)
-		if _, err := w.Write(line); err != nil {
-			fail(err)
-		}
+	g.LeakEvery = *leak
+	if err := g.Write(os.Stdout, *format, *from, *lines); err != nil {
+		fmt.Fprintln(os.Stderr, "logsgen:", err)
+		os.Exit(1)
 	}
-	if err := w.Flush(); err != nil {
-		fail(err)
-	}
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "logsgen:", err)
-	os.Exit(1)
 }

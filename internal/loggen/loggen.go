@@ -153,11 +153,14 @@ func (g *Generator) Line(b []byte, format string, i int) []byte {
 }
 
 // Write writes the lines from, from+1, … of n requests in format to w,
-// after the format's header.
+// after the format's header when from is 0: a log written on from an
+// earlier call has it already.
 func (g *Generator) Write(w io.Writer, format string, from, n int) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
-	if err := Header(bw, format); err != nil {
-		return err
+	if from == 0 {
+		if err := Header(bw, format); err != nil {
+			return err
+		}
 	}
 	var line []byte
 	for i := from; i < from+n; i++ {
