@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -37,12 +38,32 @@ func startCache(t *testing.T, kind, cfg string, backendPort int) *cache {
 // testdata/<vcl>.
 func startVarnish(t *testing.T, vcl string, backendPort int) *cache {
 	t.Helper()
+	return startVarnishWith(t, vcl, "", backendPort)
+}
+
+// startVarnishWith is startVarnish with VCL of the test's own, prelude,
+// put right after the configuration's "vcl 4.x;" line.
+func startVarnishWith(t *testing.T, vcl, prelude string, backendPort int) *cache {
+	t.Helper()
 	varnishd := tool(t, "varnishd")
 	c := &cache{kind: "varnish", stat: tool(t, "varnishstat")}
 	dir := t.TempDir()
 	port := serve(t, "varnishd", func(port int) *process {
 		c.workdir = filepath.Join(dir, fmt.Sprintf("varnish-%d", port))
 		file := render(t, dir, "default.vcl", config{Port: port, BackendPort: backendPort}, vcl)
+		if prelude != "" {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			version, rest, ok := strings.Cut(string(b), "\n")
+			if !ok || !strings.HasPrefix(version, "vcl ") {
+				t.Fatalf("%s does not start with its vcl line", vcl)
+			}
+			if err := os.WriteFile(file, []byte(version+"\n"+prelude+rest), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 		return startProcess(t, "varnishd", nil, varnishd,
 			"-F",         // foreground, so the test owns the process
 			"-j", "none", // no privilege separation: the workdir is the test's own

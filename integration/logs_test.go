@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachefence/cachefence/fence"
 	"github.com/cachefence/cachefence/logs"
 )
 
@@ -50,18 +52,26 @@ func TestLogs(t *testing.T) {
 	docs := logsDocsConfig(t)
 	for _, lc := range []struct {
 		name, cache, config string
+		// digest: the cache logs a requester digest, which the test's
+		// clients send as the edge code would set it (the documented
+		// configuration); otherwise the fallback, which logs
+		// credentials.
+		digest bool
 		// fenced: the personalised site behind the fence with owner
 		// stamps; otherwise the origin of the cache_control_only cases,
 		// directly behind the cache.
 		fenced bool
 		leaks  bool
 	}{
-		{"varnish/ignores_private", "varnish", "varnish_forced_ttl.vcl", true, true},
-		{"varnish/honours_private", "varnish", "varnish_2017.vcl", true, false},
-		{"nginx/ignores_private", "nginx", "logs_nginx_ignores_private.conf", true, true},
-		{"nginx/honours_private", "nginx", "logs_nginx_honors_private.conf", true, false},
-		{"varnish/cache_control_only", "varnish", "varnish_forced_ttl.vcl", false, true},
-		{"nginx/cache_control_only", "nginx", "logs_nginx_ignores_private.conf", false, true},
+		{"varnish/ignores_private", "varnish", "varnish_forced_ttl.vcl", true, true, true},
+		{"varnish/ignores_private/fallback", "varnish", "varnish_forced_ttl.vcl", false, true, true},
+		{"varnish/honours_private", "varnish", "varnish_2017.vcl", true, true, false},
+		{"nginx/ignores_private", "nginx", "logs_nginx_ignores_private.conf", true, true, true},
+		{"nginx/ignores_private/fallback", "nginx", "logs_nginx_ignores_private.conf", false, true, true},
+		{"nginx/honours_private", "nginx", "logs_nginx_honors_private.conf", true, true, false},
+		{"varnish/cache_control_only", "varnish", "varnish_forced_ttl.vcl", true, false, true},
+		{"nginx/cache_control_only", "nginx", "logs_nginx_ignores_private.conf", true, false, true},
+		{"nginx/cache_control_only/fallback", "nginx", "logs_nginx_ignores_private.conf", false, false, true},
 	} {
 		t.Run(lc.name, func(t *testing.T) {
 			t.Parallel()
@@ -71,15 +81,18 @@ func TestLogs(t *testing.T) {
 			} else {
 				backend = startCacheControlOrigin(t)
 			}
-			c, logFile, logged := startLoggingCache(t, docs, lc.cache, lc.config, backend)
+			c, logFile, logged := startLoggingCache(t, docs, lc.cache, lc.config, lc.digest, backend)
 			var truth []visit
 			if lc.fenced {
-				truth = visitAll(t, c)
+				truth = visitAll(t, c, lc.digest)
 			} else {
-				truth = visitCacheControlOnly(t, c)
+				truth = visitCacheControlOnly(t, c, lc.digest)
 			}
 			// Every request must be in the log before it is read.
 			waitLines(t, logFile, logged, len(truth))
+			if lc.digest {
+				checkNoCredentials(t, logFile)
+			}
 
 			got := runLogs(t, lc.cache, logFile)
 			var findings []string
@@ -242,14 +255,14 @@ func identityName(v visitor) string {
 
 // visitAll sends the mixed traffic: everyone through every page one after
 // another, then everyone at once on the slow personal page, twice.
-func visitAll(t *testing.T, c *cache) []visit {
+func visitAll(t *testing.T, c *cache, digest bool) []visit {
 	t.Helper()
 	ctx := testContext(t, 2*time.Minute)
 	everyone := append(slices.Clone(logsUsers), logsAnons...)
 	var mu sync.Mutex
 	var got []visit
 	fetch := func(v visitor, path string) {
-		got1, err := fetchVisit(ctx, c, v, path)
+		got1, err := fetchVisit(ctx, c, v, path, digest)
 		if err != nil {
 			t.Errorf("%s: GET %s: %v", v.name, path, err)
 			return
@@ -283,9 +296,59 @@ func visitAll(t *testing.T, c *cache) []visit {
 	return got
 }
 
+// requesterDigest is the requester digest of a request with header h for
+// path: the owner stamp the fence in front of the test's origin
+// (testdata/fence.Caddyfile) would give it.
+func requesterDigest(h http.Header, path string) (string, error) {
+	p, err := fence.New(fence.Config{IgnoreCookies: []string{"_ga*", "_gid"}})
+	if err != nil {
+		return "", err
+	}
+	u, err := url.ParseRequestURI(path)
+	if err != nil {
+		return "", err
+	}
+	return fence.OwnerStamp([]byte(stampKey), p.Identity(h, u)), nil
+}
+
+// checkNoCredentials fails t if the access log holds a session cookie or
+// a bearer token: with requester digests it must hold neither.
+func checkNoCredentials(t *testing.T, logFile string) {
+	t.Helper()
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"session=", "Bearer "} {
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("the access log logged with requester digests holds %q", secret)
+		}
+	}
+	digests := 0
+	for line := range strings.Lines(string(b)) {
+		fields := strings.Split(strings.TrimSpace(line), "\t")
+		if strings.HasPrefix(fields[len(fields)-1], "v1.") {
+			digests++
+		}
+	}
+	if digests == 0 {
+		t.Error("no line of the access log ends with a requester digest")
+	}
+}
+
 // fetchVisit fetches path as v does (visitor.get) and returns what v got.
-func fetchVisit(ctx context.Context, c *cache, v visitor, path string) (visit, error) {
-	r, err := v.get(ctx, c, path)
+// With digest, the request also carries v's requester digest, as the
+// edge code docs/logs.md describes would set it.
+func fetchVisit(ctx context.Context, c *cache, v visitor, path string, digest bool) (visit, error) {
+	h := v.header()
+	if digest {
+		d, err := requesterDigest(h, path)
+		if err != nil {
+			return visit{}, err
+		}
+		h.Set(logs.RequesterHeader, d)
+	}
+	r, err := fetch(ctx, c, path, h)
 	if err != nil {
 		return visit{}, err
 	}
@@ -312,14 +375,22 @@ func fetchVisit(ctx context.Context, c *cache, v visitor, path string) (visit, e
 }
 
 // logsDocs is the logging configuration docs/logs.md recommends, as
-// users copy it.
+// users copy it: with a requester digest, and the fallback that logs
+// credentials.
 type logsDocs struct {
 	// nginxHTTP is the inside of the nginx section's http block: the map,
 	// the log_format and the access_log, which logs to nginxLogPath.
 	nginxHTTP string
-	// varnishncsa is the Varnish section's command line, split into its
-	// arguments after the program's name; it writes to varnishLogPath.
-	varnishncsa []string
+	// nginxFallback is the fallback's log_format line, which replaces
+	// the block's.
+	nginxFallback string
+	// varnishVCL is the VCL the Varnish section adds after the "vcl"
+	// line with requester digests.
+	varnishVCL string
+	// varnishncsa and varnishncsaFallback are the Varnish section's
+	// command lines, split into their arguments after the program's
+	// name; they write to varnishLogPath.
+	varnishncsa, varnishncsaFallback []string
 }
 
 // The log files docs/logs.md's configurations write.
@@ -328,8 +399,8 @@ const (
 	varnishLogPath = "/var/log/varnish/cachefence.log"
 )
 
-// logsDocsConfig reads the recommended nginx configuration and
-// varnishncsa command from docs/logs.md, so that the test runs what users
+// logsDocsConfig reads the recommended nginx configurations and
+// varnishncsa commands from docs/logs.md, so that the test runs what users
 // copy, not a copy of it that may drift.
 func logsDocsConfig(t *testing.T) logsDocs {
 	t.Helper()
@@ -340,19 +411,38 @@ func logsDocsConfig(t *testing.T) logsDocs {
 	doc := string(b)
 	var d logsDocs
 
-	nginx := docsBlock(t, doc, "### nginx", "```nginx")
-	if len(nginx) < 2 || nginx[0] != "http {" || nginx[len(nginx)-1] != "}" {
-		t.Fatalf("docs/logs.md: the nginx section's first block is no longer one http { ... } block:\n%s", strings.Join(nginx, "\n"))
+	nginx := docsBlocks(t, doc, "### nginx", "```nginx", 2)
+	http := nginx[0]
+	if len(http) < 2 || http[0] != "http {" || http[len(http)-1] != "}" {
+		t.Fatalf("docs/logs.md: the nginx section's first block is no longer one http { ... } block:\n%s", strings.Join(http, "\n"))
 	}
-	d.nginxHTTP = strings.Join(nginx[1:len(nginx)-1], "\n") + "\n"
-	if !strings.Contains(d.nginxHTTP, "log_format cachefence '") ||
+	d.nginxHTTP = strings.Join(http[1:len(http)-1], "\n") + "\n"
+	if strings.Count(d.nginxHTTP, "log_format cachefence '") != 1 || !strings.Contains(d.nginxHTTP, "$cachefence_requester") ||
 		strings.Count(d.nginxHTTP, "access_log "+nginxLogPath+" cachefence;") != 1 {
-		t.Fatalf("docs/logs.md: the nginx block no longer defines log_format cachefence and logs it to %s once:\n%s", nginxLogPath, d.nginxHTTP)
+		t.Fatalf("docs/logs.md: the nginx block no longer defines log_format cachefence with $cachefence_requester and logs it to %s once:\n%s", nginxLogPath, d.nginxHTTP)
 	}
+	if len(nginx[1]) != 1 || !strings.HasPrefix(nginx[1][0], "log_format cachefence '") || !strings.Contains(nginx[1][0], "$http_cookie") {
+		t.Fatalf("docs/logs.md: the nginx section's second block is no longer the fallback's one log_format line:\n%s", strings.Join(nginx[1], "\n"))
+	}
+	d.nginxFallback = nginx[1][0]
 
-	sh := docsBlock(t, doc, "### Varnish (varnishncsa)", "```sh")
+	d.varnishVCL = strings.Join(docsBlocks(t, doc, "### Varnish (varnishncsa)", "```vcl", 1)[0], "\n") + "\n"
+	sh := docsBlocks(t, doc, "### Varnish (varnishncsa)", "```sh", 2)
+	d.varnishncsa = varnishncsaArgs(t, sh[0])
+	d.varnishncsaFallback = varnishncsaArgs(t, sh[1])
+	if !strings.Contains(d.varnishncsa[1], "%{Cache-Fence-Requester}i") || strings.Contains(d.varnishncsa[1], "%{Set-Cookie}o") ||
+		!strings.Contains(d.varnishncsaFallback[1], "%{Cookie}i") {
+		t.Fatalf("docs/logs.md: the Varnish section no longer gives the digest's varnishncsa command and then the fallback's: %q, %q", d.varnishncsa[1], d.varnishncsaFallback[1])
+	}
+	return d
+}
+
+// varnishncsaArgs reads the varnishncsa command at the start of a block
+// and returns its arguments after the program's name.
+func varnishncsaArgs(t *testing.T, block []string) []string {
+	t.Helper()
 	var command string
-	for _, line := range sh {
+	for _, line := range block {
 		line = strings.TrimSpace(line)
 		cont := strings.HasSuffix(line, "\\")
 		command += strings.TrimSuffix(line, "\\")
@@ -367,35 +457,44 @@ func logsDocsConfig(t *testing.T) logsDocs {
 		len(args) < 2 || args[len(args)-2] != "-w" || args[len(args)-1] != varnishLogPath {
 		t.Fatalf("docs/logs.md: the varnishncsa command is no longer varnishncsa -F '<format>' ... -w %s: %s", varnishLogPath, command)
 	}
-	d.varnishncsa = append([]string{"-F", format}, args...)
-	return d
+	return append([]string{"-F", format}, args...)
 }
 
-// docsBlock returns the lines of the first fenced block that opens with
-// the line fence after the line heading in doc.
-func docsBlock(t *testing.T, doc, heading, fence string) []string {
+// docsBlocks returns the lines of the first n fenced blocks that open
+// with the line fence after the line heading in doc, before the next
+// heading.
+func docsBlocks(t *testing.T, doc, heading, fence string, n int) [][]string {
 	t.Helper()
 	lines := strings.Split(doc, "\n")
 	h := slices.Index(lines, heading)
 	if h < 0 {
 		t.Fatalf("docs/logs.md has no line %q", heading)
 	}
-	open := slices.Index(lines[h:], fence)
-	if open < 0 {
-		t.Fatalf("docs/logs.md: no %s block after %q", fence, heading)
+	lines = lines[h+1:]
+	var blocks [][]string
+	for len(blocks) < n {
+		open := slices.Index(lines, fence)
+		if next := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "## ") || strings.HasPrefix(l, "### ") }); open < 0 || next >= 0 && next < open {
+			t.Fatalf("docs/logs.md: %d %s blocks after %q, want %d", len(blocks), fence, heading, n)
+		}
+		block := lines[open+1:]
+		end := slices.Index(block, "```")
+		if end < 0 {
+			t.Fatalf("docs/logs.md: a %s block after %q is not closed", fence, heading)
+		}
+		blocks = append(blocks, block[:end])
+		lines = block[end+1:]
 	}
-	block := lines[h+open+1:]
-	end := slices.Index(block, "```")
-	if end < 0 {
-		t.Fatalf("docs/logs.md: the %s block after %q is not closed", fence, heading)
-	}
-	return block[:end]
+	return blocks
 }
 
 // startLoggingCache runs the cache with its access log configured as
 // docs/logs.md says, and returns it, the log's path, and the number of
 // lines already logged before the test's requests (readiness probes).
-func startLoggingCache(t *testing.T, docs logsDocs, kind, variant string, backend int) (*cache, string, int) {
+// With digest it logs requester digests, which nginx takes from the
+// request header that the test's clients send in place of the edge code;
+// otherwise it logs the fallback's credentials.
+func startLoggingCache(t *testing.T, docs logsDocs, kind, variant string, digest bool, backend int) (*cache, string, int) {
 	t.Helper()
 	if kind == "nginx" {
 		nginx := tool(t, "nginx")
@@ -405,6 +504,14 @@ func startLoggingCache(t *testing.T, docs logsDocs, kind, variant string, backen
 		// The documented block, included by logs_nginx.conf; only the
 		// log's path differs.
 		logConf := strings.Replace(docs.nginxHTTP, nginxLogPath, logFile, 1)
+		if digest {
+			logConf = "map $http_cache_fence_requester $cachefence_requester {\n    \"\" \"-\";\n    default $http_cache_fence_requester;\n}\n" + logConf
+		} else {
+			lines := strings.Split(logConf, "\n")
+			i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "log_format cachefence ") })
+			lines[i] = docs.nginxFallback
+			logConf = strings.Join(lines, "\n")
+		}
 		if err := os.WriteFile(filepath.Join(prefix, "cachefence_log.conf"), []byte(logConf), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -415,9 +522,13 @@ func startLoggingCache(t *testing.T, docs logsDocs, kind, variant string, backen
 		c.url = fmt.Sprintf("http://127.0.0.1:%d", port)
 		return c, logFile, countLines(t, logFile)
 	}
-	c := startVarnish(t, variant, backend)
+	ncsa, prelude := docs.varnishncsaFallback, ""
+	if digest {
+		ncsa, prelude = docs.varnishncsa, docs.varnishVCL
+	}
+	c := startVarnishWith(t, variant, prelude, backend)
 	logFile := filepath.Join(t.TempDir(), "varnishncsa.log")
-	args := append([]string{"-n", c.workdir}, docs.varnishncsa...)
+	args := append([]string{"-n", c.workdir}, ncsa...)
 	args[len(args)-1] = logFile
 	startProcess(t, "varnishncsa", nil, tool(t, "varnishncsa"), args...)
 	// varnishncsa logs what happens once it is attached: wait for a
@@ -493,13 +604,13 @@ var logsCacheControlPaths = []string{"/profile", "/preferences", "/catalog"}
 // another, Alice first. It checks that the cache did what the case is
 // about: everyone after Alice got her personal pages from storage, and
 // the public page from storage too.
-func visitCacheControlOnly(t *testing.T, c *cache) []visit {
+func visitCacheControlOnly(t *testing.T, c *cache, digest bool) []visit {
 	t.Helper()
 	ctx := testContext(t, 2*time.Minute)
 	var got []visit
 	for _, path := range logsCacheControlPaths {
 		for i, v := range append(slices.Clone(logsUsers), logsAnons...) {
-			g, err := fetchVisit(ctx, c, v, path)
+			g, err := fetchVisit(ctx, c, v, path, digest)
 			if err != nil {
 				t.Fatalf("%s: GET %s: %v", v.name, path, err)
 			}

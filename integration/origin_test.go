@@ -199,6 +199,12 @@ var ownerRE = regexp.MustCompile(`owner=([A-Za-z0-9_-]+)`)
 // get fetches path from the cache as v. Everyone carries an analytics
 // cookie, as real visitors do; only the session cookie identifies.
 func (v visitor) get(ctx context.Context, c *cache, path string) (response, error) {
+	return fetch(ctx, c, path, v.header())
+}
+
+// header is what v sends: an analytics cookie, and its session cookie or
+// bearer token.
+func (v visitor) header() http.Header {
 	h := http.Header{}
 	cookie := "_ga=GA1.2." + v.name
 	switch {
@@ -208,7 +214,7 @@ func (v visitor) get(ctx context.Context, c *cache, path string) (response, erro
 		cookie += "; session=" + v.user
 	}
 	h.Set("Cookie", cookie)
-	return fetch(ctx, c, path, h)
+	return h
 }
 
 // fetch sends GET path to the cache with exactly the headers h and reduces

@@ -68,6 +68,10 @@ func (p *logpushParser) parse(line string, r *Record) error {
 				case "set-cookie":
 					// One value, or all of them with preserve_duplicates.
 					r.SetCookie = r.SetCookie || (raw != `""` && raw != "null" && raw != "[]")
+				case setCookieField:
+					// Set by the edge in place of the value, which is
+					// a fresh session and has no place in a log.
+					r.SetCookie = r.SetCookie || jsonString(raw) != ""
 				case "cache-control", "expires", "vary":
 					// Only a record that carries cache-control is
 					// judged: without it, a header the response lacked
@@ -104,6 +108,10 @@ func (p *logpushParser) parse(line string, r *Record) error {
 
 // requesterField is RequesterHeader as Logpush writes header names.
 var requesterField = strings.ToLower(RequesterHeader)
+
+// setCookieField is the response header the edge sets, as Logpush writes
+// it, to say that the response set a cookie without logging the cookie.
+const setCookieField = "cache-fence-set-cookie"
 
 // eachMember reads a line of a JSON format with members; a blank line
 // holds no record.
