@@ -68,6 +68,7 @@ Prometheus metrics. See docs/audit.md.
 			cmd.Flags().String("baseline", "", "Report changes since this baseline as drift findings")
 			cmd.Flags().String("write-baseline", "", "Write the normalised configuration to this file")
 			addWatchFlags(cmd, 0, "Watch mode: read the paths again after this long, forever, and alert on new findings and recoveries")
+			addAuditRunFlags(cmd)
 			runCommand(cmd, audit.ExitError, func(cmd *cobra.Command, args []string) (int, error) {
 				return cmdAudit(cmd.Context(), caddycmd.Flags{FlagSet: cmd.Flags()}, args, cmd.OutOrStdout())
 			})
@@ -76,6 +77,9 @@ Prometheus metrics. See docs/audit.md.
 }
 
 func cmdAudit(ctx context.Context, fl caddycmd.Flags, paths []string, out io.Writer) (int, error) {
+	if file := fl.String("run"); file != "" {
+		return cmdAuditRun(ctx, fl, file, paths, out)
+	}
 	if len(paths) > 0 && paths[0] == "explain" {
 		if err := explain(paths[1:], fl.String("vendor"), out); err != nil {
 			return audit.ExitError, err
