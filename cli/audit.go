@@ -11,6 +11,7 @@ import (
 	"time"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/cachefence/cachefence/alert"
@@ -21,7 +22,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "audit",
-		Usage: "[--kind <kind>] [--format text|json|sarif] [--fail-on <severity>] [--baseline <file>] [--write-baseline <file>] [--every <duration> [--quiet <duration>] [--webhook <url>] [--metrics <addr>]] <path>... | explain <id> [--vendor <vendor>]",
+		Usage: "[--kind <kind>] [--format text|json|sarif] [--fail-on <severity>] [--baseline <file>] [--write-baseline <file>] [--every <duration> [--quiet <duration>] [--webhook <url>] [--metrics <addr>]] <path|source>... | explain <id> [--vendor <vendor>]",
 		Short: "Check a CDN's own cache configuration for settings that share personal pages",
 		Long: `
 Reads a CDN's configuration and reports each setting that lets a shared
@@ -42,6 +43,18 @@ module. Kinds, detected from each file's name and content:
   varnish     VCL (checked with varnishd -C where installed)
   nginx       nginx.conf and the files it includes
 
+Sources fetch the configuration instead (see docs/audit.md):
+  cloudfront:DISTRIBUTION_ID  the distribution's configuration and every
+              cache and origin request policy it names, with the standard
+              AWS credential chain (read-only: cloudfront:GetDistributionConfig,
+              cloudfront:GetCachePolicy, cloudfront:GetOriginRequestPolicy)
+  cloudflare:ZONE_ID  the zone's cache rules and Page Rules, with a
+              read-only API token from $CLOUDFLARE_API_TOKEN
+              (--cloudflare-token-env names another variable)
+  cmd:COMMAND  what a command prints, run with sh -c: a vendor's CLI
+              (gcloud ... --format=json, terraform show -json)
+A source that cannot be fetched is an error (exit 2), never a clean run.
+
 cachefence audit explain ID [--vendor V] prints what a check (or a probe or
 logs finding, or a fence reason) means and how to fix it, with a bad and a
 good example for the vendor; a directory named explain is ./explain.
@@ -53,11 +66,11 @@ Exit status: 0 no finding at or above --fail-on (default high), 1 findings,
 2 the audit could not run (an unreadable file, an unknown format, a parse
 error).
 
-With --every, it reads the paths again that often, forever (point it at
-configuration a job exports, or a synced repository), and posts to
---webhook at most one message per run, listing the findings at or above
---fail-on that appeared and those that went away; --metrics serves
-Prometheus metrics. See docs/audit.md.
+With --every, it fetches the sources and reads the paths again that
+often, forever, and posts to --webhook at most one message per run,
+listing the findings at or above --fail-on that appeared and those that
+went away; --metrics serves Prometheus metrics, fetches included. SIGHUP
+runs it again at once. See docs/audit.md.
 `,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Flags().String("kind", "", "Read every path as this kind: "+strings.Join(load.Kinds(), ", "))
@@ -67,7 +80,8 @@ Prometheus metrics. See docs/audit.md.
 			cmd.Flags().String("fail-on", string(audit.High), "Exit 1 for findings at or above this severity: critical, high, medium or low")
 			cmd.Flags().String("baseline", "", "Report changes since this baseline as drift findings")
 			cmd.Flags().String("write-baseline", "", "Write the normalised configuration to this file")
-			addWatchFlags(cmd, 0, "Watch mode: read the paths again after this long, forever, and alert on new findings and recoveries")
+			addWatchFlags(cmd, 0, "Watch mode: fetch the sources and read the paths again after this long, forever, and alert on new findings and recoveries")
+			addAuditFetchFlags(cmd)
 			addAuditRunFlags(cmd)
 			runCommand(cmd, audit.ExitError, func(cmd *cobra.Command, args []string) (int, error) {
 				return cmdAudit(cmd.Context(), caddycmd.Flags{FlagSet: cmd.Flags()}, args, cmd.OutOrStdout())
@@ -90,7 +104,7 @@ func cmdAudit(ctx context.Context, fl caddycmd.Flags, paths []string, out io.Wri
 		return audit.ExitError, errors.New("--vendor goes with explain: cachefence audit explain ID --vendor V")
 	}
 	if len(paths) == 0 {
-		return audit.ExitError, errors.New("no path given: name the configuration files or directories to audit")
+		return audit.ExitError, errors.New("no path given: name the configuration files or directories to audit, or sources to fetch")
 	}
 	format := fl.String("format")
 	if !slices.Contains([]string{"text", "json", "sarif"}, format) {
@@ -113,6 +127,14 @@ func cmdAudit(ctx context.Context, fl caddycmd.Flags, paths []string, out io.Wri
 	if every != 0 && fl.String("write-baseline") != "" {
 		return audit.ExitError, errors.New("--write-baseline goes with a single run, not --every")
 	}
+	sources, paths, err := auditSources(ctx, fl, paths)
+	if err != nil {
+		return audit.ExitError, err
+	}
+	timeout := durationOf(fl, "fetch-timeout")
+	if timeout <= 0 {
+		return audit.ExitError, fmt.Errorf("--fetch-timeout %s: must be positive", timeout)
+	}
 	var base *audit.Baseline
 	if path := fl.String("baseline"); path != "" {
 		f, err := os.Open(path)
@@ -126,9 +148,12 @@ func cmdAudit(ctx context.Context, fl caddycmd.Flags, paths []string, out io.Wri
 		}
 	}
 
-	// run reads the paths afresh and writes one report.
-	run := func() (*audit.Report, error) {
+	// run fetches the sources and reads the paths afresh, and writes one
+	// report.
+	var fetched *fetchMetrics
+	run := func(ctx context.Context) (*audit.Report, error) {
 		cfg := load.Paths(paths, kind)
+		fetchInto(ctx, cfg, sources, kind, timeout, fetched)
 		var drift []audit.Finding
 		if base != nil {
 			drift = base.Drift(cfg)
@@ -148,7 +173,7 @@ func cmdAudit(ctx context.Context, fl caddycmd.Flags, paths []string, out io.Wri
 		return report, report.WriteText(out)
 	}
 	if every == 0 {
-		report, err := run()
+		report, err := run(ctx)
 		if err != nil {
 			return audit.ExitError, err
 		}
@@ -159,19 +184,23 @@ func cmdAudit(ctx context.Context, fl caddycmd.Flags, paths []string, out io.Wri
 	defer cancel()
 	logErr := func(err error) { fmt.Fprintln(os.Stderr, "cachefence audit:", err) }
 	w := &alert.Watcher{Source: "audit", Every: every, Threshold: failOn, Log: logErr,
-		Check: func(context.Context) alert.Run {
-			report, err := run()
+		Check: func(ctx context.Context) alert.Run {
+			report, err := run(ctx)
 			if err != nil {
 				logErr(err)
 				return alert.Run{Errors: 1}
 			}
 			return report.AlertRun()
 		}}
-	stop, err := equipWatcher(fl, w, nil)
+	stop, err := equipWatcher(fl, w, func(reg prometheus.Registerer) (err error) {
+		fetched, err = newFetchMetrics(reg, sources)
+		return err
+	})
 	if err != nil {
 		return audit.ExitError, err
 	}
 	defer stop()
+	rerunOnHangup(ctx, w)
 	if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return audit.ExitError, err
 	}

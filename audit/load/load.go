@@ -76,44 +76,80 @@ func candidate(path string) bool {
 // must be a known kind; a file found in a directory that is not one is
 // recorded as skipped. force, if set, is the kind of every file.
 func Paths(paths []string, force string) *audit.Config {
-	cfg := &audit.Config{}
-	if force != "" && !slices.Contains(Kinds(), force) {
-		cfg.Fail("--kind", 0, fmt.Errorf("unknown kind %q; known kinds: %s", force, strings.Join(Kinds(), ", ")))
-		return cfg
+	r, ok := newReading(force)
+	if !ok {
+		return r.cfg
 	}
-	byKind := map[string][]audit.File{}
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
-			cfg.Fail(p, 0, err)
+			r.cfg.Fail(p, 0, err)
 			continue
 		}
 		if !info.IsDir() {
-			addFile(cfg, byKind, p, force, true)
+			r.addFile(p, true)
 			continue
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			switch {
 			case err != nil:
-				cfg.Fail(path, 0, err)
+				r.cfg.Fail(path, 0, err)
 				return nil
 			case d.IsDir() && path != p && strings.HasPrefix(d.Name(), "."):
 				return filepath.SkipDir // .terraform, .git
-			case !d.IsDir() && candidate(path) && inside(cfg, p, path):
-				addFile(cfg, byKind, path, force, false)
+			case !d.IsDir() && candidate(path) && inside(r.cfg, p, path):
+				r.addFile(path, false)
 			}
 			return nil
 		})
 		if err != nil {
-			cfg.Fail(p, 0, err)
+			r.cfg.Fail(p, 0, err)
 		}
 	}
+	return r.read()
+}
+
+// Files reads files already in memory, such as a configuration fetched
+// from a CDN's API, as Paths reads files on disk: the same detection and
+// the same readers. Each must be a known kind, as a path named on the
+// command line must be.
+func Files(files []audit.File, force string) *audit.Config {
+	r, ok := newReading(force)
+	if !ok {
+		return r.cfg
+	}
+	for _, f := range files {
+		r.add(f.Path, f.Data, true)
+	}
+	return r.read()
+}
+
+// reading gathers files by kind, to read each kind's files together.
+type reading struct {
+	cfg    *audit.Config
+	force  string
+	byKind map[string][]audit.File
+}
+
+// newReading starts a reading; it is not ok, its configuration holding
+// the error, if force is no kind.
+func newReading(force string) (*reading, bool) {
+	r := &reading{cfg: &audit.Config{}, force: force, byKind: map[string][]audit.File{}}
+	if force != "" && !slices.Contains(Kinds(), force) {
+		r.cfg.Fail("--kind", 0, fmt.Errorf("unknown kind %q; known kinds: %s", force, strings.Join(Kinds(), ", ")))
+		return r, false
+	}
+	return r, true
+}
+
+// read has each kind's package read its files.
+func (r *reading) read() *audit.Config {
 	for _, k := range kinds {
-		if files := byKind[k.name]; len(files) > 0 {
-			cfg.Add(k.read(files))
+		if files := r.byKind[k.name]; len(files) > 0 {
+			r.cfg.Add(k.read(files))
 		}
 	}
-	return cfg
+	return r.cfg
 }
 
 // inside says whether path, found under the directory dir, is there once
@@ -127,39 +163,47 @@ func inside(cfg *audit.Config, dir, path string) bool {
 	return true
 }
 
-func addFile(cfg *audit.Config, byKind map[string][]audit.File, path, force string, named bool) {
+// addFile reads a file on disk; named says it was named on the command
+// line rather than found in a directory.
+func (r *reading) addFile(path string, named bool) {
 	// Opening a FIFO waits for a writer, and a device may never end:
 	// only regular files are read, through a link too.
 	if info, err := os.Stat(path); err != nil {
-		cfg.Fail(path, 0, err)
+		r.cfg.Fail(path, 0, err)
 		return
 	} else if !info.Mode().IsRegular() {
-		cfg.Fail(path, 0, errors.New("not a regular file (a FIFO, a device or a socket), so it was not read"))
+		r.cfg.Fail(path, 0, errors.New("not a regular file (a FIFO, a device or a socket), so it was not read"))
 		return
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		cfg.Fail(path, 0, err)
+		r.cfg.Fail(path, 0, err)
 		return
 	}
-	name := force
+	r.add(path, data, named)
+}
+
+// add files data under its kind, detected unless forced.
+func (r *reading) add(path string, data []byte, named bool) {
+	name := r.force
 	if name == "" {
+		var err error
 		if name, err = Detect(path, data); err != nil {
 			line := 0
 			if le, ok := err.(*tree.LineError); ok {
 				line, err = le.Line, le.Err
 			}
-			cfg.Fail(path, line, err)
+			r.cfg.Fail(path, line, err)
 			return
 		}
 	}
 	switch {
 	case name != "":
-		byKind[name] = append(byKind[name], audit.File{Path: path, Data: data})
+		r.byKind[name] = append(r.byKind[name], audit.File{Path: path, Data: data})
 	case named:
-		cfg.Fail(path, 0, fmt.Errorf("unknown format; known kinds: %s (or force one with --kind)", strings.Join(Kinds(), ", ")))
+		r.cfg.Fail(path, 0, fmt.Errorf("unknown format; known kinds: %s (or force one with --kind)", strings.Join(Kinds(), ", ")))
 	default:
-		cfg.Skip(path, 0, "a file of no kind cachefence knows")
+		r.cfg.Skip(path, 0, "a file of no kind cachefence knows")
 	}
 }
 

@@ -340,3 +340,33 @@ func TestLinksOutOfADirectory(t *testing.T) {
 		}
 	}
 }
+
+// Files reads files held in memory, fetched rather than found on disk,
+// through the same detection and readers as Paths: the same findings
+// from the same bytes, and a file of no known kind is an error.
+func TestFiles(t *testing.T) {
+	dir := "../cloudfront/testdata/proxy"
+	var files []audit.File
+	for _, name := range []string{"distribution.json", "cache-policy.json"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, audit.File{Path: filepath.Join(dir, name), Data: data})
+	}
+	findings := func(cfg *audit.Config) []string {
+		var out []string
+		for _, f := range audit.NewReport(cfg, nil).Findings {
+			out = append(out, fmt.Sprintf("%s %s %s:%d", f.Severity, f.ID, f.File, f.Line))
+		}
+		return out
+	}
+	got, want := findings(Files(files, "")), findings(Paths([]string{dir}, ""))
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("Files found %v\nPaths found %v", got, want)
+	}
+	cfg := Files([]audit.File{{Path: "cmd:echo", Data: []byte("hello\n")}}, "")
+	if len(cfg.Errors) != 1 || !strings.Contains(cfg.Errors[0].Error(), "cmd:echo: unknown format") {
+		t.Errorf("errors %v, want cmd:echo of an unknown format", cfg.Errors)
+	}
+}
