@@ -3,6 +3,9 @@ package cli
 import (
 	"cmp"
 	"fmt"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
@@ -15,7 +18,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "sidecar",
-		Usage: "--from <addr> --to <origin> [--report] [--explain] [--session-cookie <glob>]... [--ignore-cookie <glob>]... [--credential-header <name>]... [--credential-param <name>]... [--private-path <pattern>]... [--public-path <pattern>]... [--tag-header <name>] [--metrics <addr>] [--access-log] [--debug]",
+		Usage: "--from <addr> --to <origin> [--report] [--explain] [--session-cookie <glob>]... [--ignore-cookie <glob>]... [--credential-header <name>]... [--credential-param <name>]... [--private-path <pattern>]... [--public-path <pattern>]... [--tag-header <name>] [--owner-stamp-key-file <path>] [--metrics <addr>] [--grace-period <duration>] [--shutdown-delay <duration>] [--access-log] [--debug]",
 		Short: "Run cache_fence in front of an origin, with no config file",
 		Long: `
 Runs a reverse proxy from --from to the origin at --to with cache_fence in
@@ -36,7 +39,20 @@ The fence options are those of the cache_fence directive:
   --public-path       path patterns whose static files never depend on
                       request cookies
   --tag-header        the origin's route tag header (private or public)
-  --metrics           serve Prometheus metrics on this address (/metrics)
+  --owner-stamp-key-file
+                      stamp each fenced response with a keyed digest of
+                      its requester (for cachefence probe); the key is
+                      read from this file when the config loads, and is
+                      never part of the command line or the config
+  --metrics           serve Prometheus metrics on this address (/metrics),
+                      with /healthz (the process serves) and /readyz (the
+                      origin takes connections, and no shutdown is under
+                      way)
+  --grace-period      on SIGTERM, how long requests in flight may take to
+                      finish before their connections are closed
+  --shutdown-delay    on SIGTERM, how long to go on serving, /readyz
+                      answering 503, before the grace period begins: the
+                      time a load balancer takes to stop sending traffic
   --access-log        log every request; the credentials the fence knows
                       (its headers and URL parameters, cookies,
                       Authorization) are hidden there, as in every other
@@ -48,7 +64,10 @@ The fence options are those of the cache_fence directive:
 			addProxyFlags(cmd, ":8080")
 			cmd.Flags().Bool("report", false, "Rewrite nothing; log each response that would be fenced")
 			cmd.Flags().Bool("explain", false, "Add a Cache-Fence header with the verdict and reasons")
-			cmd.Flags().String("metrics", "", "Serve Prometheus metrics on this address")
+			cmd.Flags().String("owner-stamp-key-file", "", "File that holds the owner-stamp key (at least 16 bytes)")
+			cmd.Flags().String("metrics", "", "Serve Prometheus metrics, /healthz and /readyz on this address")
+			cmd.Flags().Duration("grace-period", defaultGracePeriod, "On SIGTERM, how long requests in flight may take to finish")
+			cmd.Flags().Duration("shutdown-delay", 0, "On SIGTERM, how long to go on serving, /readyz answering 503, before the grace period")
 			cmd.Flags().Bool("access-log", false, "Enable the access log (the fence's credentials hidden)")
 			cmd.Flags().BoolP("debug", "v", false, "Enable debug logs (Caddy's and the fence's, one entry per response)")
 			cmd.Args = noArgs
@@ -136,7 +155,12 @@ func cmdSidecar(fl caddycmd.Flags) (int, error) {
 		p.Fence.Mode = caddymodule.ModeReport
 	}
 	p.Fence.Explain = fl.Bool("explain")
+	if p.Fence.OwnerStamp, err = ownerStampFromFile(fl.String("owner-stamp-key-file")); err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
 	p.Metrics = fl.String("metrics")
+	p.GracePeriod = fl.Duration("grace-period")
+	p.ShutdownDelay = fl.Duration("shutdown-delay")
 	level := zap.InfoLevel
 	if fl.Bool("debug") {
 		level = zap.DebugLevel
@@ -144,6 +168,32 @@ func cmdSidecar(fl caddycmd.Flags) (int, error) {
 	p.Logging = &caddy.Logging{Logs: map[string]*caddy.CustomLog{"default": defaultLog(level, p.Fence)}}
 	p.AccessLog = fl.Bool("access-log")
 	return run(p)
+}
+
+// defaultGracePeriod leaves requests in flight 20s to finish on SIGTERM,
+// within the 30s that Kubernetes waits before it kills a container, where
+// Caddy's own default would wait for ever.
+const defaultGracePeriod = 20 * time.Second
+
+// ownerStampFromFile returns the owner stamp whose key is in the file at
+// path (nil for no path). The key goes into the config as a {file.*}
+// placeholder, which the fence replaces when it provisions, so that it
+// appears in no config and no error: only the file's name does. That the
+// file can be read is checked here, for a clear error; its length is
+// checked by the fence.
+func ownerStampFromFile(path string) (*caddymodule.OwnerStamp, error) {
+	if path == "" {
+		return nil, nil
+	}
+	if strings.ContainsAny(path, "{}") {
+		return nil, fmt.Errorf("--owner-stamp-key-file %q: a path with braces cannot be named in a placeholder", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--owner-stamp-key-file: %w", err)
+	}
+	f.Close()
+	return &caddymodule.OwnerStamp{Key: "{file." + path + "}"}, nil
 }
 
 func cmdDev(fl caddycmd.Flags) (int, error) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -21,12 +22,18 @@ import (
 
 // proxy describes a fenced reverse proxy: listen on From, forward to To.
 type proxy struct {
-	From      string
-	To        string
-	Metrics   string // address of a Prometheus /metrics endpoint; "" for none
-	AccessLog bool
-	Fence     caddymodule.Handler
-	Logging   *caddy.Logging
+	From    string
+	To      string
+	Metrics string // address of a Prometheus /metrics endpoint, with the health checks; "" for none
+	// GracePeriod and ShutdownDelay are those of Caddy's HTTP app: on
+	// SIGTERM, serve on for ShutdownDelay (readiness failing), then give
+	// requests in flight GracePeriod to finish. Zero GracePeriod waits
+	// for ever.
+	GracePeriod   time.Duration
+	ShutdownDelay time.Duration
+	AccessLog     bool
+	Fence         caddymodule.Handler
+	Logging       *caddy.Logging
 }
 
 // config builds the Caddy config that runs p. Bad addresses and fence
@@ -67,15 +74,17 @@ func (p proxy) config() (*caddy.Config, error) {
 		servers["metrics"] = &caddyhttp.Server{
 			Listen:    []string{p.Metrics},
 			AutoHTTPS: &caddyhttp.AutoHTTPSConfig{Disabled: true},
-			Routes: caddyhttp.RouteList{{
-				HandlersRaw: []json.RawMessage{json.RawMessage(`{"handler":"metrics"}`)},
-			}},
+			Routes:    healthRoutes(upstream, json.RawMessage(`{"handler":"metrics"}`)),
 		}
 	}
 	persist := false
 	return &caddy.Config{
-		Admin:   &caddy.AdminConfig{Disabled: true, Config: &caddy.ConfigSettings{Persist: &persist}},
-		AppsRaw: caddy.ModuleMap{"http": caddyconfig.JSON(caddyhttp.App{Servers: servers}, nil)},
+		Admin: &caddy.AdminConfig{Disabled: true, Config: &caddy.ConfigSettings{Persist: &persist}},
+		AppsRaw: caddy.ModuleMap{"http": caddyconfig.JSON(caddyhttp.App{
+			Servers:       servers,
+			GracePeriod:   caddy.Duration(p.GracePeriod),
+			ShutdownDelay: caddy.Duration(p.ShutdownDelay),
+		}, nil)},
 		Logging: p.Logging,
 	}, nil
 }
