@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"os/exec"
@@ -138,6 +139,9 @@ func auditFetchWatch(t *testing.T, bin string) {
 	msgs = hook.wait(t, 2)
 	if len(msgs) != 2 || len(msgs[1].Firing) != 0 || keysOf(msgs[1].Resolved) != keysOf(firing) {
 		t.Errorf("messages %+v, want a second one resolving %s alone", msgs, keysOf(firing))
+	}
+	if posted, _ := json.Marshal(msgs); strings.Contains(string(posted), fetchToken) {
+		t.Errorf("the token shows in a webhook message: %s", posted)
 	}
 }
 

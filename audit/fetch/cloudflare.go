@@ -20,13 +20,15 @@ import (
 // Cloudflare is a zone: the entry point ruleset of its cache rules and
 // its active Page Rules, read through the API with a token.
 type Cloudflare struct {
+	// Zone is the zone's ID.
 	Zone string
 	// Token is the API token; it is sent, never shown.
 	Token string
 	// TokenEnv names where the token came from, for errors.
 	TokenEnv string
-	BaseURL  string
-	HTTP     *http.Client
+	// BaseURL is the API's, DefaultCloudflareAPI in use.
+	BaseURL string
+	// MaxBytes bounds an answer; 0 means DefaultMaxBytes.
 	MaxBytes int64
 
 	// sleep waits d, or until ctx ends; tests replace it.
@@ -165,11 +167,8 @@ func (c *Cloudflare) getOnce(ctx context.Context, path string, query url.Values)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	req.Header.Set("Accept", "application/json")
-	client := c.HTTP
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
+	// The context bounds the request: --fetch-timeout.
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		// A *url.Error names the URL, which holds no secret.
 		return nil, retryAfter, fmt.Errorf("GET %s: %w", path, err)

@@ -38,7 +38,9 @@ func NewCloudFrontClient(ctx context.Context) (CloudFrontAPI, error) {
 // CloudFront is a distribution: its configuration, and every cache and
 // origin request policy its behaviors name.
 type CloudFront struct {
-	ID  string
+	// ID is the distribution's ID.
+	ID string
+	// API is the client, shared by every distribution.
 	API CloudFrontAPI
 }
 

@@ -19,7 +19,9 @@ import (
 // --format=json, terraform show -json, an Akamai or Fastly export). It
 // runs through sh -c, so that it may be a pipeline, with no input.
 type Command struct {
-	Line     string
+	// Line is the command line, as sh reads it.
+	Line string
+	// MaxBytes bounds its output; 0 means DefaultMaxBytes.
 	MaxBytes int64
 }
 

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -39,8 +38,6 @@ type Options struct {
 	// CloudflareTokenEnv names the environment variable that holds the
 	// Cloudflare API token.
 	CloudflareTokenEnv string
-	// HTTP is the client for Cloudflare; nil means http.DefaultClient.
-	HTTP *http.Client
 	// MaxBytes bounds what one response or command output may hold.
 	MaxBytes int64
 }
@@ -79,7 +76,7 @@ func Parse(ctx context.Context, arg string, o Options) (Source, error) {
 			return nil, fmt.Errorf("%s: $%s is empty: set it to a read-only API token", arg, o.CloudflareTokenEnv)
 		}
 		return &Cloudflare{Zone: rest, Token: token, TokenEnv: o.CloudflareTokenEnv, BaseURL: o.CloudflareAPI,
-			HTTP: o.HTTP, MaxBytes: o.MaxBytes}, nil
+			MaxBytes: o.MaxBytes}, nil
 	case "cmd":
 		if strings.TrimSpace(rest) == "" {
 			return nil, errors.New("cmd: names no command: want cmd:COMMAND")
