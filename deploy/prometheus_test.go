@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -91,4 +92,84 @@ func fenceLines(page string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Metric names in the rules: a literal one, or a selector over the
+// watchers' sources such as cachefence_(probe|audit|logs)_alerts_firing.
+var (
+	watcherMetric   = regexp.MustCompile(`cachefence_\(([a-z|]+)\)_([a-z_]+[a-z])`)
+	literalMetric   = regexp.MustCompile(`\bcachefence_[a-z]+_[a-z_]+[a-z]\b`)
+	sourceName      = regexp.MustCompile(`Source: "([a-z]+)"`)
+	metricSuffix    = regexp.MustCompile(`Name: name\("([a-z_]+)"\)`)
+	metricConstName = regexp.MustCompile(`Name: "(cachefence_[a-z_]+)"`)
+)
+
+// Every watcher metric the rules read is one the code registers: the
+// alert package's per-source metrics (cachefence_<source>_<suffix>, for
+// each Source a command gives its watcher) and the literal names of the
+// logs and audit commands. The code is read, since running probe, audit
+// and logs as watchers needs a site, a CDN's API and a log each.
+func TestPrometheusRulesReadWatcherMetrics(t *testing.T) {
+	rules, err := os.ReadFile("prometheus/cachefence.rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	var sources, suffixes []string
+	for _, m := range sourceName.FindAllStringSubmatch(goSource(t, "../cli"), -1) {
+		sources = append(sources, m[1])
+	}
+	for _, m := range metricSuffix.FindAllStringSubmatch(goSource(t, "../alert"), -1) {
+		suffixes = append(suffixes, m[1])
+	}
+	for _, s := range sources {
+		for _, x := range suffixes {
+			known["cachefence_"+s+"_"+x] = true
+		}
+	}
+	for _, dir := range []string{"../cli", "../logs"} {
+		for _, m := range metricConstName.FindAllStringSubmatch(goSource(t, dir), -1) {
+			known[m[1]] = true
+		}
+	}
+	if len(sources) == 0 || len(suffixes) == 0 {
+		t.Fatalf("found no watcher sources (%q) or metric names (%q) in the code: update this test", sources, suffixes)
+	}
+
+	var used []string
+	for _, m := range watcherMetric.FindAllStringSubmatch(string(rules), -1) {
+		for _, s := range strings.Split(m[1], "|") {
+			used = append(used, "cachefence_"+s+"_"+m[2])
+		}
+	}
+	used = append(used, literalMetric.FindAllString(string(rules), -1)...)
+	if len(used) == 0 {
+		t.Fatal("the rules read no cachefence_ metric")
+	}
+	for _, name := range used {
+		if !known[name] {
+			t.Errorf("the rules read %s, which no code registers", name)
+		}
+	}
+}
+
+// goSource returns the non-test Go files of dir, concatenated.
+func goSource(t *testing.T, dir string) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(data)
+	}
+	return b.String()
 }
