@@ -1,6 +1,7 @@
 // Package catalog is the one list of what cachefence reports: the audit's
-// checks, the probe's and the logs' findings, and the fence's reasons.
-// Each entry has one snake_case ID, unique across the four, and the words
+// checks, the probe's and the logs' findings, the fence's reasons, and
+// what audit --run saw. Each entry has one snake_case ID, unique across
+// the tools, and the words
 // every output uses for it (text, JSON, SARIF, alerts), so that a finding
 // means the same wherever it is read. The rules that raise them live with
 // each tool; this package only names and explains them.
@@ -21,6 +22,7 @@ const (
 	Probe Tool = "probe" // cachefence probe: what the site served to test accounts
 	Logs  Tool = "logs"  // cachefence logs: a record of the CDN's access log
 	Fence Tool = "fence" // the cache_fence handler: why a response was fenced
+	Run   Tool = "run"   // cachefence audit --run: what a running Varnish or nginx served to whom
 )
 
 // Repository is where Doc paths are published; helpUri and alerts link
@@ -252,6 +254,16 @@ var entries = []*Entry{
 			"path within a short window after one miss: request collapsing, the 2017 mechanism.",
 		Remediation: "Turn request collapsing off on personal paths (CloudFront: CachingDisabled).",
 		Doc:         logsDoc},
+
+	// What audit --run saw a running cache serve.
+	{ID: "run_leak", Tool: Run, Severity: alert.Critical,
+		Title: "The running cache served one user's page to another",
+		Meaning: "cachefence audit --run ran the configuration against a synthetic origin, and a second user or an " +
+			"anonymous visitor received the page made for the first user: proof, not an opinion. The finding says " +
+			"whether the same requests leaked when the origin's headers were the fence's rewrite.",
+		Remediation: "Make the configuration pass (or key on) requests that carry the credential, and honour private " +
+			"and no-store; where the finding says the fence's rewrite stops it, put cache_fence in front of the origin meanwhile.",
+		Doc: "docs/audit-run.md#run_leak"},
 
 	// The fence's reasons: why a response was fenced. They are no risk,
 	// so their severity is info; their remediation says what to do when

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cachefence/cachefence/alert"
 	"github.com/cachefence/cachefence/audit"
+	"github.com/cachefence/cachefence/audit/replay"
 	"github.com/cachefence/cachefence/catalog"
 	"github.com/cachefence/cachefence/fence"
 	"github.com/cachefence/cachefence/logs"
@@ -17,7 +18,7 @@ import (
 
 var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 
-// IDs are snake_case and unique across the four tools, and every entry
+// IDs are snake_case and unique across the tools, and every entry
 // says all it must.
 func TestEntries(t *testing.T) {
 	seen := map[string]bool{}
@@ -30,7 +31,7 @@ func TestEntries(t *testing.T) {
 		}
 		seen[e.ID] = true
 		if _, err := alert.ParseSeverity(string(e.Severity)); err != nil || e.Title == "" || e.Meaning == "" ||
-			e.Remediation == "" || e.Doc == "" || !slices.Contains([]catalog.Tool{catalog.Audit, catalog.Probe, catalog.Logs, catalog.Fence}, e.Tool) {
+			e.Remediation == "" || e.Doc == "" || !slices.Contains([]catalog.Tool{catalog.Audit, catalog.Probe, catalog.Logs, catalog.Fence, catalog.Run}, e.Tool) {
 			t.Errorf("%s is incomplete: %+v", e.ID, e)
 		}
 	}
@@ -61,7 +62,7 @@ func TestEveryToolIsCatalogued(t *testing.T) {
 	for _, tc := range []struct {
 		tool catalog.Tool
 		ids  []string
-	}{{catalog.Audit, checks}, {catalog.Probe, probe.Kinds}, {catalog.Logs, logs.Checks}, {catalog.Fence, reasons}} {
+	}{{catalog.Audit, checks}, {catalog.Probe, probe.Kinds}, {catalog.Logs, logs.Checks}, {catalog.Fence, reasons}, {catalog.Run, replay.Kinds}} {
 		want := slices.Sorted(slices.Values(tc.ids))
 		if got := ids(tc.tool); !slices.Equal(got, want) {
 			t.Errorf("%s: catalogue has %v, the tool raises %v", tc.tool, got, want)
