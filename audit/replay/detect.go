@@ -66,7 +66,7 @@ func DetectSessionCookie(file string, data []byte) string {
 var (
 	nginxCookieVar = regexp.MustCompile(`\$\{?cookie_([A-Za-z0-9_]+)`)
 	vclCookieMatch = regexp.MustCompile(`(?i)req\.http\.cookie\s*(~)\s*"([^"]*)"`)
-	literalPrefix  = regexp.MustCompile(`^[A-Za-z0-9_-]+`)
+	literalRun     = regexp.MustCompile(`[A-Za-z0-9_-]{3,}`)
 )
 
 // cookiePattern is a regex a configuration matches the Cookie header
@@ -103,24 +103,19 @@ func returnsPass(body []*vcl.Stmt) bool {
 	return false
 }
 
-// name returns a cookie name the pattern matches, from the literal that
-// starts one of its alternatives, or "".
+// name returns a cookie name the pattern matches, made of a literal in
+// it (completed when the regex wants more), or "".
 func (p cookiePattern) name() string {
 	re := p.re
 	if p.fold {
 		re = "(?i)" + re
 	}
 	compiled, err := regexp.Compile(re)
-	for _, alt := range strings.Split(p.re, "|") {
-		alt = strings.TrimLeft(alt, "(^?:")
-		prefix := literalPrefix.FindString(alt)
-		if len(prefix) < 3 {
-			continue
-		}
+	for _, literal := range literalRun.FindAllString(p.re, -1) {
 		if err != nil {
-			return prefix // a PCRE Go cannot read: the literal is the best guess
+			return literal // a PCRE Go cannot read: its first literal is the best guess
 		}
-		for _, cand := range []string{prefix, prefix + "0", prefix + "a", prefix + "x1"} {
+		for _, cand := range []string{literal, literal + "0", literal + "a", literal + "x1"} {
 			if compiled.MatchString(cand + "=x") {
 				return cand
 			}

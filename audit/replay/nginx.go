@@ -142,7 +142,8 @@ func (c *nginxRewrite) expand(file string, ds []*nginxconf.Directive, depth int)
 // include returns the files an include pattern names: relative to the
 // configuration's directory, as nginx reads it with -c; an absolute one
 // by its trailing path under that directory, as the static audit looks
-// for it, and then where it points.
+// for it. Never where an absolute one points: that is the system's own
+// nginx, whose servers are not the configuration's.
 func (c *nginxRewrite) include(pattern string) []string {
 	var candidates []string
 	if filepath.IsAbs(pattern) {
@@ -154,7 +155,6 @@ func (c *nginxRewrite) include(pattern string) []string {
 		for i := 1; i <= last; i++ {
 			candidates = append(candidates, filepath.Join(c.root, filepath.Join(parts[i:]...)))
 		}
-		candidates = append(candidates, pattern)
 	} else {
 		candidates = append(candidates, filepath.Join(c.root, pattern))
 	}
@@ -401,7 +401,7 @@ func writeDirectives(b *strings.Builder, ds []*nginxconf.Directive, depth int) {
 // quoteArg writes an argument as nginx reads it back: as it is when it
 // holds nothing the lexer splits on, else in double quotes.
 func quoteArg(a string) string {
-	if a != "" && !strings.ContainsAny(a, " \t\r\n;{}\"'#") {
+	if a != "" && !strings.ContainsAny(a, " \t\r\n;{}\"'#\\") {
 		return a
 	}
 	var b strings.Builder

@@ -32,13 +32,15 @@ func (e *MissingError) Error() string {
 	return fmt.Sprintf("%s not found: install it first (Debian, Ubuntu: apt-get install %s)", e.Program, e.Package)
 }
 
-// lookPath finds a program, also in the sbin directories that are not on
-// every PATH.
+// sbinDirs are where servers are installed off many users' PATH.
+var sbinDirs = []string{"/usr/sbin", "/usr/local/sbin"}
+
+// lookPath finds a program on PATH or in sbinDirs.
 func lookPath(program, pkg string) (string, error) {
 	if p, err := exec.LookPath(program); err == nil {
 		return p, nil
 	}
-	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin"} {
+	for _, dir := range sbinDirs {
 		if p, err := exec.LookPath(filepath.Join(dir, program)); err == nil {
 			return p, nil
 		}

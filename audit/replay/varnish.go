@@ -43,10 +43,19 @@ func (v varnishServer) start(ctx context.Context, bin, dir, originAddr string) (
 			"-T", "127.0.0.1:0", // the management port; its default also listens on ::1
 			"-f", main,
 			"-s", "malloc,64m",
+			// Not the system's /etc/varnish: only the VCL Varnish ships.
+			"-p", "vcl_path=" + varnishVCLDir,
 		}, nil
 	})
 	if err != nil {
-		return nil, nil, startError(err, s, hideVCLSource)
+		return nil, nil, startError(err, s, func(out string) string {
+			// The copies keep their originals' lines: name the originals.
+			out = hideVCLSource(out)
+			for original, copied := range p.written {
+				out = strings.ReplaceAll(out, copied, original)
+			}
+			return out
+		})
 	}
 	return s, p.notes, nil
 }
@@ -59,6 +68,10 @@ type vclProgram struct {
 	written    map[string]string // original path → copy
 	notes      []string
 }
+
+// varnishVCLDir is where Debian's varnish package puts the VCL it ships
+// (devicedetect.vcl), the default vcl_path's second directory.
+const varnishVCLDir = "/usr/share/varnish/vcl"
 
 // maxIncludeDepth bounds include chains, as a cycle would be endless.
 const maxIncludeDepth = 20
@@ -87,10 +100,13 @@ func (p *vclProgram) write(file string, depth int) (string, error) {
 	lines := strings.SplitAfter(string(out), "\n")
 	for _, inc := range f.Includes {
 		found := p.find(file, inc.Path)
+		if found == "" && filepath.IsAbs(inc.Path) {
+			return "", fmt.Errorf("%s:%d: include %q is not beside the configuration: copy it there (its backends would be the system's)", file, inc.Line, inc.Path)
+		}
 		if found == "" {
-			// Left as written: varnishd looks in its vcl_path, where
-			// the VCL it ships (devicedetect.vcl) is.
-			p.notes = append(p.notes, fmt.Sprintf("%s:%d: include %q is not beside the configuration; left to varnishd's vcl_path", file, inc.Line, inc.Path))
+			// Left as written, for varnishd to find in vcl_path: only
+			// the VCL Varnish ships (devicedetect.vcl).
+			p.notes = append(p.notes, fmt.Sprintf("%s:%d: include %q is not beside the configuration; left to Varnish's own VCL", file, inc.Line, inc.Path))
 			continue
 		}
 		inner, err := p.write(found, depth+1)
@@ -106,8 +122,7 @@ func (p *vclProgram) write(file string, depth int) (string, error) {
 
 // find returns the file an include names: relative to the including
 // file, or to the configuration's directory; an absolute one by its
-// trailing path under that directory, as the static audit looks for it,
-// and then where it points.
+// trailing path under that directory, as the static audit looks for it.
 func (p *vclProgram) find(from, name string) string {
 	var candidates []string
 	if filepath.IsAbs(name) {
@@ -115,7 +130,6 @@ func (p *vclProgram) find(from, name string) string {
 		for i := 1; i < len(parts); i++ {
 			candidates = append(candidates, filepath.Join(p.root, filepath.Join(parts[i:]...)))
 		}
-		candidates = append(candidates, name)
 	} else {
 		candidates = append(candidates, filepath.Join(filepath.Dir(from), name), filepath.Join(p.root, name))
 	}
