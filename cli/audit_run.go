@@ -45,6 +45,10 @@ func cmdAuditRun(ctx context.Context, fl caddycmd.Flags, file string, args []str
 	if strings.EqualFold(o.CredentialHeader, "Cookie") {
 		return audit.ExitError, errors.New("--credential-header Cookie: name the cookie with --session-cookie")
 	}
+	// An interrupt ends the run through its context, so that the
+	// throw-away server, in a process group of its own, is stopped too.
+	ctx, cancel := untilSignal(ctx)
+	defer cancel()
 	report, err := replay.Run(ctx, file, o)
 	if err != nil {
 		return audit.ExitError, err

@@ -127,7 +127,7 @@ func (r *Report) reproduce(c *Cell) []string {
 		return []string{first, second, anon}
 	}
 	return []string{
-		fmt.Sprintf("# the origin takes %s to answer; the others ask while the first waits", DefaultHold),
+		fmt.Sprintf("# the origin takes %s to answer; the others ask while the first waits", Hold),
 		first + " &", "sleep 0.1", second + " &", anon + " &", "wait",
 	}
 }

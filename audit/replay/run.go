@@ -16,7 +16,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,14 +32,12 @@ type Options struct {
 	// CredentialHeader names the header that carries a credential;
 	// empty, Authorization.
 	CredentialHeader string
-	// Hold is how long the origin holds each answer of a concurrent cell,
-	// so that the requests overlap; zero, DefaultHold.
-	Hold time.Duration
 }
 
-// DefaultHold is long enough for the other requests of a concurrent cell
-// to reach the cache while the first one is at the origin.
-const DefaultHold = 300 * time.Millisecond
+// Hold is how long the origin holds each answer of a concurrent cell:
+// long enough for the other requests to reach the cache while the first
+// one is at the origin.
+const Hold = 300 * time.Millisecond
 
 // The matrix's other dimensions.
 var (
@@ -121,14 +118,9 @@ func Run(ctx context.Context, file string, o Options) (*Report, error) {
 			r.SessionCookie, r.CookieFrom = "session", "default"
 		}
 	}
-	hold := o.Hold
-	if hold <= 0 {
-		hold = DefaultHold
-	}
-
 	users := []user{newUser("user-a"), newUser("user-b")}
 	cells, originCells := matrix()
-	org, err := startOrigin(users, r.SessionCookie, originCells, hold)
+	org, err := startOrigin(users, r.SessionCookie, originCells, Hold)
 	if err != nil {
 		return nil, err
 	}
@@ -138,14 +130,14 @@ func Run(ctx context.Context, file string, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	srv, notes, err := cache.start(ctx, bin, filepath.Join(dir), org.addr)
+	srv, notes, err := cache.start(ctx, bin, dir, org.addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	defer srv.stop()
 	r.Notes = notes
 
-	rp := &replayer{base: "http://" + srv.addr, host: host, users: users, report: r, origin: originCells, hold: hold,
+	rp := &replayer{base: "http://" + srv.addr, host: host, users: users, report: r, origin: originCells,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 3 * parallel}}}
 	if err := rp.all(ctx, cells); err != nil {
 		return nil, err
@@ -207,7 +199,6 @@ type replayer struct {
 	users      []user
 	report     *Report
 	origin     map[string]*originCell
-	hold       time.Duration
 	client     *http.Client
 }
 
@@ -277,7 +268,7 @@ func (rp *replayer) cell(ctx context.Context, c *Cell, id, url string) (reached 
 		// the server itself) leaves them after the hold.
 		select {
 		case <-rp.origin[id].arrived:
-		case <-time.After(rp.hold):
+		case <-time.After(Hold):
 		case <-ctx.Done():
 		}
 		wg.Go(func() { send(1, &second, &errSecond) })

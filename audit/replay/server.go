@@ -188,7 +188,11 @@ func startError(err error, s *server, hide func(string) string) error {
 	if s == nil {
 		return err
 	}
-	lines := strings.Split(strings.TrimSpace(hide(string(s.out.Bytes()))), "\n")
+	out := strings.TrimSpace(hide(string(s.out.Bytes())))
+	if out == "" {
+		return err
+	}
+	lines := strings.Split(out, "\n")
 	if len(lines) > maxErrorLines {
 		lines = lines[len(lines)-maxErrorLines:]
 	}
