@@ -22,6 +22,7 @@ func TestAuditRunCommandLine(t *testing.T) {
 		"notes.txt": "hello\n",
 		"leaky.conf": "events {}\nhttp {\n\tproxy_cache_path /var/cache/nginx keys_zone=z:1m;\n\tserver {\n\t\tlisten 80;\n" +
 			"\t\tlocation / { proxy_pass http://app:3000; proxy_cache z; proxy_cache_valid 200 1m; proxy_ignore_headers Cache-Control Set-Cookie Expires; }\n\t}\n}\n",
+		"bad.conf":   "events {}\nhttp {\n\tserver {\n\t\tlisten 80;\n\t\tbogus_directive on;\n\t\tlocation / { proxy_pass http://app; }\n\t}\n}\n",
 		"safe.conf":  "events {}\nhttp {\n\tserver {\n\t\tlisten 80;\n\t\tlocation / { proxy_pass http://app:3000; }\n\t}\n}\n",
 		"broken.vcl": "vcl 4.1;\nbackend b { .host = \"app\"; }\nsub vcl_recv {\n  if (req.http.Authorization == \"Basic " + vclSecret + "\") { return (pass) }\n}\n",
 	} {
@@ -41,7 +42,8 @@ func TestAuditRunCommandLine(t *testing.T) {
 		{[]string{"audit", "--run", "safe.conf", "--credential-header", "Cookie"}, 2, "cachefence audit: --credential-header Cookie: name the cookie with --session-cookie"},
 		{[]string{"audit", "--run", "missing.vcl"}, 2, "cachefence audit: open missing.vcl: no such file or directory"},
 		{[]string{"audit", "--run", "notes.txt"}, 2, "cachefence audit: notes.txt: neither VCL nor an nginx configuration"},
-		{[]string{"audit", "--run", "broken.vcl"}, 2, "varnishd exited"},
+		{[]string{"audit", "--run", "broken.vcl"}, 2, "('broken.vcl' Line 4 Pos"},
+		{[]string{"audit", "--run", "bad.conf"}, 2, `unknown directive "bogus_directive" in bad.conf:5`},
 		{[]string{"audit", "--run", "safe.conf"}, 0, "0 of 40 cells leaked."},
 		{[]string{"audit", "--run", "leaky.conf", "--session-cookie", "sid", "--credential-header", "X-Api-Key"}, 1,
 			`curl -s -H "X-Api-Key: $USER_B_TOKEN" "$CACHE/account/cfr`},

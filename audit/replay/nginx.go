@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,11 +49,12 @@ func (n nginxServer) start(ctx context.Context, bin, dir, originAddr string) (*s
 		return nil, nil, err
 	}
 	conf := filepath.Join(dir, "nginx.conf")
+	var w *confWriter
 	s, err := launch(ctx, "nginx", func(port int) ([]string, error) {
 		c.port = port
-		var b strings.Builder
-		writeDirectives(&b, c.withListen(ds), 0)
-		if err := os.WriteFile(conf, []byte(b.String()), 0o600); err != nil {
+		w = &confWriter{origins: map[int]string{}}
+		w.write(c.withListen(ds), 0)
+		if err := os.WriteFile(conf, []byte(w.b.String()), 0o600); err != nil {
 			return nil, err
 		}
 		return []string{bin, "-p", dir, "-c", conf,
@@ -60,7 +62,17 @@ func (n nginxServer) start(ctx context.Context, bin, dir, originAddr string) (*s
 			"-g", "daemon off;"}, nil
 	})
 	if err != nil {
-		return nil, nil, startError(err, s, func(s string) string { return s })
+		return nil, nil, startError(err, s, func(out string) string {
+			// nginx names a line of the joined file: name the one it
+			// was read from.
+			return regexp.MustCompile(regexp.QuoteMeta(conf)+`:(\d+)`).ReplaceAllStringFunc(out, func(m string) string {
+				n, _ := strconv.Atoi(m[len(conf)+1:])
+				if where, ok := w.origins[n]; ok {
+					return where
+				}
+				return "(a line cachefence added)"
+			})
+		})
 	}
 	return s, c.notes, nil
 }
@@ -380,22 +392,37 @@ func walkAll(ds []*nginxconf.Directive) []*nginxconf.Directive {
 	return out
 }
 
-// writeDirectives writes ds as nginx configuration.
-func writeDirectives(b *strings.Builder, ds []*nginxconf.Directive, depth int) {
+// confWriter writes directives as nginx configuration, and records the
+// file and line each written line was read from.
+type confWriter struct {
+	b       strings.Builder
+	line    int // lines written
+	origins map[int]string
+}
+
+func (w *confWriter) write(ds []*nginxconf.Directive, depth int) {
 	indent := strings.Repeat("\t", depth)
 	for _, d := range ds {
-		b.WriteString(indent + d.Name)
+		if d.File != "" {
+			w.origins[w.line+1] = d.File + ":" + strconv.Itoa(d.Line)
+		}
+		text := indent + d.Name
 		for _, a := range d.Args {
-			b.WriteString(" " + quoteArg(a))
+			text += " " + quoteArg(a)
 		}
 		if !d.HasBlock {
-			b.WriteString(";\n")
+			w.text(text + ";\n")
 			continue
 		}
-		b.WriteString(" {\n")
-		writeDirectives(b, d.Block, depth+1)
-		b.WriteString(indent + "}\n")
+		w.text(text + " {\n")
+		w.write(d.Block, depth+1)
+		w.text(indent + "}\n")
 	}
+}
+
+func (w *confWriter) text(s string) {
+	w.b.WriteString(s)
+	w.line += strings.Count(s, "\n")
 }
 
 // quoteArg writes an argument as nginx reads it back: as it is when it

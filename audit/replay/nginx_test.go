@@ -31,9 +31,9 @@ func rewriteNginx(t *testing.T, files map[string]string, main string) (string, [
 	if err != nil {
 		return "", c.notes, err
 	}
-	var b strings.Builder
-	writeDirectives(&b, c.withListen(ds), 0)
-	return b.String(), c.notes, nil
+	w := &confWriter{origins: map[int]string{}}
+	w.write(c.withListen(ds), 0)
+	return w.b.String(), c.notes, nil
 }
 
 // What the run changes in an nginx.conf, directive by directive (see
