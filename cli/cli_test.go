@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -66,11 +65,7 @@ func TestUpstreamAddress(t *testing.T) {
 // else with a public page.
 func origin(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return serveOrigin(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		if r.URL.Path == "/account" {
 			w.Header().Set("Cache-Control", "no-cache")
@@ -79,10 +74,7 @@ func origin(t *testing.T) string {
 			w.Header().Set("Cache-Control", "public, max-age=60")
 		}
 		io.WriteString(w, "page")
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return l.Addr().String()
+	}))
 }
 
 func runProxy(t *testing.T, p proxy) {
