@@ -28,8 +28,10 @@ type Cell struct {
 	Credential string `json:"credential"`
 	Timing     string `json:"timing"`
 	Path       string `json:"path"`
-	// URL is the path requested.
-	URL string `json:"url"`
+	// URL is the path requested, and FencedURL the path of the same cell
+	// with the fence's rewrite.
+	URL       string `json:"url"`
+	FencedURL string `json:"fenced_url"`
 	// Reached says whether the first user got its own page from the
 	// origin: a cell whose requests the server answers itself (a file on
 	// disk, a redirect) cannot leak.
@@ -42,7 +44,7 @@ type Cell struct {
 	FencedReached  bool     `json:"fenced_reached"`
 	FencedLeakedTo []string `json:"fenced_leaked_to"`
 
-	id, fencedID, fencedURL string
+	id, fencedID string
 }
 
 // Report is what a run saw.
@@ -68,6 +70,9 @@ type Finding struct {
 	Severity string        `json:"severity"`
 	Cell     *Cell         `json:"cell"`
 	Words    catalog.Words `json:"words"`
+	// Fenced says that the leak was seen with the fence's rewrite of the
+	// origin's headers, and not with the headers themselves.
+	Fenced bool `json:"fenced"`
 	// DefendedByFence says whether the same cell with the fence's
 	// rewrite leaked to no one.
 	DefendedByFence bool `json:"defended_by_fence"`
@@ -78,26 +83,38 @@ type Finding struct {
 	Reproduce   []string `json:"reproduce"`
 }
 
+// findings makes a finding of each leak: a cell that leaked as the origin
+// sent it, and one that leaked only with the fence's rewrite, which is
+// the fence's full rewrite leaking, where the origin's own headers did
+// not.
 func (r *Report) findings() {
 	r.Findings = nil
 	for _, c := range r.Cells {
-		if len(c.LeakedTo) == 0 {
-			continue
+		switch {
+		case len(c.LeakedTo) > 0:
+			f := r.finding(c, false, c.URL)
+			f.DefendedByFence = c.FencedReached && len(c.FencedLeakedTo) == 0
+			r.Findings = append(r.Findings, f)
+		case len(c.FencedLeakedTo) > 0:
+			r.Findings = append(r.Findings, r.finding(c, true, c.FencedURL))
 		}
-		f := &Finding{ID: leakEntry.ID, Severity: string(leakEntry.Severity), Cell: c, Words: leakEntry.Words(),
-			DefendedByFence: c.FencedReached && len(c.FencedLeakedTo) == 0, Reproduce: r.reproduce(c)}
-		v := Variants[slices.IndexFunc(Variants, func(v Variant) bool { return v.Name == c.Origin })]
-		h := v.Headers(false, r.SessionCookie+"=NEW_SESSION_OF_USER_A")
-		for _, name := range sortedKeys(h) {
-			for _, value := range h[name] {
-				f.OriginSends = append(f.OriginSends, name+": "+value)
-			}
-		}
-		if len(h) == 0 {
-			f.OriginSends = []string{v.Says}
-		}
-		r.Findings = append(r.Findings, f)
 	}
+}
+
+func (r *Report) finding(c *Cell, fenced bool, url string) *Finding {
+	f := &Finding{ID: leakEntry.ID, Severity: string(leakEntry.Severity), Cell: c, Words: leakEntry.Words(),
+		Fenced: fenced, Reproduce: r.reproduce(c, url)}
+	v := Variants[slices.IndexFunc(Variants, func(v Variant) bool { return v.Name == c.Origin })]
+	h := v.Headers(fenced, r.SessionCookie+"=NEW_SESSION_OF_USER_A")
+	for _, name := range sortedKeys(h) {
+		for _, value := range h[name] {
+			f.OriginSends = append(f.OriginSends, name+": "+value)
+		}
+	}
+	if len(h) == 0 {
+		f.OriginSends = []string{v.Says}
+	}
+	return f
 }
 
 func sortedKeys(h http.Header) []string {
@@ -112,14 +129,14 @@ func sortedKeys(h http.Header) []string {
 // reproduce returns the curl commands that show a cell's leak, against
 // $CACHE, with placeholder credentials: the run's own are synthetic, but
 // a reader pastes these against a real site.
-func (r *Report) reproduce(c *Cell) []string {
+func (r *Report) reproduce(c *Cell, path string) []string {
 	cred := func(user string) string {
 		if c.Credential == CredentialCookie {
 			return fmt.Sprintf(`-H "Cookie: %s=$%s_SESSION" `, r.SessionCookie, user)
 		}
 		return fmt.Sprintf(`-H "%s: %s" `, r.CredentialHeader, credentialValue(r.CredentialHeader, "$"+user+"_TOKEN"))
 	}
-	url := "\"$CACHE" + c.URL + "\""
+	url := "\"$CACHE" + path + "\""
 	first := "curl -s " + cred("USER_A") + url
 	second := "curl -s " + cred("USER_B") + url
 	anon := "curl -s " + url
@@ -166,13 +183,17 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw.Flush()
 	fmt.Fprintf(&b, "\n%d of %d cells leaked.\n", len(r.Findings), len(r.Cells))
 	for _, f := range r.Findings {
-		fence := "the fence's rewrite stops it"
-		if !f.DefendedByFence {
+		origin, url, leaked, fence := f.Cell.Origin, f.Cell.URL, f.Cell.LeakedTo, "the fence's rewrite stops it"
+		switch {
+		case f.Fenced:
+			origin, url, leaked = "the fence's rewrite of "+origin, f.Cell.FencedURL, f.Cell.FencedLeakedTo
+			fence = "the origin's own headers did not leak, the fence's rewrite of them did"
+		case !f.DefendedByFence:
 			fence = "the fence's rewrite does not stop it: fix the cache"
 		}
 		fmt.Fprintf(&b, "\n%s %s: %s\n  %s %s %s %s: leaked to %s; %s\n  origin sends: %s\n  reproduce (CACHE is the cache's address):\n",
-			f.Severity, f.ID, f.Words.Title, f.Cell.Origin, f.Cell.Credential, f.Cell.Timing, f.Cell.URL,
-			strings.Join(f.Cell.LeakedTo, ", "), fence, strings.Join(f.OriginSends, "; "))
+			f.Severity, f.ID, f.Words.Title, origin, f.Cell.Credential, f.Cell.Timing, url,
+			strings.Join(leaked, ", "), fence, strings.Join(f.OriginSends, "; "))
 		for _, cmd := range f.Reproduce {
 			fmt.Fprintf(&b, "    %s\n", cmd)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,8 @@ func testReport() *Report {
 				Reached: true, LeakedTo: []string{Anonymous}, FencedReached: true},
 			{Origin: "private_no_store", Credential: CredentialCookie, Timing: Sequential, Path: Dynamic, URL: "/account/cfr7", Reached: true, FencedReached: true},
 			{Origin: "set_cookie", Credential: CredentialCookie, Timing: Sequential, Path: Dynamic, URL: "/account/cfr9"},
+			{Origin: "no_cache_expired", Credential: CredentialHeader, Timing: Sequential, Path: Static, URL: "/account/cfr11/app.css",
+				FencedURL: "/account/cfr12/app.css", Reached: true, FencedReached: true, FencedLeakedTo: []string{SecondUser}},
 		}}
 	r.findings()
 	return r
@@ -29,12 +32,18 @@ func testReport() *Report {
 // stopped it and how to reproduce it with placeholders.
 func TestFindings(t *testing.T) {
 	r := testReport()
-	if len(r.Findings) != 2 || r.ExitCode() != 1 {
+	if len(r.Findings) != 3 || r.ExitCode() != 1 {
 		t.Fatalf("%d findings, exit %d", len(r.Findings), r.ExitCode())
 	}
-	none, private := r.Findings[0], r.Findings[1]
-	if none.ID != "run_leak" || none.Severity != "critical" || none.DefendedByFence || !private.DefendedByFence {
+	none, private, worse := r.Findings[0], r.Findings[1], r.Findings[2]
+	if none.ID != "run_leak" || none.Severity != "critical" || none.DefendedByFence || !private.DefendedByFence || none.Fenced || private.Fenced {
 		t.Errorf("findings %+v %+v", none, private)
+	}
+	// A leak only with the fence's rewrite is the fence's full rewrite
+	// leaking: reproduced on its own URL, with the fence's headers.
+	if !worse.Fenced || worse.DefendedByFence || !strings.Contains(worse.Reproduce[0], "/account/cfr12/app.css") ||
+		!slices.Contains(worse.OriginSends, "Cache-Control: private, no-store") || !slices.Contains(worse.OriginSends, "Expires: 0") {
+		t.Errorf("fenced finding %+v", worse)
 	}
 	if got := strings.Join(none.OriginSends, "; "); got != "no caching header" {
 		t.Errorf("origin sends %q", got)
@@ -54,7 +63,7 @@ func TestFindings(t *testing.T) {
 	if !strings.Contains(conc, `curl -s -H "Cookie: sid=$USER_A_SESSION" "$CACHE/account/cfr5" &`) || !strings.HasSuffix(conc, "wait") {
 		t.Errorf("reproduce:\n%s", conc)
 	}
-	clean := &Report{Cells: r.Cells[2:]}
+	clean := &Report{Cells: r.Cells[2:4]}
 	clean.findings()
 	if len(clean.Findings) != 0 || clean.ExitCode() != 0 {
 		t.Errorf("no leak, yet %d findings, exit %d", len(clean.Findings), clean.ExitCode())
@@ -70,7 +79,8 @@ func TestWriteText(t *testing.T) {
 	for _, want := range []string{
 		`cachefence audit --run site.vcl (varnish): session cookie "sid" (configuration), credential header Authorization`,
 		"LEAKED to second_user, anonymous  LEAKED to second_user",
-		"no leak", "no personal page", "2 of 4 cells leaked.",
+		"no leak", "no personal page", "3 of 5 cells leaked.",
+		"the fence's rewrite of no_cache_expired header sequential /account/cfr12/app.css: leaked to second_user; the origin's own headers did not leak, the fence's rewrite of them did",
 		"critical run_leak: The running cache served one user's page to another",
 		"the fence's rewrite does not stop it: fix the cache", "the fence's rewrite stops it\n",
 		"docs/audit-run.md#run_leak",
@@ -99,7 +109,7 @@ func TestWriteJSON(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.SessionCookie != "sid" || len(got.Cells) != 4 || len(got.Findings) != 2 || got.Findings[0].Cell.URL != "/account/cfr3/app.css" ||
+	if got.SessionCookie != "sid" || len(got.Cells) != 5 || len(got.Findings) != 3 || got.Findings[0].Cell.URL != "/account/cfr3/app.css" ||
 		got.Findings[0].Words.Title == "" || !strings.HasSuffix(got.Findings[0].Words.Doc, "#run_leak") {
 		t.Errorf("%s", b.String())
 	}

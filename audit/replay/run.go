@@ -177,7 +177,7 @@ func matrix() ([]*Cell, map[string]*originCell) {
 					hold := timing == Concurrent
 					c := &Cell{Origin: v.Name, Credential: cred, Timing: timing, Path: path}
 					c.id, c.fencedID = id(v, false, hold), id(v, true, hold)
-					c.URL, c.fencedURL = pathOf(path, c.id), pathOf(path, c.fencedID)
+					c.URL, c.FencedURL = pathOf(path, c.id), pathOf(path, c.fencedID)
 					cells = append(cells, c)
 				}
 			}
@@ -215,7 +215,7 @@ func (rp *replayer) all(ctx context.Context, cells []*Cell) error {
 			defer func() { <-sem; wg.Done() }()
 			var err error
 			if c.Reached, c.LeakedTo, err = rp.cell(ctx, c, c.id, c.URL); err == nil {
-				c.FencedReached, c.FencedLeakedTo, err = rp.cell(ctx, c, c.fencedID, c.fencedURL)
+				c.FencedReached, c.FencedLeakedTo, err = rp.cell(ctx, c, c.fencedID, c.FencedURL)
 			}
 			errs[i] = err
 		}()
