@@ -8,7 +8,7 @@ import (
 	"github.com/cachefence/cachefence/audit/vcl"
 )
 
-// DetectSessionCookie returns the name of a cookie on which the
+// detectSessionCookie returns the name of a cookie on which the
 // configuration in file (VCL or nginx) skips the cache, so that the
 // replay's session cookie is one the configuration means to protect: in
 // VCL, the first name in a regex that an if matches req.http.Cookie
@@ -19,7 +19,7 @@ import (
 // ("wordpress_logged_in_") is completed so that the regex matches it.
 // A cookie the configuration only keys on (Magento's X-Magento-Vary) is
 // no session: each user's value keeps their pages apart.
-func DetectSessionCookie(file string, data []byte) string {
+func detectSessionCookie(file string, data []byte) string {
 	var patterns []cookiePattern
 	if strings.HasSuffix(file, ".vcl") {
 		f, err := vcl.Parse(data)

@@ -18,7 +18,7 @@ func TestDetectSessionCookie(t *testing.T) {
 		{"nginx nothing", "n.conf", `http { server { location / { proxy_pass http://x; } } }`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := DetectSessionCookie(tc.file, []byte(tc.conf)); got != tc.want {
+			if got := detectSessionCookie(tc.file, []byte(tc.conf)); got != tc.want {
 				t.Errorf("%q, want %q", got, tc.want)
 			}
 		})

@@ -13,12 +13,12 @@ import (
 	"github.com/cachefence/cachefence/fence"
 )
 
-// Variant is one row of what the origin sends: the caching headers it
+// variant is one row of what the origin sends: the caching headers it
 // puts beside a page, made for the user the page names.
-type Variant struct {
-	Name string
-	// Says is the headers in words, for reports.
-	Says    string
+type variant struct {
+	name string
+	// says is the headers in words, for reports.
+	says    string
 	headers func(setCookie string) http.Header
 }
 
@@ -26,8 +26,8 @@ type Variant struct {
 // "do not cache", and a CDN read it as a zero-second life.
 const expired2017 = "Thu, 22 Jun 2017 00:00:00 GMT"
 
-// Variants are the origin's answers, in the order the report lists them.
-var Variants = []Variant{
+// variants are the origin's answers, in the order the report lists them.
+var variants = []variant{
 	{"set_cookie", "Set-Cookie and no caching header", func(c string) http.Header {
 		return http.Header{"Set-Cookie": {c + "; Path=/; HttpOnly"}}
 	}},
@@ -43,9 +43,9 @@ var Variants = []Variant{
 	{"none", "no caching header", func(string) http.Header { return http.Header{} }},
 }
 
-// Headers returns what the origin sends for variant v, rewritten by the
+// headersFor returns what the origin sends for variant v, rewritten by the
 // fence when fenced; setCookie is the cookie a Set-Cookie hands out.
-func (v Variant) Headers(fenced bool, setCookie string) http.Header {
+func (v variant) headersFor(fenced bool, setCookie string) http.Header {
 	h := v.headers(setCookie)
 	if fenced {
 		fence.Rewrite(h)
@@ -62,7 +62,7 @@ var cellPath = regexp.MustCompile(`cfr[0-9]+`)
 
 // originCell is what the origin knows of one cell.
 type originCell struct {
-	variant Variant
+	variant variant
 	fenced  bool
 	hold    bool // concurrent: hold each answer so that requests overlap
 	// arrived is closed when the first user's request reaches the origin.
@@ -146,7 +146,7 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	for k, vs := range c.variant.Headers(c.fenced, o.cookie+"="+u.marker) {
+	for k, vs := range c.variant.headersFor(c.fenced, o.cookie+"="+u.marker) {
 		w.Header()[k] = vs
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

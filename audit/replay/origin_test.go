@@ -23,10 +23,10 @@ func TestVariantHeaders(t *testing.T) {
 	} {
 		t.Run(tc.variant, func(t *testing.T) {
 			v := variantNamed(t, tc.variant)
-			if got := v.Headers(false, "s=u"); !equalHeaders(got, tc.want) {
+			if got := v.headersFor(false, "s=u"); !equalHeaders(got, tc.want) {
 				t.Errorf("as sent: %v, want %v", got, tc.want)
 			}
-			fenced := v.Headers(true, "s=u")
+			fenced := v.headersFor(true, "s=u")
 			for name, value := range map[string]string{"Cache-Control": "private, no-store", "Surrogate-Control": "no-store",
 				"Cdn-Cache-Control": "no-store", "Edge-Control": "no-store", "X-Accel-Expires": "0"} {
 				if got := fenced.Get(name); got != value {
@@ -43,15 +43,15 @@ func TestVariantHeaders(t *testing.T) {
 	}
 }
 
-func variantNamed(t *testing.T, name string) Variant {
+func variantNamed(t *testing.T, name string) variant {
 	t.Helper()
-	for _, v := range Variants {
-		if v.Name == name {
+	for _, v := range variants {
+		if v.name == name {
 			return v
 		}
 	}
 	t.Fatalf("no variant %s", name)
-	return Variant{}
+	return variant{}
 }
 
 func equalHeaders(a, b http.Header) bool {

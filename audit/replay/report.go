@@ -22,7 +22,7 @@ var leakEntry = catalog.Must(KindLeak)
 
 // Cell is one cell of the matrix and what the replay saw in it.
 type Cell struct {
-	// Origin is the Variant the origin answered with.
+	// Origin names what the origin answered with (docs/audit-run.md).
 	Origin string `json:"origin"`
 	// Credential, Timing and Path are the request's dimensions.
 	Credential string `json:"credential"`
@@ -104,15 +104,15 @@ func (r *Report) findings() {
 func (r *Report) finding(c *Cell, fenced bool, url string) *Finding {
 	f := &Finding{ID: leakEntry.ID, Severity: string(leakEntry.Severity), Cell: c, Words: leakEntry.Words(),
 		Fenced: fenced, Reproduce: r.reproduce(c, url)}
-	v := Variants[slices.IndexFunc(Variants, func(v Variant) bool { return v.Name == c.Origin })]
-	h := v.Headers(fenced, r.SessionCookie+"=NEW_SESSION_OF_USER_A")
+	v := variants[slices.IndexFunc(variants, func(v variant) bool { return v.name == c.Origin })]
+	h := v.headersFor(fenced, r.SessionCookie+"=NEW_SESSION_OF_USER_A")
 	for _, name := range sortedKeys(h) {
 		for _, value := range h[name] {
 			f.OriginSends = append(f.OriginSends, name+": "+value)
 		}
 	}
 	if len(h) == 0 {
-		f.OriginSends = []string{v.Says}
+		f.OriginSends = []string{v.says}
 	}
 	return f
 }

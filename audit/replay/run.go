@@ -27,7 +27,7 @@ import (
 // Options are a run's choices; the zero value detects or defaults each.
 type Options struct {
 	// SessionCookie names the cookie that carries a session; empty, the
-	// configuration's own (see DetectSessionCookie), else "session".
+	// configuration's own (see detectSessionCookie), else "session".
 	SessionCookie string
 	// CredentialHeader names the header that carries a credential;
 	// empty, Authorization.
@@ -41,12 +41,12 @@ const Hold = 300 * time.Millisecond
 
 // The matrix's other dimensions.
 var (
-	// Credentials say how a request proves who sends it.
-	Credentials = []string{CredentialHeader, CredentialCookie}
-	// Timings say how the three requests of a cell arrive.
-	Timings = []string{Sequential, Concurrent}
-	// Paths say what the URL looks like.
-	Paths = []string{Dynamic, Static}
+	// credentials say how a request proves who sends it.
+	credentials = []string{CredentialHeader, CredentialCookie}
+	// timings say how the three requests of a cell arrive.
+	timings = []string{Sequential, Concurrent}
+	// paths say what the URL looks like.
+	paths = []string{Dynamic, Static}
 )
 
 // The values of the matrix's dimensions.
@@ -113,7 +113,7 @@ func Run(ctx context.Context, file string, o Options) (*Report, error) {
 		r.CredentialHeader = "Authorization"
 	}
 	if r.SessionCookie == "" {
-		r.SessionCookie, r.CookieFrom = DetectSessionCookie(file, data), "configuration"
+		r.SessionCookie, r.CookieFrom = detectSessionCookie(file, data), "configuration"
 		if r.SessionCookie == "" {
 			r.SessionCookie, r.CookieFrom = "session", "default"
 		}
@@ -164,18 +164,18 @@ func matrix() ([]*Cell, map[string]*originCell) {
 	var cells []*Cell
 	byID := map[string]*originCell{}
 	n := 0
-	id := func(v Variant, fenced, hold bool) string {
+	id := func(v variant, fenced, hold bool) string {
 		n++
 		s := "cfr" + strconv.Itoa(n)
 		byID[s] = &originCell{variant: v, fenced: fenced, hold: hold, arrived: make(chan struct{})}
 		return s
 	}
-	for _, v := range Variants {
-		for _, cred := range Credentials {
-			for _, timing := range Timings {
-				for _, path := range Paths {
+	for _, v := range variants {
+		for _, cred := range credentials {
+			for _, timing := range timings {
+				for _, path := range paths {
 					hold := timing == Concurrent
-					c := &Cell{Origin: v.Name, Credential: cred, Timing: timing, Path: path}
+					c := &Cell{Origin: v.name, Credential: cred, Timing: timing, Path: path}
 					c.id, c.fencedID = id(v, false, hold), id(v, true, hold)
 					c.URL, c.FencedURL = pathOf(path, c.id), pathOf(path, c.fencedID)
 					cells = append(cells, c)
