@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -67,7 +66,7 @@ func startServer(ctx context.Context, name string, port int, argv []string) (*se
 	s := &server{name: name, exited: make(chan struct{}), addr: "127.0.0.1:" + strconv.Itoa(port)}
 	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(s.cmd)
 	s.cmd.WaitDelay = stopTimeout
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
@@ -108,22 +107,22 @@ func (s *server) wait(ctx context.Context) error {
 	return fmt.Errorf("%s did not answer HTTP within %s", s.name, startTimeout)
 }
 
-// stop ends the process group: SIGTERM, then SIGKILL if it lingers.
+// stop ends the server and its children: terminate, then kill if they
+// linger.
 func (s *server) stop() {
-	pgid := s.cmd.Process.Pid
 	select {
 	case <-s.exited:
 	default:
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		terminateGroup(s.cmd)
 		select {
 		case <-s.exited:
 		case <-time.After(stopTimeout):
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			killGroup(s.cmd)
 			<-s.exited
 		}
 	}
 	// Children that outlived their parent.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	killGroup(s.cmd)
 }
 
 // freePort returns a port of 127.0.0.1 that was free a moment ago.
