@@ -24,7 +24,10 @@ type nginxServer struct {
 
 func (n nginxServer) name() string              { return "nginx" }
 func (n nginxServer) program() (string, string) { return "nginx", "nginx" }
-func (n nginxServer) hostFrom(ds []*nginxconf.Directive) string {
+
+// hostOf returns the first plain server_name of ds, the Host the replay
+// sends, so that the server that names it answers; "" when there is none.
+func hostOf(ds []*nginxconf.Directive) string {
 	for _, d := range walkAll(ds) {
 		if d.Name != "server_name" {
 			continue

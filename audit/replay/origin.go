@@ -90,6 +90,8 @@ type user struct {
 	marker, token string
 }
 
+// startOrigin serves the cells on a free port of 127.0.0.1, holding the
+// answers of concurrent cells for hold.
 func startOrigin(users []user, cookie string, cells map[string]*originCell, hold time.Duration) (*origin, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -121,8 +123,11 @@ func (o *origin) whom(r *http.Request) (user, int) {
 	return user{marker: anonymousMarker}, -1
 }
 
+// anonymousMarker names the page of a request without a credential.
 const anonymousMarker = "anonymous-visitor"
 
+// ServeHTTP answers a cell's request with the cell's headers and a page
+// naming whoever sent it, after the hold in a concurrent cell.
 func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get(cellHeader)
 	if id == "" {

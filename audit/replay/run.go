@@ -93,10 +93,9 @@ func Run(ctx context.Context, file string, o Options) (*Report, error) {
 	case strings.HasSuffix(file, ".vcl") || bytes.Contains(data, []byte("vcl 4.")):
 		cache = varnishServer{file}
 	case nginxconf.Detect(file, data):
-		n := nginxServer{file}
-		cache = n
+		cache = nginxServer{file}
 		if ds, err := nginxconf.Parse(file, data); err == nil {
-			if h := n.hostFrom(ds); h != "" {
+			if h := hostOf(ds); h != "" {
 				host = h
 			}
 		}
@@ -226,7 +225,6 @@ func (rp *replayer) all(ctx context.Context, cells []*Cell) error {
 
 // answer is what one request received.
 type answer struct {
-	status int
 	header http.Header
 	body   []byte
 }
@@ -313,7 +311,7 @@ func (rp *replayer) get(ctx context.Context, credential string, u int, id, url s
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return answer{resp.StatusCode, resp.Header, body}, err
+	return answer{resp.Header, body}, err
 }
 
 // credentialValue is what a credential header carries: a bearer token in
