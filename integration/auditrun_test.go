@@ -146,7 +146,7 @@ func TestAuditRun(t *testing.T) {
 			} else {
 				safe[fx.kind] = true
 			}
-			report(t, "audit --run %s: %d leaking cells, as the test's own clients saw", fx.file, len(rr.Findings))
+			report(t, "audit --run %s: %d findings; its %d sequential cells agree with the test's own clients", fx.file, len(rr.Findings), compared)
 		})
 	}
 	for _, kind := range []string{"varnish", "nginx"} {
