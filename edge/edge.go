@@ -1,38 +1,112 @@
 // Package edge writes the guard that makes a CDN refuse to deliver a page
-// stamped for someone else: code for each CDN's runtime that computes the
-// requester's identity exactly as the fence does, stamps it with the same
-// key, and compares it with the owner stamp on the response.
+// stamped for someone else: code for a CDN's runtime that, after the
+// cache, computes the requester's identity exactly as the fence does,
+// stamps it with the same key, and compares it with the owner stamp on the
+// response. A stamped page can then reach only its owner, whatever the
+// cache's configuration.
 package edge
 
 import (
-	_ "embed"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"text/template"
 
 	"github.com/cachefence/cachefence/fence"
 )
 
-// identityJS is the identity in JavaScript, for the Worker and CloudFront
-// Function targets.
-//
-//go:embed js/identity.js
-var identityJS string
-
-// jsConfig is the part of the fence's configuration that the JavaScript
-// identity reads, with the fence's defaults written out.
-type jsConfig struct {
-	SessionCookies    []string `json:"session_cookies"`
-	IgnoreCookies     []string `json:"ignore_cookies"`
-	CredentialHeaders []string `json:"credential_headers"`
-	CredentialParams  []string `json:"credential_params"`
+// Config is what a guard needs of the fence's configuration, and how it
+// acts.
+type Config struct {
+	// Rules are the fence's identity rules: session and ignored cookies,
+	// credential headers and parameters. Nil lists are the fence's
+	// defaults.
+	Rules fence.Config
+	// StampHeader is the response header of the owner stamp.
+	StampHeader string
+	// KeyName names where the runtime holds the key (a Worker secret, an
+	// environment variable); the key itself is never written.
+	KeyName string
+	// OnMismatch is what the guard does with a page stamped for another
+	// requester: OnMismatchPass fetches it again past the cache,
+	// OnMismatchRefuse answers a short uncacheable error.
+	OnMismatch string
+	// Source says where the configuration came from (file and site), and
+	// Version which cachefence wrote the guard, for its header comment.
+	Source, Version string
 }
 
-func newJSConfig(c fence.Config) jsConfig {
-	j := jsConfig{SessionCookies: c.SessionCookies, IgnoreCookies: c.IgnoreCookies,
-		CredentialHeaders: c.CredentialHeaders, CredentialParams: c.CredentialParams}
-	if j.CredentialHeaders == nil {
-		j.CredentialHeaders = fence.DefaultCredentialHeaders()
+// What a guard does on a mismatch.
+const (
+	OnMismatchPass   = "pass"
+	OnMismatchRefuse = "refuse"
+)
+
+// GuardHeader is the response header a guard sets when it refused a page
+// stamped for someone else: "refused" when it answered an error, "passed"
+// when it fetched the page again past the cache. Probes and log watchers
+// report it: the CDN tried to leak, and the guard stopped it.
+const GuardHeader = "Cache-Fence-Guard"
+
+// Target is a CDN runtime a guard can be written for.
+type Target struct {
+	Name string
+	// Runtime says what runs the guard and where it goes.
+	Runtime  string
+	template *template.Template
+}
+
+// Targets are the runtimes, in the order help lists them.
+var Targets = []Target{
+	{Name: "cloudflare-worker", Runtime: "a Cloudflare Worker (module syntax) on the zone's routes; the key is a Worker secret", template: workerTemplate},
+}
+
+// TargetNames returns the targets' names.
+func TargetNames() []string {
+	var names []string
+	for _, t := range Targets {
+		names = append(names, t.Name)
 	}
-	if j.CredentialParams == nil {
-		j.CredentialParams = fence.DefaultCredentialParams()
+	return names
+}
+
+// Generate writes the guard for the target named target.
+func Generate(target string, c Config) ([]byte, error) {
+	i := slices.IndexFunc(Targets, func(t Target) bool { return t.Name == target })
+	if i < 0 {
+		return nil, fmt.Errorf("unknown target %q: want one of %s", target, strings.Join(TargetNames(), ", "))
 	}
-	return j
+	if _, err := fence.New(c.Rules); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.OnMismatch != OnMismatchPass && c.OnMismatch != OnMismatchRefuse:
+		return nil, fmt.Errorf("on mismatch %q: want %s or %s", c.OnMismatch, OnMismatchPass, OnMismatchRefuse)
+	case c.KeyName == "" || strings.ContainsFunc(c.KeyName, func(r rune) bool {
+		return !(r == '_' || 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9')
+	}):
+		return nil, errors.New("the key's name must be letters, digits and _ (an environment variable or secret's name)")
+	}
+	rules := newJSConfig(c.Rules)
+	rulesJSON, err := json.Marshal(rules)
+	if err != nil {
+		return nil, err
+	}
+	stampHeader := strings.ToLower(c.StampHeader)
+	if stampHeader == "" {
+		stampHeader = strings.ToLower(fence.DefaultStampHeader)
+	}
+	sum := sha256.Sum256(append(rulesJSON, "\x00"+stampHeader+"\x00"+c.OnMismatch+"\x00"+c.KeyName...))
+	var out bytes.Buffer
+	err = Targets[i].template.Execute(&out, map[string]any{
+		"Target": Targets[i], "Config": c, "Digest": "sha256:" + hex.EncodeToString(sum[:8]),
+		"Rules": string(rulesJSON), "StampHeader": stampHeader, "GuardHeader": strings.ToLower(GuardHeader),
+		"RequesterHeader": "cache-fence-requester", "IdentityJS": identityJS,
+	})
+	return out.Bytes(), err
 }
