@@ -55,6 +55,11 @@ Sources fetch the configuration instead (see docs/audit.md):
               (gcloud ... --format=json, terraform show -json)
 A source that cannot be fetched is an error (exit 2), never a clean run.
 
+cachefence audit --run FILE.vcl|nginx.conf runs that configuration in a
+throw-away varnishd or nginx on 127.0.0.1 against a synthetic origin and
+reports each case where a second user got the first user's page
+(docs/audit-run.md).
+
 cachefence audit explain ID [--vendor V] prints what a check (or a probe or
 logs finding, or a fence reason) means and how to fix it, with a bad and a
 good example for the vendor; a directory named explain is ./explain.
