@@ -15,6 +15,7 @@ import (
 
 	"github.com/cachefence/cachefence/audit"
 	acloudflare "github.com/cachefence/cachefence/audit/cloudflare"
+	"github.com/cachefence/cachefence/internal/ctxsleep"
 )
 
 // Cloudflare is a zone: the entry point ruleset of its cache rules and
@@ -145,7 +146,7 @@ func (c *Cloudflare) get(ctx context.Context, path string, query url.Values) ([]
 		}
 		sleep := c.sleep
 		if sleep == nil {
-			sleep = sleepContext
+			sleep = ctxsleep.Sleep
 		}
 		if err := sleep(ctx, retryAfter); err != nil {
 			return nil, fmt.Errorf("GET %s: throttled, and %w while waiting", path, err)
@@ -204,17 +205,6 @@ func parseRetryAfter(v string) time.Duration {
 		return max(time.Until(t), 0)
 	}
 	return time.Second
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // cloudflareError is a failed answer: its status and the API's errors.

@@ -36,6 +36,7 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/cachefence/cachefence/internal/ctxsleep"
 	"github.com/cachefence/cachefence/logs/stream"
 )
 
@@ -158,7 +159,7 @@ func Consume(ctx context.Context, cfg Config, handle func(ctx context.Context, b
 		cfg.Checkpoint = DefaultCheckpoint(cfg.Stream, cfg.Part, cfg.Parts)
 	}
 	if cfg.sleep == nil {
-		cfg.sleep = sleep
+		cfg.sleep = ctxsleep.Sleep
 	}
 	cp, err := loadCheckpoint(cfg.Checkpoint, cfg.Stream, cfg.Part, cfg.Parts)
 	if err != nil {
@@ -445,15 +446,4 @@ func throttled(err error) bool {
 	var pt *types.ProvisionedThroughputExceededException
 	var le *types.LimitExceededException
 	return errors.As(err, &pt) || errors.As(err, &le)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/cachefence/cachefence/internal/ctxsleep"
 )
 
 // shardOf makes a shard whose records hold lines named after it; every
@@ -121,7 +123,7 @@ func (r *run) sleep(ctx context.Context, d time.Duration) error {
 		r.backoffs = append(r.backoffs, d)
 	}
 	r.mu.Unlock()
-	return sleep(ctx, d/1000)
+	return ctxsleep.Sleep(ctx, d/1000)
 }
 
 // consume runs a consumer until every line of the stream was handled (by
