@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"text/template"
@@ -30,8 +31,12 @@ type Config struct {
 	// StampHeader is the response header of the owner stamp.
 	StampHeader string
 	// KeyName names where the runtime holds the key (a Worker secret, an
-	// environment variable); the key itself is never written.
+	// environment variable, a dictionary item); the key itself is never
+	// written.
 	KeyName string
+	// KeyFile is the file the key is read from by runtimes that have no
+	// secrets of their own (Varnish); empty for the target's default.
+	KeyFile string
 	// OnMismatch is what the guard does with a page stamped for another
 	// requester: OnMismatchPass fetches it again past the cache,
 	// OnMismatchRefuse answers a short uncacheable error.
@@ -57,13 +62,38 @@ const GuardHeader = "Cache-Fence-Guard"
 type Target struct {
 	Name string
 	// Runtime says what runs the guard and where it goes.
-	Runtime  string
-	template *template.Template
+	Runtime string
+	// write writes the guard.
+	write func(w io.Writer, g guard) error
 }
 
-// Targets are the runtimes, in the order help lists them.
-var Targets = []Target{
-	{Name: "cloudflare-worker", Runtime: "a Cloudflare Worker (module syntax) on the zone's routes; the key is a Worker secret", template: workerTemplate},
+// Targets are the runtimes by name, each registered by its own file.
+var Targets []Target
+
+func register(t Target) {
+	Targets = append(Targets, t)
+	slices.SortFunc(Targets, func(a, b Target) int { return strings.Compare(a.Name, b.Name) })
+}
+
+// guard is what every target's code is written from: the configuration,
+// validated, with the fence's defaults written out.
+type guard struct {
+	Target Target
+	Config Config
+	// Digest identifies the configuration the guard was written from.
+	Digest string
+	Rules  jsConfig
+	// RulesJSON is Rules as JSON.
+	RulesJSON string
+	// StampHeader, GuardHeader and RequesterHeader are header names in
+	// lower case.
+	StampHeader, GuardHeader, RequesterHeader string
+}
+
+// executeTemplate returns a target's write func for a template executed
+// on the guard.
+func executeTemplate(t *template.Template) func(io.Writer, guard) error {
+	return func(w io.Writer, g guard) error { return t.Execute(w, g) }
 }
 
 // TargetNames returns the targets' names.
@@ -101,12 +131,15 @@ func Generate(target string, c Config) ([]byte, error) {
 	if stampHeader == "" {
 		stampHeader = strings.ToLower(fence.DefaultStampHeader)
 	}
-	sum := sha256.Sum256(append(rulesJSON, "\x00"+stampHeader+"\x00"+c.OnMismatch+"\x00"+c.KeyName...))
+	sum := sha256.Sum256(append(rulesJSON, "\x00"+stampHeader+"\x00"+c.OnMismatch+"\x00"+c.KeyName+"\x00"+c.KeyFile...))
 	var out bytes.Buffer
-	err = Targets[i].template.Execute(&out, map[string]any{
-		"Target": Targets[i], "Config": c, "Digest": "sha256:" + hex.EncodeToString(sum[:8]),
-		"Rules": string(rulesJSON), "StampHeader": stampHeader, "GuardHeader": strings.ToLower(GuardHeader),
-		"RequesterHeader": "cache-fence-requester", "IdentityJS": identityJS,
+	err = Targets[i].write(&out, guard{
+		Target: Targets[i], Config: c, Digest: "sha256:" + hex.EncodeToString(sum[:8]),
+		Rules: rules, RulesJSON: string(rulesJSON), StampHeader: stampHeader,
+		GuardHeader: strings.ToLower(GuardHeader), RequesterHeader: "cache-fence-requester",
 	})
-	return out.Bytes(), err
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", target, err)
+	}
+	return out.Bytes(), nil
 }

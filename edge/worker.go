@@ -33,7 +33,13 @@ func newJSConfig(c fence.Config) jsConfig {
 	return j
 }
 
-var workerTemplate = template.Must(template.New("worker").Parse(`// cachefence edge guard for Cloudflare Workers, written by {{.Config.Version}}
+func init() {
+	register(Target{Name: "cloudflare-worker",
+		Runtime: "a Cloudflare Worker (module syntax) on the zone's routes; the key is a Worker secret",
+		write:   executeTemplate(workerTemplate)})
+}
+
+var workerTemplate = template.Must(template.New("worker").Funcs(template.FuncMap{"identityJS": func() string { return identityJS }}).Parse(`// cachefence edge guard for Cloudflare Workers, written by {{.Config.Version}}
 // from {{.Config.Source}} (configuration {{.Digest}}). Regenerate it when the
 // fence's cookie, header or parameter lists change: the identity must be the fence's.
 //
@@ -55,8 +61,8 @@ const STAMP = "{{.StampHeader}}";
 const GUARD = "{{.GuardHeader}}";
 const PASS = {{if eq .Config.OnMismatch "pass"}}true{{else}}false{{end}};
 
-{{.IdentityJS}}
-const RULES = identityRules({{.Rules}});
+{{identityJS}}
+const RULES = identityRules({{.RulesJSON}});
 
 async function stampWith(key, id) {
   const k = await crypto.subtle.importKey("raw", latin1(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
