@@ -207,6 +207,14 @@ var entries = []*Entry{
 			"requests are answered, one change of cache key away from a leak.",
 		Remediation: "Make the cache pass personal pages; the fence's private, no-store is obeyed by caches that follow RFC 9111.",
 		Doc:         probeDoc},
+	{ID: "guard_stopped", Tool: Probe, Severity: alert.High,
+		Title: "The edge guard stopped a page meant for someone else",
+		Meaning: "A response carried Cache-Fence-Guard: the edge guard (cachefence edge) found the cache delivering " +
+			"a page stamped for another requester and refused it or fetched it again past the cache. Nothing leaked, " +
+			"but the cache stores personal pages and hands them across users; only the guard stands in the way.",
+		Remediation: "Fix the cache rule that stores personal pages (cachefence audit names it) and purge: the guard " +
+			"defends the delivery, the CDN must still be fixed.",
+		Doc: probeDoc},
 	{ID: "logged_out_page", Tool: Probe, Severity: alert.Medium,
 		Title: "A signed-in user got the logged-out page",
 		Meaning: "A signed-in identity got, from storage, exactly the page the anonymous visitor got: the cache keys " +
@@ -254,6 +262,14 @@ var entries = []*Entry{
 			"path within a short window after one miss: request collapsing, the 2017 mechanism.",
 		Remediation: "Turn request collapsing off on personal paths (CloudFront: CachingDisabled).",
 		Doc:         logsDoc},
+	{ID: "guard_stopped_leak", Tool: Logs, Severity: alert.High,
+		Title: "The edge guard stopped a page stamped for someone else",
+		Meaning: "The edge guard (cachefence edge) logged that the cache was about to deliver a page stamped for " +
+			"another requester, and refused it or fetched it again past the cache: the leak was stopped at delivery, " +
+			"but the cache stores personal pages and hands them across users.",
+		Remediation: "Fix the cache rule that stores personal pages (cachefence audit names it) and purge: the guard " +
+			"defends the delivery, the CDN must still be fixed.",
+		Doc: logsDoc},
 
 	// What audit --run saw a running cache serve.
 	{ID: "run_leak", Tool: Run, Severity: alert.Critical,

@@ -52,11 +52,10 @@ const (
 	OnMismatchRefuse = "refuse"
 )
 
-// GuardHeader is the response header a guard sets when it refused a page
-// stamped for someone else: "refused" when it answered an error, "passed"
-// when it fetched the page again past the cache. Probes and log watchers
-// report it: the CDN tried to leak, and the guard stopped it.
-const GuardHeader = "Cache-Fence-Guard"
+// GuardHeader is the response header a guard sets when it stopped a page
+// stamped for someone else: fence.GuardRefused when it answered an error,
+// fence.GuardPassed when it fetched the page again past the cache.
+const GuardHeader = fence.GuardHeader
 
 // Target is a CDN runtime a guard can be written for.
 type Target struct {

@@ -14,6 +14,21 @@ import (
 // unless configured otherwise.
 const DefaultStampHeader = "Cache-Fence-Owner"
 
+// GuardHeader is the response header the edge guard (cachefence edge)
+// sets when it stopped a page stamped for someone else, with GuardRefused
+// or GuardPassed. Probes and log watchers report it: the cache tried to
+// deliver one user's page to another, and the guard stopped it.
+const GuardHeader = "Cache-Fence-Guard"
+
+// The edge guard's verdicts.
+const (
+	// GuardRefused: the guard answered a short 503 in the page's place.
+	GuardRefused = "refused"
+	// GuardPassed: the guard fetched the page again past the cache and
+	// delivered it, now the requester's own.
+	GuardPassed = "passed"
+)
+
 // stampVersion prefixes every stamp, so the format can change without a
 // verifier mistaking one format for another.
 const stampVersion = "v1."

@@ -2,6 +2,7 @@ package logs
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -127,6 +128,8 @@ func TestFindingFormats(t *testing.T) {
 				return fmt.Sprintf("%s: page stamped for %s served to %s (%s)", where, f.Owner, f.Requester, f.CacheWord)
 			case CachedPersonal:
 				return fmt.Sprintf("%s: personal response (%s) served from cache (%s) to %s", where, strings.Join(f.Why, ", "), f.CacheWord, f.Requester)
+			case GuardStoppedLeak:
+				return fmt.Sprintf("%s: the edge guard stopped a page stamped for %s (%s) for %s: %s", where, cmp.Or(f.Owner, "someone else"), f.CacheWord, f.Requester, strings.Join(f.Why, ", "))
 			}
 			return fmt.Sprintf("%s: %s", where, strings.Join(f.Why, "; "))
 		}()

@@ -38,11 +38,15 @@ const (
 	// with different identities got hits on one private path within a
 	// window after one miss.
 	CollapseSuspected = "collapse_suspected"
+	// GuardStoppedLeak: the edge guard (cachefence edge) stopped a page
+	// stamped for someone else, by the verdict it logged: the cache tried
+	// to leak, and nothing was delivered.
+	GuardStoppedLeak = "guard_stopped_leak"
 )
 
 // Checks are the checks, worst first; the catalogue holds their
 // severities and words.
-var Checks = []string{StampMismatch, CachedPersonal, CollapseSuspected}
+var Checks = []string{StampMismatch, CachedPersonal, CollapseSuspected, GuardStoppedLeak}
 
 // Config configures a Checker.
 type Config struct {
@@ -212,6 +216,9 @@ func (f *Finding) appendSummary(b []byte) []byte {
 	case CachedPersonal:
 		b = appendJoin(append(b, "personal response ("...), f.Why, ", ")
 		return appendAll(b, ") served from cache (", f.CacheWord, ") to ", f.Requester)
+	case GuardStoppedLeak:
+		b = appendAll(b, "the edge guard stopped a page stamped for ", cmp.Or(f.Owner, "someone else"), " (", f.CacheWord, ") for ", f.Requester, ": ")
+		return appendJoin(b, f.Why, ", ")
 	}
 	return appendJoin(b, f.Why, "; ")
 }
@@ -351,7 +358,11 @@ func (c *Checker) Check(source string, r *Record, emit func(*Finding)) {
 	hitLike := r.Cache == cachestatus.Hit || r.Cache == cachestatus.Collapsed
 	stampCheck := r.Stamp != "" && (c.key != nil || r.Requester != "")
 	collapseCheck := !r.Stamped && !r.Time.IsZero()
-	if !stampCheck && !hitLike && !collapseCheck {
+	// A guard's refusal is its own 503; a verdict on another status is not
+	// believed (a varnishncsa cookie holding a tab could forge the field),
+	// and the record is judged as if the guard had said nothing.
+	guarded := r.Guard == fence.GuardPassed || r.Guard == fence.GuardRefused && r.Status == http.StatusServiceUnavailable
+	if !stampCheck && !hitLike && !collapseCheck && !guarded {
 		return
 	}
 	v := view{r: r, c: c}
@@ -359,6 +370,21 @@ func (c *Checker) Check(source string, r *Record, emit func(*Finding)) {
 		return &Finding{Check: check, Severity: catalog.Must(check).Severity, Source: source, Line: r.Line, Time: r.Time,
 			Host: printable(r.Host), Path: displayPath(r.Path), Cache: r.Cache, CacheWord: printable(r.CacheWord),
 			Requester: v.name()}
+	}
+	if guarded {
+		f := finding(GuardStoppedLeak)
+		f.Why = []string{r.Guard}
+		if r.Stamp != "" {
+			f.Owner = c.owner(r.Stamp)
+		}
+		emit(f)
+		if r.Guard == fence.GuardRefused {
+			// Nothing of the stored page was delivered: its stamp and
+			// headers, which the log may still show, are no leak.
+			return
+		}
+		// A passed page was fetched again and must now be the
+		// requester's own: the checks below still hold it to that.
 	}
 	if stampCheck && !v.stampedFor(r.Stamp) {
 		f := finding(StampMismatch)

@@ -439,3 +439,44 @@ func TestRequesterFindingsHoldNoCredential(t *testing.T) {
 		t.Errorf("bob's digest is not shown by his name:\n%s", out)
 	}
 }
+
+// A guard's verdict is reported as guard_stopped_leak: a refusal is its
+// own 503 and nothing else is judged of it (the stored page's stamp and
+// headers, which the log may still show, reached no one); a page passed
+// past the cache is still held to being the requester's own; a refusal
+// on another status is not believed.
+func TestGuardVerdicts(t *testing.T) {
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	rec := func(status int, guard, requester, stamp string) Record {
+		return Record{Line: 1, Time: at, Host: "www.example.com", Path: "/account", Status: status, Cache: cachestatus.Hit,
+			CacheWord: "HIT", Stamped: true, Stamp: stamp, Requester: requester, Guard: guard, StorageLogged: true,
+			CacheControl: "private, no-store"}
+	}
+	for _, tc := range []struct {
+		name string
+		r    Record
+		want []string
+	}{
+		{"refused, the stored page's stamp logged", rec(503, fence.GuardRefused, stampBob, stampAlice),
+			[]string{"1 guard_stopped_leak alice>bob refused"}},
+		{"refused, no stamp logged", rec(503, fence.GuardRefused, stampBob, ""),
+			[]string{"1 guard_stopped_leak >bob refused"}},
+		{"passed, now the requester's own", rec(200, fence.GuardPassed, stampBob, stampBob), []string{
+			"1 guard_stopped_leak bob>bob passed",
+			"1 cached_personal >bob owner_stamp,private_path,Cache-Control \"private, no-store\" says private and no-store"}},
+		{"passed, yet someone else's", rec(200, fence.GuardPassed, stampBob, stampAlice), []string{
+			"1 guard_stopped_leak alice>bob passed",
+			"1 stamp_mismatch alice>bob ",
+			"1 cached_personal >bob owner_stamp,private_path,Cache-Control \"private, no-store\" says private and no-store"}},
+		{"refused on a 200 is not believed", rec(200, fence.GuardRefused, stampBob, stampAlice), []string{
+			"1 stamp_mismatch alice>bob ",
+			"1 cached_personal >bob owner_stamp,private_path,Cache-Control \"private, no-store\" says private and no-store"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := newTestChecker(t, testConfig())
+			if got := findings(ch, []Record{tc.r}); !slices.Equal(got, tc.want) {
+				t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}

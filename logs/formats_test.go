@@ -382,3 +382,25 @@ func TestFormatTable(t *testing.T) {
 		})
 	}
 }
+
+// Every format that logs response headers reads the edge guard's verdict
+// where docs/logs.md has it logged.
+func TestGuardField(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    parser
+		line string
+	}{
+		{"cloudflare", newLogpushParser(""), `{"ClientRequestURI":"/account","EdgeResponseStatus":503,"ResponseHeaders":{"cache-fence-guard":"refused"}}`},
+		{"fastly", &fastlyParser{}, `{"url":"/account","status":503,"guard":"refused","cache_fence_owner":"(null)"}`},
+		{"akamai", &datastreamParser{}, `{"reqPath":"/account","statusCode":"503","customField":"-|requester=` + stampBob + `|guard=refused"}`},
+		{"nginx", &tabParser{}, "1764470000.000\th\tGET\t/account\t503\tHIT\t-\t-\tprivate, no-store\t-\t-\t" + stampBob + "\tguard=refused"},
+	} {
+		var r Record
+		if err := tc.p.parse(tc.line, &r); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		} else if r.Guard != "refused" {
+			t.Errorf("%s: guard %q, want refused", tc.name, r.Guard)
+		}
+	}
+}

@@ -62,6 +62,8 @@ func (p *logpushParser) parse(line string, r *Record) error {
 				switch name = strings.ToLower(name); name {
 				case p.stamp:
 					r.Stamp = jsonString(raw)
+				case guardField:
+					bad = cmp.Or(bad, r.setGuard(jsonString(raw)))
 				case requesterField:
 					// The edge may hand the digest back on the response.
 					bad = cmp.Or(bad, r.setRequester(jsonString(raw)))
@@ -106,6 +108,9 @@ func (p *logpushParser) parse(line string, r *Record) error {
 	return nil
 }
 
+// guardField is fence.GuardHeader as Logpush writes header names.
+var guardField = strings.ToLower(fence.GuardHeader)
+
 // requesterField is RequesterHeader as Logpush writes header names.
 var requesterField = strings.ToLower(RequesterHeader)
 
@@ -149,8 +154,9 @@ func cookieHeader(raw string) string {
 
 // fastlyParser reads the recommended Fastly log format (docs/logs.md):
 // time, host, method, url, status, fastly_state, cache_fence_owner,
-// set_cookie, cache_control, expires and vary, and the requester digest
-// (requester) or, in its place, cookie and authorization.
+// set_cookie, cache_control, expires and vary, the requester digest
+// (requester) or, in its place, cookie and authorization, and the edge
+// guard's verdict (guard).
 type fastlyParser struct{ words words }
 
 func (p *fastlyParser) parse(line string, r *Record) error {
@@ -177,6 +183,8 @@ func (p *fastlyParser) parse(line string, r *Record) error {
 			r.Authorization = fastlyValue(v)
 		case "requester":
 			bad = cmp.Or(bad, r.setRequester(fastlyValue(v)))
+		case "guard":
+			bad = cmp.Or(bad, r.setGuard(fastlyValue(v)))
 		case "cache_fence_owner":
 			r.Stamped = true
 			r.Stamp = fastlyValue(v)
@@ -237,9 +245,9 @@ func (p *datastreamParser) parse(line string, r *Record) error {
 			r.Cookie = escape.Percent(jsonString(v))
 		case "customField":
 			r.Stamped = true
-			var requester string
-			r.Stamp, requester = customWords(escape.Percent(jsonString(v)))
-			bad = cmp.Or(bad, r.setRequester(requester))
+			var requester, guard string
+			r.Stamp, requester, guard = customWords(escape.Percent(jsonString(v)))
+			bad = cmp.Or(bad, r.setRequester(requester), r.setGuard(guard))
 		}
 	})
 	if err = cmp.Or(err, bad); err != nil {
@@ -259,11 +267,12 @@ func (p *datastreamParser) parse(line string, r *Record) error {
 }
 
 // customWords reads a custom log field: the owner stamp, alone or among
-// other values separated by '|', ';', ',' or spaces, and the requester
-// digest, the word "requester=v1.…". Stamps start "v1." (after a name
-// and '=', if any); the field may hold other things, and they are no
+// other values separated by '|', ';', ',' or spaces, the requester
+// digest, the word "requester=v1.…", and the edge guard's verdict, the
+// word "guard=refused" or "guard=passed". Stamps start "v1." (after a
+// name and '=', if any); the field may hold other things, and they are no
 // stamp.
-func customWords(field string) (stamp, requester string) {
+func customWords(field string) (stamp, requester, guard string) {
 	for word := range strings.FieldsFuncSeq(field, func(c rune) bool {
 		return c == '|' || c == ';' || c == ',' || c == ' '
 	}) {
@@ -271,11 +280,15 @@ func customWords(field string) (stamp, requester string) {
 			requester = v
 			continue
 		}
+		if v, ok := strings.CutPrefix(word, tabGuard); ok {
+			guard = v
+			continue
+		}
 		if v := word[strings.LastIndexByte(word, '=')+1:]; stamp == "" && strings.HasPrefix(v, stampPrefix) {
 			stamp = v
 		}
 	}
-	return stamp, requester
+	return stamp, requester, guard
 }
 
 // customRequester names the requester digest in a custom log field.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cachefence/cachefence/cachestatus"
+	"github.com/cachefence/cachefence/fence"
 )
 
 // Record is one request as its log line tells it, reduced to what the
@@ -53,6 +54,10 @@ type Record struct {
 	Stamp   string
 	// SetCookie says the response set a cookie.
 	SetCookie bool
+	// Guard is the edge guard's verdict (fence.GuardHeader) when the
+	// format logs it: fence.GuardRefused or fence.GuardPassed, "" for
+	// none.
+	Guard string
 	// StorageLogged says the format logs the response's Cache-Control,
 	// which says whether a shared cache may store it. CacheControl,
 	// Expires and Vary are the response's headers, "" when it had none
@@ -199,6 +204,22 @@ func (r *Record) setRequester(v string) error {
 		return errBadRequester
 	}
 	r.Requester = v
+	return nil
+}
+
+// errBadGuard is the error of a line whose guard field holds neither
+// verdict; the value is not quoted.
+var errBadGuard = errors.New("malformed guard verdict (want refused, passed or -)")
+
+// setGuard records a logged guard verdict: "" or "-" is none.
+func (r *Record) setGuard(v string) error {
+	switch v {
+	case "", "-":
+	case fence.GuardRefused, fence.GuardPassed:
+		r.Guard = v
+	default:
+		return errBadGuard
+	}
 	return nil
 }
 

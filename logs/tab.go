@@ -27,6 +27,9 @@ import (
 // cookie holds a tab, so its last field is the twelfth only if it is "-"
 // or starts like a digest, "v1.", as no cookie pair does; one that starts
 // so and is no digest makes a bad line.
+//
+// Behind an edge guard (cachefence edge), a last field "guard=" and the
+// guard's verdict follows (fence.GuardHeader; "-" when it set none).
 type tabParser struct {
 	words words
 }
@@ -39,11 +42,24 @@ const (
 	tabFieldsBefore = 10
 )
 
+// tabGuard starts the guard's field.
+const tabGuard = "guard="
+
 func (p *tabParser) parse(line string, r *Record) error {
 	if isComment(line) {
 		return errSkip
 	}
 	tabs := strings.Count(line, "\t")
+	if tabs >= tabFields {
+		i := strings.LastIndexByte(line, '\t')
+		if v, ok := strings.CutPrefix(line[i+1:], tabGuard); ok {
+			if err := r.setGuard(v); err != nil {
+				return err
+			}
+			line = line[:i]
+			tabs--
+		}
+	}
 	if tabs >= tabFields {
 		i := strings.LastIndexByte(line, '\t')
 		if last := line[i+1:]; last == "-" || strings.HasPrefix(last, stampPrefix) {

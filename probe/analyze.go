@@ -182,6 +182,10 @@ func mechanism(o *observation) string {
 func (a *analysis) judge(fs findings, o *observation) {
 	recv := o.receiverName()
 	mech := mechanism(o)
+	if o.guard != "" {
+		fs.add(KindGuardStopped, o, Pair{someoneElse, recv}, mech, fmt.Sprintf("the edge guard stopped a page stamped for someone else on its way to %s (%s: %s)",
+			recv, fence.GuardHeader, o.guard))
+	}
 	foreign := a.foreign(o)
 	for _, s := range foreign {
 		fs.add(KindLeak, o, Pair{s.owner, recv}, mech, fmt.Sprintf("%s got %s's page: %s", recv, s.owner, s.why))
@@ -316,7 +320,7 @@ func (p *Prober) checkStamps(obs []*observation, rep *Report) bool {
 func (p *Prober) checkIdentities(obs []*observation, rep *Report, a *analysis) {
 	leakedTo := map[string]bool{}
 	for _, f := range rep.Findings {
-		if f.Kind == KindLeak {
+		if f.Kind == KindLeak || f.Kind == KindGuardStopped {
 			for _, pair := range f.Pairs {
 				leakedTo[pair.Receiver] = true
 			}
@@ -334,7 +338,7 @@ func (p *Prober) checkIdentities(obs []*observation, rep *Report, a *analysis) {
 			recognised = recognised || names[id.Name]
 		}
 		// An identity served someone else's page may never see its own:
-		// that is the leak, already reported.
+		// that is the leak, already reported, or the guard's refusal.
 		if answered[id.Name] > 0 && !recognised && !leakedTo[id.Name] {
 			rep.Untrusted = append(rep.Untrusted, fmt.Sprintf("identity %s: none of its %d responses showed its markers or its owner stamp; "+
 				"check that its credentials still log in and that the personal URLs render its pages", id.Name, answered[id.Name]))

@@ -138,6 +138,8 @@ type observation struct {
 	stampFor string
 	// cookies are the Set-Cookie name=value pairs.
 	cookies []string
+	// guard is the edge guard's verdict (fence.GuardHeader), "" for none.
+	guard string
 }
 
 func (o *observation) receiverName() string {
@@ -335,6 +337,10 @@ func (p *Prober) do(ctx context.Context, client *http.Client, target string, id 
 	o := &observation{receiver: id, status: resp.StatusCode, header: resp.Header,
 		signal: p.signals.Read(resp.Header), body: sha256.Sum256(body), markers: map[string]int{},
 		cookies: setCookiePairs(resp.Header)}
+	switch v := resp.Header.Get(fence.GuardHeader); v {
+	case fence.GuardRefused, fence.GuardPassed:
+		o.guard = v
+	}
 	for _, other := range p.cfg.Identities {
 		for n, m := range other.Markers {
 			if strings.Contains(string(body), m) {

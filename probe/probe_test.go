@@ -56,6 +56,11 @@ type testSite struct {
 	// edgeCacheControl, when set, replaces Cache-Control on every response,
 	// as an edge that rewrites it for browsers does.
 	edgeCacheControl string
+	// guard, when set, stands after the cache as cachefence edge's guard
+	// does: a page whose stamp is not the requester's is refused with a
+	// 503, or, with guardPass, rendered again past the cache.
+	guard     bool
+	guardPass bool
 	mu               sync.Mutex
 	stored           map[string]stored
 	inFlight         map[string]chan stored
@@ -85,6 +90,15 @@ func credentials(r *http.Request) string {
 
 func (s *testSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := s.cached(r)
+	if stamp := res.header.Get("Cache-Fence-Owner"); s.guard && stamp != "" && !fence.VerifyOwnerStamp(s.stampKey, stampPolicy.Identity(r.Header, r.URL), stamp) {
+		if !s.guardPass {
+			w.Header().Set(fence.GuardHeader, fence.GuardRefused)
+			http.Error(w, "not for you", http.StatusServiceUnavailable)
+			return
+		}
+		res = s.render(r)
+		res.header.Set(fence.GuardHeader, fence.GuardPassed)
+	}
 	for k, v := range res.header {
 		w.Header()[k] = v
 	}
@@ -193,17 +207,23 @@ func (s *testSite) render(r *http.Request) stored {
 			body = "account of " + emails[who]
 		}
 		if s.stampKey != nil {
-			policy, err := fence.New(fence.Config{})
-			if err != nil {
-				panic(err)
-			}
-			h.Set("Cache-Fence-Owner", fence.OwnerStamp(s.stampKey, policy.Identity(r.Header, r.URL)))
+			h.Set("Cache-Fence-Owner", fence.OwnerStamp(s.stampKey, stampPolicy.Identity(r.Header, r.URL)))
 		}
 	default:
 		return stored{}
 	}
 	return stored{h, body}
 }
+
+// stampPolicy is the fence's default policy, whose identities the test
+// site stamps.
+var stampPolicy = func() *fence.Policy {
+	p, err := fence.New(fence.Config{})
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
 
 func startSite(t *testing.T, mode cacheMode, stampKey []byte) *testSite {
 	t.Helper()
@@ -398,6 +418,45 @@ func TestProbeOwnerStamp(t *testing.T) {
 	cfg.BaseURL = "http://" + clean.addr
 	if report := New(cfg).Run(context.Background()); len(report.Findings)+len(report.Errors)+len(report.Untrusted) != 0 {
 		t.Errorf("correct stamps reported:\n%s", text(report))
+	}
+}
+
+// Behind the edge guard, a cache that hands Alice's stored page to others
+// leaks nothing: the probe reports what the guard stopped (guard_stopped,
+// high), not a leak, besides Alice's own page from storage (cached), and an identity that only ever got refusals is not
+// taken for one whose login failed.
+func TestProbeGuardStopped(t *testing.T) {
+	key := []byte("0123456789abcdef-stamp-key")
+	for _, tc := range []struct {
+		pass    bool
+		verdict string
+	}{{false, fence.GuardRefused}, {true, fence.GuardPassed}} {
+		t.Run(tc.verdict, func(t *testing.T) {
+			s := startSite(t, sharedCache, key)
+			s.guard, s.guardPass = true, tc.pass
+			cfg := testConfig(t, "http://"+s.addr, "/account").only(CheckPersonal)
+			cfg.OwnerStamp = &OwnerStamp{Key: string(key)}
+			report := New(cfg).Run(context.Background())
+			// Alice's own page still comes from storage: that is cached.
+			kinds := map[string]*Finding{}
+			for i, f := range report.Findings {
+				kinds[f.Kind] = &report.Findings[i]
+			}
+			g := kinds[KindGuardStopped]
+			if len(kinds) != 2 || g == nil || kinds[KindCached] == nil || g.Severity != alert.High || len(report.Untrusted) != 0 {
+				t.Fatalf("want %s and %s findings and a trusted run:\n%s", KindGuardStopped, KindCached, text(report))
+			}
+			if want := "the edge guard stopped a page stamped for someone else on its way to bob (Cache-Fence-Guard: " + tc.verdict + ")"; !slices.Contains(g.Evidence, want) {
+				t.Errorf("evidence %q lacks %q", g.Evidence, want)
+			}
+			// The same site without the guard leaks: the test site does
+			// hand Alice's page to others.
+			s.guard = false
+			s.reset(sharedCache)
+			if report := New(cfg).Run(context.Background()); !strings.Contains(text(report), "bob got alice's page") {
+				t.Errorf("without the guard no leak was reported:\n%s", text(report))
+			}
+		})
 	}
 }
 

@@ -23,6 +23,11 @@ const (
 	// KindCached (high): an identity's own page came from a shared cache:
 	// personal data is stored where others' requests are answered.
 	KindCached = "cached"
+	// KindGuardStopped (high): the edge guard (cachefence edge) stopped a
+	// page stamped for someone else on its way to an identity: it said so
+	// in fence.GuardHeader. Nothing leaked, but the cache hands personal
+	// pages across users, and only the guard stands in the way.
+	KindGuardStopped = "guard_stopped"
 	// KindLoggedOutPage (medium): a signed-in identity got the anonymous
 	// page: the cache keys without the session. Not a privacy leak, but a
 	// broken site.
@@ -46,7 +51,7 @@ const (
 
 // Kinds are the kinds of finding, worst first; the catalogue holds their
 // severities and words.
-var Kinds = []string{KindLeak, KindCached, KindLoggedOutPage, KindUnsafeHeaders, KindNotCacheable, KindEdgeHeaders, KindUntrusted}
+var Kinds = []string{KindLeak, KindCached, KindGuardStopped, KindLoggedOutPage, KindUnsafeHeaders, KindNotCacheable, KindEdgeHeaders, KindUntrusted}
 
 // severityOf is a kind's severity, from the catalogue.
 func severityOf(kind string) alert.Severity { return catalog.Must(kind).Severity }
