@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,8 @@ import (
 // does, whatever the mode: refuse answers a 503; pass fetches the page
 // again past the cache (the VCL passes the guard's no-store refetch, as
 // Cloudflare's cache does for fetch's cache: "no-store") and Bob gets his
-// own. Alice still gets her stored page, and public pages still hit.
+// own. Alice still gets her stored page, and public pages still hit; and
+// cachefence probe reports what the guard stopped (guard_stopped).
 func TestEdgeWorker(t *testing.T) {
 	t.Parallel()
 	workerd := workerdBinary(t)
@@ -71,6 +73,13 @@ func TestEdgeWorker(t *testing.T) {
 			mustGet(ctx, t, anon, w, "/static/app.css")
 			if r := mustGet(ctx, t, bob, w, "/static/app.css"); !r.hit || r.status != 200 || r.header.Get("Cache-Fence-Guard") != "" {
 				t.Errorf("a public asset through the guard: status %d, hit %v, guard %q; want a plain hit", r.status, r.hit, r.header.Get("Cache-Fence-Guard"))
+			}
+
+			// The probe sees what the guard stopped, and no leak.
+			_, rep := runProbe(t, probeConfig(w.url, probeCase{personal: []string{"/account"}, markers: true, stamp: stampKey}))
+			want := []string{"cached alice->alice", "guard_stopped someone else->anonymous,someone else->bob"}
+			if got := findingsOf(rep); !slices.Equal(got, want) || len(rep.Untrusted) > 0 {
+				t.Errorf("the probe through the guard found %q (untrusted %q), want exactly %q", got, rep.Untrusted, want)
 			}
 		})
 	}
