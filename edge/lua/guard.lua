@@ -1,0 +1,112 @@
+-- HMAC-SHA256 through LuaJIT's FFI from the libcrypto nginx is linked
+-- with (Debian's and OpenResty's both are): ngx_lua has HMAC-SHA1 only,
+-- and Debian ships no lua-resty-string. A declaration another library
+-- made already is kept.
+local ffi = require("ffi")
+for _, decl in ipairs({
+  "const struct evp_md_st *EVP_sha256(void);",
+  "unsigned char *HMAC(const struct evp_md_st *md, const char *key, int key_len, const char *d, size_t n, unsigned char *out, unsigned int *out_len);",
+}) do
+  pcall(ffi.cdef, decl)
+end
+local mac, macLen = ffi.new("unsigned char[32]"), ffi.new("unsigned int[1]")
+
+local function stampWith(key, id)
+  if ffi.C.HMAC(ffi.C.EVP_sha256(), key, #key, id, #id, mac, macLen) == nil then
+    error("cachefence guard: OpenSSL's HMAC failed")
+  end
+  return stampText(ffi.string(mac, 32))
+end
+
+-- rfc3339 returns the Unix time of an RFC 3339 time, or nil.
+local function rfc3339(s)
+  local y, mo, d, h, mi, sec, frac, zone =
+    (s or ""):match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(%.?[0-9]*)(.*)$")
+  if not y or not (frac == "" or frac:match("^%.%d+$")) then return nil end
+  local offset = 0
+  if zone ~= "Z" and zone ~= "z" then
+    local sign, oh, om = zone:match("^([+-])(%d%d):(%d%d)$")
+    if not sign then return nil end
+    offset = (sign == "+" and 1 or -1) * (oh * 3600 + om * 60)
+  end
+  -- Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+  -- days_from_civil), as os.time would give only in local time.
+  y, mo = tonumber(y), tonumber(mo)
+  if mo <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local doy = math.floor((153 * ((mo + 9) % 12) + 2) / 5) + d - 1
+  local days = era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy - 719468
+  return days * 86400 + h * 3600 + mi * 60 + sec + (tonumber("0" .. frac) or 0) - offset
+end
+
+-- keys are read once per worker: nginx passes a worker only the
+-- environment variables its main context names with env.
+local keys
+local function loadKeys()
+  local k = { key = os.getenv(KEY), previous = os.getenv(KEY .. "_PREVIOUS") }
+  local untilText = os.getenv(KEY .. "_PREVIOUS_UNTIL")
+  k.untilTime = rfc3339(untilText)
+  if (k.key or "") == "" then
+    ngx.log(ngx.ERR, "cachefence guard: no key in ", KEY, " (env ", KEY, "; in nginx's main context): every stamped page is refused")
+  end
+  if (k.previous or "") ~= "" and not k.untilTime then
+    ngx.log(ngx.ERR, "cachefence guard: ", KEY, "_PREVIOUS_UNTIL is not an RFC 3339 time: the previous key is not accepted")
+  end
+  return k
+end
+
+-- owns says whether stamp is the requester's under the key or, until it
+-- expires, the previous one. Without a key nothing is: fail closed.
+local function owns(id, stamp)
+  keys = keys or loadKeys()
+  if (keys.key or "") ~= "" and sameStamp(stampWith(keys.key, id), stamp) then return true end
+  return (keys.previous or "") ~= "" and keys.untilTime ~= nil and ngx.now() < keys.untilTime
+    and sameStamp(stampWith(keys.previous, id), stamp)
+end
+
+-- requestIdentity is the identity of the request being answered. nginx
+-- holds header names in lower case, which canonicalKey reads as the
+-- fence does: with ignore_invalid_headers on (nginx's default) every name
+-- is a token. A name nginx drops (with an "_", unless
+-- underscores_in_headers is on) reaches neither the fence nor the guard.
+local function requestIdentity()
+  local fields = {}
+  for name, v in pairs(ngx.req.get_headers(0)) do
+    for _, value in ipairs(type(v) == "table" and v or { v }) do fields[#fields + 1] = { name, value } end
+  end
+  return identity(RULES, fields, ngx.var.request_uri)
+end
+
+-- refuse turns the response into a short 503 that no cache stores; the
+-- body filter replaces its body.
+local function refuse()
+  ngx.status = 503
+  for _, name in ipairs({ "content-length", "content-encoding", "content-range", "accept-ranges", "etag",
+    "last-modified", "expires", "vary", "set-cookie", STAMP }) do
+    ngx.header[name] = nil
+  end
+  ngx.header["content-type"] = "text/plain; charset=utf-8"
+  ngx.header["cache-control"] = "private, no-store"
+  ngx.header["retry-after"] = "1"
+  ngx.header[GUARD] = "refused"
+  ngx.ctx.cachefence_refused = true
+end
+
+local function logRefusal(_, path)
+  ngx.log(ngx.WARN, "cachefence guard: refused a page stamped for someone else: ", path)
+end
+
+local function headerFilter()
+  local stamp = ngx.header[STAMP]
+  if stamp == nil then return end
+  if type(stamp) == "table" then stamp = table.concat(stamp, ", ") end
+  if owns(requestIdentity(), stamp) then return end
+  -- The path only, up to any path parameter, from a timer: nginx ends a
+  -- request's log lines with its request line, query included. Neither
+  -- the identity nor the stamps are logged.
+  ngx.timer.at(0, logRefusal, ngx.var.uri:match("^[^;]*"))
+  refuse()
+end
+
+return { header_filter = headerFilter, identity = requestIdentity, stamp = stampWith }

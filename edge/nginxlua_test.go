@@ -1,0 +1,320 @@
+package edge
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/cachefence/cachefence/fence"
+	"github.com/cachefence/cachefence/internal/stampvectors"
+	"github.com/cachefence/cachefence/internal/testnet"
+)
+
+// nginxGuardKeyName is the environment variable the tests' guards read
+// the key from.
+const nginxGuardKeyName = "NGINX_GUARD_TEST_KEY"
+
+// TestNginxLuaVectors runs the guard that the nginx-lua target writes in
+// real nginx with Debian's Lua module, one nginx per configuration of the
+// shared stamp vectors. For every vector, the identity and the stamp the
+// guard computes for the request must be the vector's, its page stamped
+// with the vector's stamp must reach the requester untouched, and the
+// same page with another stamp must be refused.
+func TestNginxLuaVectors(t *testing.T) {
+	vf, err := stampvectors.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers := map[string]string{}
+	for name, c := range vf.Configs {
+		guard := nginxGuardGenerate(t, c.Fence())
+		servers[name] = nginxGuardStart(t, guard, map[string]string{nginxGuardKeyName: vf.Key})
+	}
+	for _, v := range vf.Vectors {
+		addr := servers[v.Config]
+		resp, body := nginxGuardGet(t, addr, v.URL, v.Headers, "X-Nginxguard-Test: identity")
+		lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
+		if resp.StatusCode != 200 || len(lines) != 2 {
+			t.Errorf("%s: the identity request answered %d %q", v.Name, resp.StatusCode, body)
+			continue
+		}
+		id, err := hex.DecodeString(lines[0])
+		if err != nil {
+			t.Fatalf("%s: identity %q: %v", v.Name, lines[0], err)
+		}
+		if string(id) != v.Identity || lines[1] != v.Stamp {
+			t.Errorf("%s: identity %q stamp %s, want %q %s", v.Name, id, lines[1], v.Identity, v.Stamp)
+		}
+
+		resp, body = nginxGuardGet(t, addr, v.URL, v.Headers, "X-Nginxguard-Stamp: "+v.Stamp)
+		if resp.StatusCode != 200 || body != "owner's page\n" || resp.Header.Get(GuardHeader) != "" {
+			t.Errorf("%s: the page stamped for the requester: %d %q, guard %q; want it untouched", v.Name, resp.StatusCode, body, resp.Header.Get(GuardHeader))
+		}
+		other := v.Stamp[:len(v.Stamp)-1] + map[bool]string{true: "B", false: "A"}[strings.HasSuffix(v.Stamp, "A")]
+		resp, body = nginxGuardGet(t, addr, v.URL, v.Headers, "X-Nginxguard-Stamp: "+other)
+		nginxGuardRefused(t, v.Name+", a page stamped for someone else", resp, body)
+	}
+}
+
+// TestNginxLuaKeys holds the guard to the key's rotation, and to failing
+// closed without a key.
+func TestNginxLuaKeys(t *testing.T) {
+	vf, err := stampvectors.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := vf.Vectors[2] // a session cookie
+	guard := nginxGuardGenerate(t, vf.Configs[v.Config].Fence())
+	future, past := time.Now().Add(time.Hour).UTC(), time.Now().Add(-time.Minute).UTC()
+	for _, tc := range []struct {
+		name   string
+		env    map[string]string
+		passes bool
+	}{
+		{"the key", map[string]string{nginxGuardKeyName: vf.Key}, true},
+		{"no key", map[string]string{}, false},
+		{"another key", map[string]string{nginxGuardKeyName: "another-key-0123456789abcdef0123"}, false},
+		{"the previous key, until later", map[string]string{nginxGuardKeyName: "new-key-0123456789abcdef01234567",
+			nginxGuardKeyName + "_PREVIOUS": vf.Key, nginxGuardKeyName + "_PREVIOUS_UNTIL": future.Format(time.RFC3339)}, true},
+		{"the previous key, until later with an offset", map[string]string{nginxGuardKeyName: "new-key-0123456789abcdef01234567",
+			nginxGuardKeyName + "_PREVIOUS": vf.Key, nginxGuardKeyName + "_PREVIOUS_UNTIL": future.In(time.FixedZone("", -5*3600)).Format(time.RFC3339Nano)}, true},
+		{"the previous key, expired", map[string]string{nginxGuardKeyName: "new-key-0123456789abcdef01234567",
+			nginxGuardKeyName + "_PREVIOUS": vf.Key, nginxGuardKeyName + "_PREVIOUS_UNTIL": past.Format(time.RFC3339)}, false},
+		{"the previous key, expired with an offset", map[string]string{nginxGuardKeyName: "new-key-0123456789abcdef01234567",
+			nginxGuardKeyName + "_PREVIOUS": vf.Key, nginxGuardKeyName + "_PREVIOUS_UNTIL": past.In(time.FixedZone("", 5*3600)).Format(time.RFC3339)}, false},
+		{"the previous key, no time", map[string]string{nginxGuardKeyName: "new-key-0123456789abcdef01234567",
+			nginxGuardKeyName + "_PREVIOUS": vf.Key, nginxGuardKeyName + "_PREVIOUS_UNTIL": "tomorrow"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := nginxGuardStart(t, guard, tc.env)
+			resp, body := nginxGuardGet(t, addr, v.URL, v.Headers, "X-Nginxguard-Stamp: "+v.Stamp)
+			if !tc.passes {
+				nginxGuardRefused(t, "the page", resp, body)
+			} else if resp.StatusCode != 200 || resp.Header.Get(GuardHeader) != "" {
+				t.Errorf("the page: %d, guard %q; want it delivered", resp.StatusCode, resp.Header.Get(GuardHeader))
+			}
+		})
+	}
+}
+
+// TestNginxLuaGenerate holds what the nginx-lua target writes: no key,
+// the key's name where nginx needs it, the configuration's digest, pass
+// refused with the reason, names that are not an environment variable's
+// refused, and rules that nginx's parser of Lua blocks reads as written.
+func TestNginxLuaGenerate(t *testing.T) {
+	c := Config{Rules: fence.Config{IgnoreCookies: []string{"_ga*"}}, KeyName: "MY_KEY",
+		OnMismatch: OnMismatchRefuse, Source: "Caddyfile", Version: "cachefence v9"}
+	out, err := Generate("nginx-lua", c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"env MY_KEY;", "env MY_KEY_PREVIOUS;", "env MY_KEY_PREVIOUS_UNTIL;",
+		"cachefence v9", "from Caddyfile", "(configuration sha256:", "header_filter_by_lua_block {", "body_filter_by_lua_block {"} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("the guard lacks %q", want)
+		}
+	}
+
+	pass := c
+	pass.OnMismatch = OnMismatchPass
+	if _, err := Generate("nginx-lua", pass); !errors.Is(err, errNginxPass) {
+		t.Errorf("--on-mismatch pass: %v, want errNginxPass", err)
+	}
+	for _, name := range []string{"", "MY-KEY", "KEY;", "KEY }", "KEY\n"} {
+		bad := c
+		bad.KeyName = name
+		if _, err := Generate("nginx-lua", bad); err == nil {
+			t.Errorf("key name %q accepted", name)
+		}
+	}
+
+	// Names that a naive writer would let break out of a Lua string or
+	// an nginx block, in a guard that nginx must still load and run.
+	odd := c
+	odd.KeyName = nginxGuardKeyName
+	odd.Rules = fence.Config{IgnoreCookies: []string{`a"b`, `c\\d`, "e}f", "g{h", "_ga*"}}
+	guard, err := Generate("nginx-lua", odd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := nginxGuardStart(t, guard, map[string]string{nginxGuardKeyName: "k-0123456789abcdef0123456789abcdef"})
+	cookie := `a"b=1; e}f=2; g{h=3; c\d=4; _ga1=6; sid=5`
+	resp, body := nginxGuardGet(t, addr, "/", [][2]string{{"Cookie", cookie}}, "X-Nginxguard-Test: identity")
+	id, err := hex.DecodeString(strings.SplitN(body, "\n", 2)[0])
+	p, perr := fence.New(odd.Rules)
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	want := p.Identity(http.Header{"Cookie": {cookie}}, &url.URL{Path: "/"})
+	if resp.StatusCode != 200 || err != nil || string(id) != want || strings.Contains(want, "_ga1") {
+		t.Errorf("odd cookie names: %d identity %q (%v), want the fence's %q", resp.StatusCode, id, err, want)
+	}
+}
+
+// nginxGuardGenerate writes the nginx-lua guard for rules, refusing
+// mismatches, with the key in nginxGuardKeyName.
+func nginxGuardGenerate(t *testing.T, rules fence.Config) []byte {
+	t.Helper()
+	guard, err := Generate("nginx-lua", Config{Rules: rules, KeyName: nginxGuardKeyName,
+		OnMismatch: OnMismatchRefuse, Source: "the stamp vectors", Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return guard
+}
+
+// nginxGuardModules are the dynamic modules Debian's nginx loads the Lua
+// module with.
+var nginxGuardModules = []string{"/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so"}
+
+var nginxGuardConf = template.Must(template.ParseFiles(filepath.Join("testdata", "nginxlua", "nginx.conf")))
+
+// nginxGuardStart runs nginx in the foreground with guard included, the
+// environment env passed to it, on a free port of 127.0.0.1, and returns
+// its address once it answers.
+func nginxGuardStart(t *testing.T, guard []byte, env map[string]string) string {
+	t.Helper()
+	nginx := requireTool(t, "nginx", "nginx")
+	for _, m := range nginxGuardModules {
+		if _, err := os.Stat(m); err != nil {
+			t.Fatalf("nginx's Lua module is not installed (%v): apt-get install -y libnginx-mod-http-lua (scripts/test installs it)", err)
+		}
+	}
+	prefix := t.TempDir()
+	guardFile := filepath.Join(prefix, "guard.conf")
+	if err := os.WriteFile(guardFile, guard, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{nginxGuardKeyName, nginxGuardKeyName + "_PREVIOUS", nginxGuardKeyName + "_PREVIOUS_UNTIL"}
+	environ := []string{}
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, nginxGuardKeyName) {
+			environ = append(environ, e)
+		}
+	}
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	for attempt := 1; ; attempt++ {
+		addr := testnet.FreeAddr(t)
+		_, port, _ := net.SplitHostPort(addr)
+		var conf bytes.Buffer
+		if err := nginxGuardConf.Execute(&conf, map[string]any{"Prefix": prefix, "Port": port,
+			"Guard": guardFile, "Env": names, "KeyName": nginxGuardKeyName}); err != nil {
+			t.Fatal(err)
+		}
+		confFile := filepath.Join(prefix, "nginx.conf")
+		if err := os.WriteFile(confFile, conf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		cmd := exec.Command(nginx, "-p", prefix, "-c", confFile, "-e", "stderr", "-g", "daemon off;")
+		cmd.Env, cmd.Stdout, cmd.Stderr = environ, &out, &out
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		stop := func() {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-exited
+			}
+		}
+		if nginxGuardReady(addr, exited) {
+			t.Cleanup(func() {
+				stop()
+				if t.Failed() {
+					t.Logf("nginx's log:\n%s", out.String())
+				}
+			})
+			return addr
+		}
+		stop()
+		if attempt == 3 {
+			t.Fatalf("nginx did not start:\n%s", out.String())
+		}
+	}
+}
+
+// nginxGuardReady waits until nginx at addr answers /healthz (a response
+// that also builds the guard in its worker), or exits.
+func nginxGuardReady(addr string, exited <-chan struct{}) bool {
+	client := &http.Client{Timeout: 2 * time.Second}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+		if resp, err := client.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			return true
+		}
+	}
+	return false
+}
+
+// nginxGuardGet sends GET target with exactly the header fields given,
+// in order and with their names as written, then the extra lines, and
+// returns the response and its body.
+func nginxGuardGet(t *testing.T, addr, target string, fields [][2]string, extra ...string) (*http.Response, string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	var req strings.Builder
+	fmt.Fprintf(&req, "GET %s HTTP/1.1\r\nHost: guard.test\r\nConnection: close\r\n", target)
+	for _, f := range fields {
+		fmt.Fprintf(&req, "%s: %s\r\n", f[0], f[1])
+	}
+	for _, line := range extra {
+		req.WriteString(line + "\r\n")
+	}
+	req.WriteString("\r\n")
+	if _, err := io.WriteString(conn, req.String()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("GET %s: %v", target, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", target, err)
+	}
+	return resp, string(body)
+}
+
+// nginxGuardRefused checks that what got is the guard's refusal: a 503
+// that no cache stores, with nothing of the page.
+func nginxGuardRefused(t *testing.T, what string, resp *http.Response, body string) {
+	t.Helper()
+	h := resp.Header
+	if resp.StatusCode != 503 || h.Get(GuardHeader) != "refused" || h.Get("Cache-Control") != "private, no-store" ||
+		h.Get("Retry-After") == "" || h.Get("ETag") != "" || h.Get("Cache-Fence-Owner") != "" || strings.Contains(body, "owner's page") {
+		t.Errorf("%s: %d %q, headers %v; want the guard's 503 with Cache-Fence-Guard: refused, Cache-Control: private, no-store, and nothing of the page", what, resp.StatusCode, body, h)
+	}
+}
