@@ -24,7 +24,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "edge",
-		Usage: "--target <target> --config <Caddyfile> [--site <host>] [--on-mismatch pass|refuse] [--key-file <path>]",
+		Usage: "--target <target> --config <Caddyfile> [--site <host>] [--on-mismatch pass|refuse] [--key-file <path>] [--requester-digest]",
 		Short: "Write the CDN code that refuses to deliver a page stamped for someone else",
 		Long: `
 Writes, to standard output, a guard for a CDN's runtime, from the
@@ -48,6 +48,7 @@ Targets:
 			cmd.Flags().String("config", "", "The Caddyfile (or Caddy JSON) with the cache_fence handler")
 			cmd.Flags().String("adapter", "caddyfile", "The config's adapter")
 			cmd.Flags().String("site", "", "With several cache_fence handlers: the one whose routes match this host")
+			cmd.Flags().Bool("requester-digest", false, "Also set Cache-Fence-Requester (the requester's digest) and Cache-Fence-Set-Cookie on every response, for cachefence logs: one HMAC per request")
 			cmd.Flags().String("key-file", "", "For targets that read the key from a file (varnish): its path, instead of the target's default")
 			cmd.Flags().String("on-mismatch", edge.OnMismatchPass, "What the guard does with a page stamped for someone else: pass (fetch it again past the cache) or refuse (a 503)")
 			runCommand(cmd, 2, func(cmd *cobra.Command, _ []string) (int, error) {
@@ -93,12 +94,13 @@ func cmdEdge(_ context.Context, fl caddycmd.Flags, out, errOut io.Writer) error 
 	code, err := edge.Generate(target, edge.Config{
 		Rules: fence.Config{SessionCookies: h.SessionCookies, IgnoreCookies: h.IgnoreCookies,
 			CredentialHeaders: h.CredentialHeaders, CredentialParams: h.CredentialParams},
-		StampHeader: h.OwnerStamp.Header,
-		KeyName:     keyName,
-		KeyFile:     fl.String("key-file"),
-		OnMismatch:  fl.String("on-mismatch"),
-		Source:      path + site,
-		Version:     cmp.Or(strings.TrimSuffix(caddy.CustomVersion, " · Caddy"), "cachefence"),
+		StampHeader:     h.OwnerStamp.Header,
+		KeyName:         keyName,
+		KeyFile:         fl.String("key-file"),
+		RequesterDigest: fl.Bool("requester-digest"),
+		OnMismatch:      fl.String("on-mismatch"),
+		Source:          path + site,
+		Version:         cmp.Or(strings.TrimSuffix(caddy.CustomVersion, " · Caddy"), "cachefence"),
 	})
 	if err != nil {
 		return err

@@ -41,6 +41,12 @@ type Config struct {
 	// requester: OnMismatchPass fetches it again past the cache,
 	// OnMismatchRefuse answers a short uncacheable error.
 	OnMismatch string
+	// RequesterDigest makes the guard hand the access log the requester
+	// digest (fence.RequesterHeader) and whether the response set a
+	// cookie (fence.SetCookieHeader) on every
+	// response, for cachefence logs: one HMAC per request, not only per
+	// stamped response.
+	RequesterDigest bool
 	// Source says where the configuration came from (file and site), and
 	// Version which cachefence wrote the guard, for its header comment.
 	Source, Version string
@@ -62,6 +68,8 @@ type Target struct {
 	Name string
 	// Runtime says what runs the guard and where it goes.
 	Runtime string
+	// RequesterDigest says the target can write Config.RequesterDigest.
+	RequesterDigest bool
 	// write writes the guard.
 	write func(w io.Writer, g guard) error
 }
@@ -84,9 +92,9 @@ type guard struct {
 	Rules  jsConfig
 	// RulesJSON is Rules as JSON.
 	RulesJSON string
-	// StampHeader, GuardHeader and RequesterHeader are header names in
-	// lower case.
-	StampHeader, GuardHeader, RequesterHeader string
+	// StampHeader, GuardHeader, RequesterHeader and SetCookieHeader are
+	// header names in lower case.
+	StampHeader, GuardHeader, RequesterHeader, SetCookieHeader string
 }
 
 // executeTemplate returns a target's write func for a template executed
@@ -114,6 +122,8 @@ func Generate(target string, c Config) ([]byte, error) {
 		return nil, err
 	}
 	switch {
+	case c.RequesterDigest && !Targets[i].RequesterDigest:
+		return nil, fmt.Errorf("target %s does not write the requester digest", target)
 	case c.OnMismatch != OnMismatchPass && c.OnMismatch != OnMismatchRefuse:
 		return nil, fmt.Errorf("on mismatch %q: want %s or %s", c.OnMismatch, OnMismatchPass, OnMismatchRefuse)
 	case c.KeyName == "" || strings.ContainsFunc(c.KeyName, func(r rune) bool {
@@ -130,12 +140,13 @@ func Generate(target string, c Config) ([]byte, error) {
 	if stampHeader == "" {
 		stampHeader = strings.ToLower(fence.DefaultStampHeader)
 	}
-	sum := sha256.Sum256(append(rulesJSON, "\x00"+stampHeader+"\x00"+c.OnMismatch+"\x00"+c.KeyName+"\x00"+c.KeyFile...))
+	sum := sha256.Sum256(fmt.Appendf(rulesJSON, "\x00%s\x00%s\x00%s\x00%s\x00%v", stampHeader, c.OnMismatch, c.KeyName, c.KeyFile, c.RequesterDigest))
 	var out bytes.Buffer
 	err = Targets[i].write(&out, guard{
 		Target: Targets[i], Config: c, Digest: "sha256:" + hex.EncodeToString(sum[:8]),
 		Rules: rules, RulesJSON: string(rulesJSON), StampHeader: stampHeader,
-		GuardHeader: strings.ToLower(GuardHeader), RequesterHeader: "cache-fence-requester",
+		GuardHeader: strings.ToLower(GuardHeader), RequesterHeader: strings.ToLower(fence.RequesterHeader),
+		SetCookieHeader: strings.ToLower(fence.SetCookieHeader),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", target, err)

@@ -35,8 +35,9 @@ func newJSConfig(c fence.Config) jsConfig {
 
 func init() {
 	register(Target{Name: "cloudflare-worker",
-		Runtime: "a Cloudflare Worker (module syntax) on the zone's routes; the key is a Worker secret",
-		write:   executeTemplate(workerTemplate)})
+		Runtime:         "a Cloudflare Worker (module syntax) on the zone's routes; the key is a Worker secret",
+		RequesterDigest: true,
+		write:           executeTemplate(workerTemplate)})
 }
 
 var workerTemplate = template.Must(template.New("worker").Funcs(template.FuncMap{"identityJS": func() string { return identityJS }}).Parse(`// cachefence edge guard for Cloudflare Workers, written by {{.Config.Version}}
@@ -54,12 +55,17 @@ var workerTemplate = template.Must(template.New("worker").Funcs(template.FuncMap
 //   wrangler secret put {{.Config.KeyName}}
 // The key is never written here. To rotate it, put the new key in {{.Config.KeyName}}, the old
 // one in {{.Config.KeyName}}_PREVIOUS, and an RFC 3339 time in {{.Config.KeyName}}_PREVIOUS_UNTIL: pages
-// stamped with either are accepted until then (as long as the CDN may keep a page).
+// stamped with either are accepted until then (as long as the CDN may keep a page).{{if .Config.RequesterDigest}}
+//
+// Every response also carries {{.RequesterHeader}}, the requester's digest (the stamp the fence
+// gives them), and {{.SetCookieHeader}}: 1 when it set a cookie, for Logpush's response_fields
+// (docs/logs.md): one HMAC per request.{{end}}
 
 const KEY = "{{.Config.KeyName}}";
 const STAMP = "{{.StampHeader}}";
 const GUARD = "{{.GuardHeader}}";
 const PASS = {{if eq .Config.OnMismatch "pass"}}true{{else}}false{{end}};
+const REQUESTER = {{if .Config.RequesterDigest}}"{{.RequesterHeader}}"{{else}}null{{end}};
 
 {{identityJS}}
 const RULES = identityRules({{.RulesJSON}});
@@ -69,17 +75,25 @@ async function stampWith(key, id) {
   return stampText(new Uint8Array(await crypto.subtle.sign("HMAC", k, latin1(id))));
 }
 
-// owns says whether stamp is the requester's under the key or, until it
-// expires, the previous one. Without a key nothing is: fail closed.
-async function owns(env, id, stamp) {
-  if (env[KEY] && sameStamp(await stampWith(env[KEY], id), stamp)) return true;
+// owns says whether stamp is the requester's, mine (their stamp under the
+// key, null without one: fail closed) or, until it expires, theirs under
+// the previous key.
+async function owns(env, id, stamp, mine) {
+  if (mine !== null && sameStamp(mine, stamp)) return true;
   const previous = env[KEY + "_PREVIOUS"], until = Date.parse(env[KEY + "_PREVIOUS_UNTIL"] || "");
   return !!previous && Date.now() < until && sameStamp(await stampWith(previous, id), stamp);
 }
 
-function guarded(response, verdict) {
+// deliver sets the guard's verdict, if any, and the requester's digest
+// when asked to, on a response whose headers fetch made immutable.
+function deliver(response, verdict, mine) {
+  if (verdict === null && REQUESTER === null) return response;
   const r = new Response(response.body, response);
-  r.headers.set(GUARD, verdict);
+  if (verdict !== null) r.headers.set(GUARD, verdict);
+  if (REQUESTER !== null && mine !== null) {
+    r.headers.set(REQUESTER, mine);
+    if (response.headers.has("set-cookie")) r.headers.set("{{.SetCookieHeader}}", "1");
+  }
   return r;
 }
 
@@ -87,23 +101,25 @@ export default {
   async fetch(request, env) {
     const response = await fetch(request);
     const stamp = response.headers.get(STAMP);
-    if (stamp === null) return response;
+    if (stamp === null && REQUESTER === null) return response;
     const url = new URL(request.url);
     const fields = [];
     for (const [name, value] of request.headers) fields.push([name, value]);
     const id = identity(RULES, fields, url.pathname + url.search);
-    if (await owns(env, id, stamp)) return response;
+    const mine = env[KEY] ? await stampWith(env[KEY], id) : null;
+    if (stamp === null || (await owns(env, id, stamp, mine))) return deliver(response, null, mine);
     // Neither the identity nor the stamps are logged.
     console.log(JSON.stringify({ cachefence_guard: "mismatch", path: url.pathname }));
     if (PASS && (request.method === "GET" || request.method === "HEAD")) {
       const again = await fetch(request, { cache: "no-store" });
       const second = again.headers.get(STAMP);
-      if (second === null || (await owns(env, id, second))) return guarded(again, "passed");
+      if (second === null || (await owns(env, id, second, mine))) return deliver(again, "passed", mine);
     }
-    return new Response("This page was not made for you. Please retry.\n", {
+    const refusal = new Response("This page was not made for you. Please retry.\n", {
       status: 503,
-      headers: { "cache-control": "private, no-store", "retry-after": "1", [GUARD]: "refused" },
+      headers: { "cache-control": "private, no-store", "retry-after": "1" },
     });
+    return deliver(refusal, "refused", mine);
   },
 };
 `))

@@ -20,6 +20,18 @@ const DefaultStampHeader = "Cache-Fence-Owner"
 // deliver one user's page to another, and the guard stopped it.
 const GuardHeader = "Cache-Fence-Guard"
 
+// RequesterHeader is the header in which the edge hands the access log
+// the requester digest: OwnerStamp(key, identity) of the request's
+// identity, exactly the stamp the fence gives the requester (the stamp of
+// "" for an anonymous one, as anonymous responses are stamped). The log
+// then holds no credential: a digest proves who asked to whoever has the
+// key, and gives away no session. SetCookieHeader says, in place of the
+// value (a fresh session), that the response set a cookie.
+const (
+	RequesterHeader = "Cache-Fence-Requester"
+	SetCookieHeader = "Cache-Fence-Set-Cookie"
+)
+
 // The edge guard's verdicts.
 const (
 	// GuardRefused: the guard answered a short 503 in the page's place.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cachefence/cachefence/fence"
 )
 
 // TestEdgeWorker runs the cloudflare-worker guard that `cachefence edge`
@@ -39,7 +41,13 @@ func TestEdgeWorker(t *testing.T) {
 
 	for _, mode := range []string{"refuse", "pass"} {
 		t.Run(mode, func(t *testing.T) {
-			guard := edgeGuard(t, "cloudflare-worker", mode)
+			// In pass mode the guard also hands the log the requester
+			// digest.
+			var args []string
+			if mode == "pass" {
+				args = []string{"--requester-digest"}
+			}
+			guard := edgeGuard(t, "cloudflare-worker", mode, args...)
 			// The guard's refetch carries Cache-Control: no-store (or
 			// Pragma: no-cache); Cloudflare's cache is bypassed by it,
 			// Varnish's only when told.
@@ -70,6 +78,7 @@ func TestEdgeWorker(t *testing.T) {
 				}
 				report(t, "edge       cloudflare-worker %-7s %-5s /account status %d guard %-8q page of %q (without the guard: alice's)", mode, v.name, r.status, guardSaid, r.owner)
 			}
+			requesterDigests(ctx, t, w, mode == "pass")
 			mustGet(ctx, t, anon, w, "/static/app.css")
 			if r := mustGet(ctx, t, bob, w, "/static/app.css"); !r.hit || r.status != 200 || r.header.Get("Cache-Fence-Guard") != "" {
 				t.Errorf("a public asset through the guard: status %d, hit %v, guard %q; want a plain hit", r.status, r.hit, r.header.Get("Cache-Fence-Guard"))
@@ -85,6 +94,31 @@ func TestEdgeWorker(t *testing.T) {
 	}
 }
 
+// requesterDigests checks the requester digest a guard written with
+// --requester-digest sets (want), or that one written without it sets
+// none: on each visitor's own page it is the stamp the fence gave the
+// page, for the anonymous visitor the stamp of the empty identity, and a
+// response that set a cookie says so in Cache-Fence-Set-Cookie.
+func requesterDigests(ctx context.Context, t *testing.T, c *cache, want bool) {
+	t.Helper()
+	for _, v := range []visitor{user("carol"), anon("anon-digest")} {
+		r := mustGet(ctx, t, v, c, "/account")
+		digest, stamp := r.header.Get(fence.RequesterHeader), r.header.Get(fence.DefaultStampHeader)
+		switch {
+		case !want && digest != "":
+			t.Errorf("%s: a guard written without --requester-digest set %s", v.name, fence.RequesterHeader)
+		case want && (digest == "" || digest != stamp):
+			t.Errorf("%s: requester digest %q, want the stamp of the page the fence made for them, %q", v.name, digest, stamp)
+		case want && v.user == "" && digest != fence.OwnerStamp([]byte(stampKey), ""):
+			t.Errorf("%s: requester digest %q, want the anonymous stamp", v.name, digest)
+		}
+	}
+	r := mustGet(ctx, t, anon("anon-login"), c, "/login")
+	if set := r.header.Get(fence.SetCookieHeader); r.session == "" || (set == "1") != want {
+		t.Errorf("/login: session %q, %s %q (want it set: %v)", r.session, fence.SetCookieHeader, set, want)
+	}
+}
+
 // mustGet fetches path as v from c, or fails the test.
 func mustGet(ctx context.Context, t *testing.T, v visitor, c *cache, path string) response {
 	t.Helper()
@@ -96,12 +130,12 @@ func mustGet(ctx context.Context, t *testing.T, v visitor, c *cache, path string
 }
 
 // edgeGuard runs `cachefence edge` on the Caddyfile of the stamping fence
-// (testdata/fence.Caddyfile) and returns the guard it wrote.
-func edgeGuard(t *testing.T, target, mode string) string {
+// (testdata/fence.Caddyfile), with args, and returns the guard it wrote.
+func edgeGuard(t *testing.T, target, mode string, args ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	file := render(t, dir, "Caddyfile", config{Port: 1, BackendPort: 2, StampKey: stampKey}, "fence.Caddyfile")
-	cmd := exec.Command(cachefenceBinary(t), "edge", "--target", target, "--config", file, "--on-mismatch", mode)
+	cmd := exec.Command(cachefenceBinary(t), append([]string{"edge", "--target", target, "--config", file, "--on-mismatch", mode}, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

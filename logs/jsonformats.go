@@ -116,7 +116,7 @@ var requesterField = strings.ToLower(RequesterHeader)
 
 // setCookieField is the response header the edge sets, as Logpush writes
 // it, to say that the response set a cookie without logging the cookie.
-const setCookieField = "cache-fence-set-cookie"
+var setCookieField = strings.ToLower(fence.SetCookieHeader)
 
 // eachMember reads a line of a JSON format with members; a blank line
 // holds no record.

@@ -181,13 +181,9 @@ func (w *words) verdict(word string) cachestatus.Verdict {
 	return v
 }
 
-// RequesterHeader is the request header in which the edge hands the log
-// the requester digest: fence.OwnerStamp(key, identity) of the request's
-// identity, exactly the stamp the fence gives the requester (the stamp of
-// "" for an anonymous one, as the fence stamps anonymous responses). The
-// log then holds no credential: a digest proves who asked to whoever has
-// the key, and gives away no session.
-const RequesterHeader = "Cache-Fence-Requester"
+// RequesterHeader is the header in which the edge hands the log the
+// requester digest (fence.RequesterHeader).
+const RequesterHeader = fence.RequesterHeader
 
 // errBadRequester is the error of a line whose requester digest is not
 // one; the value is never quoted, since a misconfigured edge may log a
