@@ -1,0 +1,142 @@
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+)
+
+// TestEdgeNginx runs the nginx-lua guard that `cachefence edge` writes
+// from the fence's own Caddyfile in real nginx with Debian's Lua module,
+// after caches that store the stamping fence's personal pages for
+// everyone: an nginx proxy_cache keyed without the cookie, with the guard
+// in that same nginx, and Varnish told to keep everything for an hour,
+// with an nginx and the guard in front. Without the guard, Bob gets the
+// page stored for Alice; with it, never: a 503 that no cache stores, with
+// Cache-Fence-Guard: refused. Alice still gets her stored page as a hit,
+// and public pages still hit.
+//
+// The 2017 Varnish configuration honours "private", which the fence
+// writes on every personal page: behind the fence it stores none, so
+// there is no leak for the guard to stop. Its case checks that, and that
+// the guard changes nothing there.
+func TestEdgeNginx(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 3*time.Minute)
+	origin := startOrigin(t)
+	fencePort := stampingFence(stampKey)(t, origin.port)
+	guard := edgeGuard(t, "nginx-lua", "refuse")
+	alice, bob, anon := user("alice"), user("bob"), anon("anon")
+
+	cases := []struct {
+		name string
+		// start runs the cache under test, guarded when guard is not "".
+		start func(t *testing.T, guard string) *cache
+		leaks bool
+	}{
+		{"nginx_proxy_cache", func(t *testing.T, guard string) *cache {
+			return nginxGuardServe(t, guard, true, "nginx", fencePort)
+		}, true},
+		{"varnish_forced_ttl", func(t *testing.T, guard string) *cache {
+			return nginxGuardServe(t, guard, false, "varnish", nginxGuardPort(t, startVarnish(t, "varnish_forced_ttl.vcl", fencePort)))
+		}, true},
+		{"varnish_2017", func(t *testing.T, guard string) *cache {
+			return nginxGuardServe(t, guard, false, "varnish", nginxGuardPort(t, startVarnish(t, "varnish_2017.vcl", fencePort)))
+		}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			bare := tc.start(t, "")
+			mustGet(ctx, t, alice, bare, "/account")
+			r := mustGet(ctx, t, bob, bare, "/account")
+			if leaked := r.owner == "alice" && r.hit; leaked != tc.leaks {
+				t.Fatalf("without the guard, Bob got the page of %q (hit %v); the test expects the cache to leak: %v", r.owner, r.hit, tc.leaks)
+			}
+
+			c := tc.start(t, guard)
+			if r := mustGet(ctx, t, alice, c, "/account"); r.owner != "alice" || r.status != 200 {
+				t.Fatalf("Alice got status %d, the page of %q", r.status, r.owner)
+			}
+			if r := mustGet(ctx, t, alice, c, "/account"); r.owner != "alice" || r.hit != tc.leaks || r.header.Get("Cache-Fence-Guard") != "" {
+				t.Errorf("Alice's second request: page of %q, hit %v, guard %q: her own page must pass untouched (a hit where the cache stores it)", r.owner, r.hit, r.header.Get("Cache-Fence-Guard"))
+			}
+			for _, v := range []visitor{bob, anon} {
+				r := mustGet(ctx, t, v, c, "/account")
+				guardSaid := r.header.Get("Cache-Fence-Guard")
+				switch {
+				case r.owner == "alice":
+					t.Errorf("%s got Alice's page through the guard (status %d, guard %q)", v.name, r.status, guardSaid)
+				case tc.leaks && (r.status != 503 || guardSaid != "refused" || r.header.Get("Cache-Control") != "private, no-store"):
+					t.Errorf("%s: status %d, guard %q, Cache-Control %q; want a 503 that no cache stores, with Cache-Fence-Guard: refused", v.name, r.status, guardSaid, r.header.Get("Cache-Control"))
+				case !tc.leaks && (r.status != 200 || guardSaid != "" || r.owner != identityName(v)):
+					t.Errorf("%s: status %d, guard %q, page of %q; want their own page, untouched", v.name, r.status, guardSaid, r.owner)
+				}
+				report(t, "edge       nginx-lua %-18s %-5s /account status %d guard %-9q page of %q (without the guard: %s's)", tc.name, v.name, r.status, guardSaid, r.owner, map[bool]string{true: "alice", false: identityName(v)}[tc.leaks])
+			}
+			// The refusals were not stored in Alice's place.
+			if r := mustGet(ctx, t, alice, c, "/account"); r.owner != "alice" || r.status != 200 || r.hit != tc.leaks {
+				t.Errorf("Alice after the refusals: status %d, page of %q, hit %v", r.status, r.owner, r.hit)
+			}
+			for _, path := range []string{"/static/app.css", "/"} {
+				mustGet(ctx, t, anon, c, path)
+				if r := mustGet(ctx, t, bob, c, path); !r.hit || r.status != 200 || r.header.Get("Cache-Fence-Guard") != "" {
+					t.Errorf("public %s through the guard: status %d, hit %v, guard %q; want a plain hit", path, r.status, r.hit, r.header.Get("Cache-Fence-Guard"))
+				}
+			}
+		})
+	}
+}
+
+var nginxGuardConfTemplate = template.Must(template.ParseFiles(filepath.Join("testdata", "edge_nginx_guard.conf")))
+
+// nginxGuardServe runs nginx (testdata/edge_nginx_guard.conf) in front of
+// 127.0.0.1:backendPort, as a proxy_cache when withCache, with the
+// nginx-lua guard included unless guard is "", the key in its
+// environment. Its hits are read as those of a cache of kind.
+func nginxGuardServe(t *testing.T, guard string, withCache bool, kind string, backendPort int) *cache {
+	t.Helper()
+	nginx := tool(t, "nginx")
+	prefix := t.TempDir()
+	guardFile := ""
+	if guard != "" {
+		if _, err := os.Stat("/usr/lib/nginx/modules/ngx_http_lua_module.so"); err != nil {
+			t.Fatalf("nginx's Lua module is missing (%v): apt-get install -y libnginx-mod-http-lua (scripts/test installs it)", err)
+		}
+		guardFile = filepath.Join(prefix, "guard.conf")
+		if err := os.WriteFile(guardFile, []byte(guard), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	port := serve(t, "nginx", func(port int) *process {
+		var b bytes.Buffer
+		err := nginxGuardConfTemplate.Execute(&b, map[string]any{"Port": port, "BackendPort": backendPort,
+			"Prefix": prefix, "Guard": guardFile, "Cache": withCache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(prefix, "nginx.conf")
+		if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return startProcess(t, "nginx", []string{"CACHE_FENCE_KEY=" + stampKey}, nginx,
+			"-p", prefix, "-c", file, "-e", "stderr", "-g", "daemon off;")
+	})
+	return &cache{kind: kind, url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+}
+
+// nginxGuardPort is the port of 127.0.0.1 that c listens on.
+func nginxGuardPort(t *testing.T, c *cache) int {
+	t.Helper()
+	port, err := strconv.Atoi(strings.TrimPrefix(c.url, "http://127.0.0.1:"))
+	if err != nil {
+		t.Fatalf("cache at %s: %v", c.url, err)
+	}
+	return port
+}
