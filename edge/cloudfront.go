@@ -194,8 +194,9 @@ function stampWith(key, id) { return stampText(crypto.createHmac("sha256", key).
 async function owns(id, stamp) {
   var key = await stored(KEY);
   if (key !== null && sameStamp(stampWith(key, id), stamp)) return true;
-  var until = Date.parse(String(await stored(KEY + "_PREVIOUS_UNTIL")));
-  if (!(Date.now() < until)) return false;
+  // njs, which CloudFront's runtime resembles, takes no await in arguments.
+  var until = await stored(KEY + "_PREVIOUS_UNTIL");
+  if (!(Date.now() < Date.parse(String(until)))) return false;
   var previous = await stored(KEY + "_PREVIOUS");
   return previous !== null && sameStamp(stampWith(previous, id), stamp);
 }

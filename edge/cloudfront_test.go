@@ -246,6 +246,30 @@ func assertRefusal(t *testing.T, r cfResult) {
 	}
 }
 
+// vectorCases returns, for each vector of config, a run with each
+// vector's stamp, and whether the function must deliver it: only to the
+// owner the event shows exactly.
+func vectorCases(t *testing.T, vf *stampvectors.File, config string, m cookieModel) (cases []cfCase, wantOwner []bool) {
+	t.Helper()
+	stamps := map[string]string{} // stamp: identity
+	for _, v := range vf.Vectors {
+		stamps[v.Stamp] = v.Identity
+	}
+	for _, v := range vf.Vectors {
+		if v.Config != config {
+			continue
+		}
+		for stamp, id := range stamps {
+			c := cfRequestCase(t, v.Name, v.URL, v.Headers, m, stamp)
+			c.KVS = map[string]string{"CACHE_FENCE_KEY": vf.Key}
+			cases = append(cases, c)
+			_, unrepresentable := m.unrepresentable[v.Name]
+			wantOwner = append(wantOwner, id == v.Identity && !unrepresentable)
+		}
+	}
+	return cases, wantOwner
+}
+
 // TestCloudFrontVectors holds the CloudFront Function to the shared stamp
 // vectors, under each way CloudFront may parse the Cookie lines: a request
 // the event shows exactly is its stamp's owner and no other stamp's; one
@@ -255,10 +279,7 @@ func TestCloudFrontVectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stamps := map[string]string{} // stamp: identity
-	for _, v := range vf.Vectors {
-		stamps[v.Stamp] = v.Identity
-	}
+	runs := 0
 	for _, m := range cookieModels {
 		for name := range m.unrepresentable {
 			if !slices.ContainsFunc(vf.Vectors, func(v stampvectors.Vector) bool { return v.Name == name }) {
@@ -266,29 +287,17 @@ func TestCloudFrontVectors(t *testing.T) {
 			}
 		}
 		for config := range vf.Configs {
-			code := cloudFrontFor(t, vf, config, OnMismatchRefuse)
-			var cases []cfCase
-			var wantOwner []bool
-			for _, v := range vf.Vectors {
-				if v.Config != config {
-					continue
-				}
-				for stamp, id := range stamps {
-					c := cfRequestCase(t, v.Name, v.URL, v.Headers, m, stamp)
-					c.KVS = map[string]string{"CACHE_FENCE_KEY": vf.Key}
-					cases = append(cases, c)
-					_, unrepresentable := m.unrepresentable[v.Name]
-					wantOwner = append(wantOwner, id == v.Identity && !unrepresentable)
-				}
-			}
-			for i, r := range runCloudFront(t, code, cases) {
+			cases, wantOwner := vectorCases(t, vf, config, m)
+			for i, r := range runCloudFront(t, cloudFrontFor(t, vf, config, OnMismatchRefuse), cases) {
 				if got := delivered(t, cases[i], r); got != wantOwner[i] {
 					stamp := cases[i].Event["response"].(map[string]any)["headers"].(map[string]any)["cache-fence-owner"]
 					t.Errorf("cookies %s: vector %q with stamp %v: delivered %v, want %v (%s)", m.name, r.Name, stamp, got, wantOwner[i], m.unrepresentable[r.Name])
 				}
 			}
+			runs += len(cases)
 		}
 	}
+	t.Logf("%d runs: %d vectors, each with every vector's stamp, under %d cookie parsings", runs, len(vf.Vectors), len(cookieModels))
 }
 
 // TestCloudFrontGuard checks the function's paths on AWS's example event:
@@ -300,6 +309,35 @@ func TestCloudFrontGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tests := guardCases(t, vf)
+	var cases []cfCase
+	for _, tt := range tests {
+		cases = append(cases, tt.c)
+	}
+	for i, r := range runCloudFront(t, cloudFrontFor(t, vf, "ignore", OnMismatchRefuse), cases) {
+		tt := tests[i]
+		if got := delivered(t, tt.c, r); got != tt.delivered {
+			t.Errorf("%s: delivered %v, want %v", r.Name, got, tt.delivered)
+		}
+		if r.HMACs != tt.hmacs {
+			t.Errorf("%s: %d HMACs, want %d", r.Name, r.HMACs, tt.hmacs)
+		}
+		if tt.hmacs == 0 && tt.delivered && (len(r.KVSReads) > 0 || len(r.Logs) > 0) {
+			t.Errorf("%s: read %q and logged %q for an unstamped page", r.Name, r.KVSReads, r.Logs)
+		}
+	}
+}
+
+// guardCase is a run of the function for the "ignore" configuration,
+// whether it must deliver the page as it came, and the HMACs it takes.
+type guardCase struct {
+	c         cfCase
+	delivered bool
+	hmacs     int
+}
+
+func guardCases(t *testing.T, vf *stampvectors.File) []guardCase {
+	t.Helper()
 	alice := [][2]string{{"Cookie", "_ga=GA1.2.3; session=alice"}}
 	aliceID := "cookie\x00session=alice\x00"
 	key := map[string]string{"CACHE_FENCE_KEY": vf.Key}
@@ -320,11 +358,7 @@ func TestCloudFrontGuard(t *testing.T) {
 	noRawEmpty := cfRequestCase(t, "no rawQueryString, no query", "/account", alice, m, stampFor(vf.Key, aliceID))
 	noRawEmpty.NoRawQueryString = true
 	unstamped := cfCase{Name: "AWS's example event, unstamped", Event: cfEvent(t), KVS: key}
-	tests := []struct {
-		c         cfCase
-		delivered bool
-		hmacs     int
-	}{
+	return []guardCase{
 		{unstamped, true, 0},
 		{with(cfRequestCase(t, "owner", "/account", alice, m, stampFor(vf.Key, aliceID)), key, 0), true, 1},
 		{with(cfRequestCase(t, "someone else's page", "/account", [][2]string{{"Cookie", "session=bob"}}, m, stampFor(vf.Key, aliceID)), key, 0), false, 1},
@@ -343,22 +377,6 @@ func TestCloudFrontGuard(t *testing.T) {
 			stampFor(vf.Key, "cookie\x00stray=\x00")), key, 0), false, 0},
 		{with(cfRequestCase(t, "owner, beyond ASCII", "/account", [][2]string{{"Cookie", "session=al\u00efce"}}, m,
 			stampFor(vf.Key, "cookie\x00session=al\u00efce\x00")), key, 0), false, 0},
-	}
-	var cases []cfCase
-	for _, tt := range tests {
-		cases = append(cases, tt.c)
-	}
-	for i, r := range runCloudFront(t, cloudFrontFor(t, vf, "ignore", OnMismatchRefuse), cases) {
-		tt := tests[i]
-		if got := delivered(t, tt.c, r); got != tt.delivered {
-			t.Errorf("%s: delivered %v, want %v", r.Name, got, tt.delivered)
-		}
-		if r.HMACs != tt.hmacs {
-			t.Errorf("%s: %d HMACs, want %d", r.Name, r.HMACs, tt.hmacs)
-		}
-		if tt.c.Name == unstamped.Name && (len(r.KVSReads) > 0 || len(r.Logs) > 0) {
-			t.Errorf("%s: read %q and logged %q for an unstamped page", r.Name, r.KVSReads, r.Logs)
-		}
 	}
 }
 
@@ -419,4 +437,94 @@ func TestCompactJS(t *testing.T) {
 			t.Errorf("compactJS(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// runCloudFrontNjs runs code under njs (testdata/cloudfront/njs/run.js) on
+// cases, in order.
+func runCloudFrontNjs(t *testing.T, code []byte, cases []cfCase) []cfResult {
+	t.Helper()
+	njs := requireTool(t, "njs", "njs")
+	dir := t.TempDir()
+	shim, err := os.ReadFile(filepath.Join("testdata", "cloudfront", "njs", "cloudfront.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := json.Marshal(cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// njs finds a module by its name as a file in the -p directory.
+	for name, b := range map[string][]byte{"guard": append(code, "\nexport default { handler };\n"...),
+		"cloudfront": shim, "cases.json": in} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runner, err := filepath.Abs(filepath.Join("testdata", "cloudfront", "njs", "run.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(njs, "-t", "module", "-p", dir, runner, filepath.Join(dir, "cases.json"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("njs: %v\n%s%s", err, out, stderr.String())
+	}
+	var results []cfResult
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r cfResult
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("njs printed %q: %v", sc.Text(), err)
+		}
+		if r.Error != "" {
+			t.Fatalf("%s: the function failed under njs: %s", r.Name, r.Error)
+		}
+		results = append(results, r)
+	}
+	if len(results) != len(cases) {
+		t.Fatalf("njs answered %d cases of %d\n%s", len(results), len(cases), stderr.String())
+	}
+	return results
+}
+
+// TestCloudFrontNjs runs the function in a second engine, njs, closer to
+// CloudFront's own than Node is (an ES 5.1 base, no await in arguments,
+// its own crypto and Buffer), on the vectors and the guard's paths: each
+// run answers exactly as it does under Node.
+func TestCloudFrontNjs(t *testing.T) {
+	vf, err := stampvectors.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	compare := func(code []byte, cases []cfCase) {
+		t.Helper()
+		// Each engine's run may change its event: give each its own.
+		again := make([]cfCase, len(cases))
+		for i, c := range cases {
+			b, _ := json.Marshal(c)
+			if err := json.Unmarshal(b, &again[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		node, njs := runCloudFront(t, code, cases), runCloudFrontNjs(t, code, again)
+		for i := range node {
+			if !reflect.DeepEqual(node[i].Response, njs[i].Response) || !slices.Equal(node[i].Logs, njs[i].Logs) {
+				a, _ := json.Marshal(node[i])
+				b, _ := json.Marshal(njs[i])
+				t.Errorf("%s: Node and njs differ\nnode %s\nnjs  %s", node[i].Name, a, b)
+			}
+		}
+	}
+	for config := range vf.Configs {
+		cases, _ := vectorCases(t, vf, config, cookieModels[0])
+		compare(cloudFrontFor(t, vf, config, OnMismatchRefuse), cases)
+	}
+	var cases []cfCase
+	for _, tt := range guardCases(t, vf) {
+		cases = append(cases, tt.c)
+	}
+	compare(cloudFrontFor(t, vf, "ignore", OnMismatchRefuse), cases)
 }
