@@ -55,10 +55,14 @@ func compactJS(js string) string {
 	var b strings.Builder
 	for i, line := range lines {
 		b.WriteString(line)
-		// A line end goes where a statement may end without ";" and the
-		// next line could continue it: after a "}" (which may close an
-		// expression) before a "(", "[" or operator.
-		if i+1 == len(lines) || !strings.ContainsRune(";{,", rune(line[len(line)-1])) && !isWordByte(lines[i+1][0]) {
+		// A line end stays where a statement may end without ";" and the
+		// next line could continue it (a "}" may close an expression that
+		// a "(" or "[" would call or index), and between two words.
+		last, next := line[len(line)-1], byte(0)
+		if i+1 < len(lines) {
+			next = lines[i+1][0]
+		}
+		if next == 0 || isWordByte(last) && isWordByte(next) || !strings.ContainsRune(";{,", rune(last)) && !isWordByte(next) {
 			b.WriteByte('\n')
 		}
 	}

@@ -421,6 +421,8 @@ func TestCloudFrontGenerated(t *testing.T) {
 	}
 }
 
+// TestCompactJS checks the spaces and line ends compactJS keeps: those
+// between tokens, in literals, and where a statement could run on.
 func TestCompactJS(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"var a = b + +c;", "var a=b+ +c;"},
@@ -432,6 +434,7 @@ func TestCompactJS(t *testing.T) {
 		{"if (typeof x === \"string\") return x;", "if(typeof x===\"string\")return x;"},
 		{"  // only a comment\nf(a)\n[1].map(g);", "f(a)\n[1].map(g);"},
 		{"function f() {\n  return 1;\n}\nfunction g() {}", "function f(){return 1;}function g(){}"},
+		{"if (a) x = 1;\nelse\ny = 2;", "if(a)x=1;else\ny=2;"},
 	} {
 		if got := strings.TrimSuffix(compactJS(tt.in), "\n"); got != tt.want {
 			t.Errorf("compactJS(%q) = %q, want %q", tt.in, got, tt.want)
