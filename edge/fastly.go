@@ -53,7 +53,9 @@ func keyOffsets() []int {
 
 var fastlyTemplate = template.Must(template.New("fastly").Funcs(template.FuncMap{
 	"pad": padTable, "offsets": keyOffsets, "zeros": func() string { return strings.Repeat("0", 128) },
-	"item": func(name, stamp string) struct{ Name, Stamp string } { return struct{ Name, Stamp string }{name, stamp} },
+	"item": func(name, stamp string) struct{ Name, Stamp string } {
+		return struct{ Name, Stamp string }{name, stamp}
+	},
 }).Parse(`{{define "stamp"}}
   # The stamp under the key in item {{.Name}} is HMAC-SHA256 written out (RFC 2104) over bytes in hex:
   # digest.hmac_sha256 takes a string, which cannot hold the identity's NUL bytes.

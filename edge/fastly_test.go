@@ -1,8 +1,13 @@
 package edge
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -11,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"text/template"
+	"time"
 
 	"github.com/cachefence/cachefence/fence"
 	"github.com/cachefence/cachefence/internal/stampvectors"
@@ -322,7 +328,9 @@ func readings(v stampvectors.Vector) map[string][][2]string {
 func TestFastlyVCLVectors(t *testing.T) {
 	tools := buildFalco(t)
 	vf, comp := loadVectors(t), companions(t)
+	owned, refused := 0, 0
 	for _, mode := range []string{OnMismatchPass, OnMismatchRefuse} {
+		owned, refused = 0, 0
 		for name, c := range comp {
 			var cases []deliverCase
 			for _, v := range vf.Vectors {
@@ -339,7 +347,202 @@ func TestFastlyVCLVectors(t *testing.T) {
 						deliverCase{v.Name + reading + ", another's stamp", v.URL, headers, fence.OwnerStamp([]byte(vf.Key), v.Identity+"cookie\x00someone=else\x00"), false})
 				}
 			}
+			for _, dc := range cases {
+				if dc.owned {
+					owned++
+				} else {
+					refused++
+				}
+			}
 			runDeliverCases(t, tools, fastlyGuardFor(t, c, mode), map[string]string{testKeyName: vf.Key}, mode, cases)
 		}
+	}
+	t.Logf("%d vectors, per mode: %d requests whose own stamp the guard must accept, %d stamps it must not (%d vectors out of the subset, and another's stamp on every request)",
+		len(vf.Vectors), owned, refused, len(fastlyOutOfSubset))
+}
+
+// startSim serves s, with guard, through falco's interpreter on
+// 127.0.0.1, and returns its base URL.
+func startSim(t *testing.T, tools falcoTools, s service, guard []byte) string {
+	t.Helper()
+	main, include := writeService(t, s, guard)
+	cmd := exec.Command(tools.sim, "-I", include, main)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("falco's interpreter did not start: %v\n%s", err, stderr.String())
+	}
+	return "http://" + strings.TrimSpace(addr)
+}
+
+// stampingOrigin is an origin behind the fence with owner stamps: /account
+// is the requester's own page, stamped with the fence's identity under
+// rules; /static/ is public and unstamped.
+func stampingOrigin(t *testing.T, key string, rules fence.Config) *httptest.Server {
+	t.Helper()
+	p, err := fence.New(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/static/") {
+			w.Header().Set("Cache-Control", "public, max-age=60")
+			fmt.Fprint(w, "body{}")
+			return
+		}
+		owner := "anonymous"
+		if c, err := r.Cookie("session"); err == nil {
+			owner = c.Value
+		}
+		w.Header().Set("Cache-Control", "private, no-store")
+		w.Header().Set(fence.DefaultStampHeader, fence.OwnerStamp([]byte(key), p.Identity(r.Header, r.URL)))
+		fmt.Fprintf(w, "page of %s", owner)
+	}))
+	t.Cleanup(origin.Close)
+	return origin
+}
+
+// edgeAnswer is what a visitor got from the service.
+type edgeAnswer struct {
+	status      int
+	body, guard string
+	hit         bool
+	header      http.Header
+}
+
+// visit asks base for path as the visitor with the session cookie
+// session ("" for none), with extra header fields.
+func visit(t *testing.T, base, path, session string, extra ...string) edgeAnswer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if session != "" {
+		req.Header.Set("Cookie", "_ga=GA1.2.3; session="+session)
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		req.Header.Set(extra[i], extra[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return edgeAnswer{resp.StatusCode, string(body), resp.Header.Get(GuardHeader), resp.Header.Get("X-Cache") == "HIT", resp.Header}
+}
+
+// TestFastlyVCLStopsLeak runs the guard in falco's interpreter, whose
+// cache stands in for Fastly's, in a service that caches every page for
+// everyone (testdata/vcl/service.vcl), in front of an origin that stamps
+// as the fence does. Without the guard, Bob gets the page stored for
+// Alice. With it he never does: refuse answers a 503 that no cache
+// stores, pass fetches his own page past the cache (the restart, the
+// pass and vcl_error run as on Fastly). Alice's stored page is still a
+// hit, and so is a public asset; a client cannot ask for the second try
+// itself.
+func TestFastlyVCLStopsLeak(t *testing.T) {
+	tools := buildFalco(t)
+	key := loadVectors(t).Key
+	rules := fence.Config{SessionCookies: []string{"session"}}
+	origin := stampingOrigin(t, key, rules)
+	port := origin.Listener.Addr().(*net.TCPAddr).Port
+	items := map[string]string{testKeyName: key}
+
+	bare := startSim(t, tools, service{Port: port, Items: items}, nil)
+	visit(t, bare, "/account", "alice")
+	if a := visit(t, bare, "/account", "bob"); a.body != "page of alice" || !a.hit {
+		t.Fatalf("without the guard Bob got %q (hit %v): the service does not leak, so the test cannot show that the guard stops a leak", a.body, a.hit)
+	}
+
+	for _, mode := range []string{OnMismatchRefuse, OnMismatchPass} {
+		t.Run(mode, func(t *testing.T) {
+			guard, err := Generate("fastly-vcl", Config{Rules: rules, KeyName: testKeyName, OnMismatch: mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			edge := startSim(t, tools, service{Port: port, Items: items, Guard: true}, guard)
+			if a := visit(t, edge, "/account", "alice"); a.status != 200 || a.body != "page of alice" {
+				t.Fatalf("Alice: status %d, %q", a.status, a.body)
+			}
+			for _, who := range []struct{ name, session, want string }{{"bob", "bob", "page of bob"}, {"anonymous", "", "page of anonymous"}} {
+				for _, extra := range [][]string{nil, {"Cache-Fence-Retry", "pass"}} {
+					a := visit(t, edge, "/account", who.session, extra...)
+					switch {
+					case strings.Contains(a.body, "alice"):
+						t.Errorf("%s (extra header %q) got Alice's page through the guard: status %d, guard %q", who.name, extra, a.status, a.guard)
+					case mode == OnMismatchRefuse && (a.status != 503 || a.guard != "refused" || a.header.Get("Cache-Control") != "private, no-store"):
+						t.Errorf("%s (extra header %q): status %d, guard %q, Cache-Control %q; want a 503 that no cache stores, refused", who.name, extra, a.status, a.guard, a.header.Get("Cache-Control"))
+					case mode == OnMismatchPass && (a.status != 200 || a.guard != "passed" || a.body != who.want):
+						t.Errorf("%s (extra header %q): status %d, guard %q, %q; want %q fetched past the cache, passed", who.name, extra, a.status, a.guard, a.body, who.want)
+					}
+				}
+			}
+			if a := visit(t, edge, "/account", "alice"); a.body != "page of alice" || !a.hit || a.guard != "" {
+				t.Errorf("Alice again: %q, hit %v, guard %q; want her stored page, untouched", a.body, a.hit, a.guard)
+			}
+			visit(t, edge, "/static/app.css", "")
+			if a := visit(t, edge, "/static/app.css", "bob"); a.status != 200 || !a.hit || a.guard != "" {
+				t.Errorf("a public asset: status %d, hit %v, guard %q; want a plain hit", a.status, a.hit, a.guard)
+			}
+		})
+	}
+}
+
+// TestFastlyVCLKeyRotation: the guard accepts a page stamped with the
+// previous key until the time set for it (in either of std.time's
+// formats the header comment names), then only the current key's; a key
+// longer than SHA-256's block is hashed first, as HMAC does; without a key
+// nothing is the requester's (fails closed).
+func TestFastlyVCLKeyRotation(t *testing.T) {
+	tools := buildFalco(t)
+	vf := loadVectors(t)
+	guard := fastlyGuardFor(t, companions(t)["ignore"], OnMismatchRefuse)
+	stamped := func(key string, owned bool) []deliverCase {
+		var cases []deliverCase
+		for _, v := range vf.Vectors {
+			if _, out := fastlyOutOfSubset[v.Name]; v.Config == "ignore" && !out && len(readings(v)) == 1 {
+				cases = append(cases, deliverCase{v.Name, v.URL, v.Headers, fence.OwnerStamp([]byte(key), v.Identity), owned})
+			}
+		}
+		return cases
+	}
+	current, long := "rotated-key-fedcba9876543210-012", strings.Repeat("a-long-key-", 8)
+	previous, until := testKeyName+"_PREVIOUS", testKeyName+"_PREVIOUS_UNTIL"
+	later, earlier := time.Now().Add(time.Hour), time.Now().Add(-time.Hour)
+	for _, tc := range []struct {
+		name  string
+		items map[string]string
+		cases []deliverCase
+	}{
+		{"previous key until a later time in seconds", map[string]string{testKeyName: current, previous: vf.Key, until: fmt.Sprint(later.Unix())},
+			append(stamped(vf.Key, true), stamped(current, true)...)},
+		{"previous key until a later time in GMT", map[string]string{testKeyName: current, previous: vf.Key, until: later.UTC().Format(time.DateTime)},
+			stamped(vf.Key, true)},
+		{"previous key past its time", map[string]string{testKeyName: current, previous: vf.Key, until: fmt.Sprint(earlier.Unix())},
+			append(stamped(vf.Key, false), stamped(current, true)...)},
+		{"previous key without a time", map[string]string{testKeyName: current, previous: vf.Key}, stamped(vf.Key, false)},
+		{"key longer than a block", map[string]string{testKeyName: long}, stamped(long, true)},
+		{"no key", map[string]string{}, stamped(vf.Key, false)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runDeliverCases(t, tools, guard, tc.items, OnMismatchRefuse, tc.cases)
+		})
 	}
 }

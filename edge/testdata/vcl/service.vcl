@@ -28,9 +28,12 @@ sub vcl_recv {
 
 sub vcl_fetch {
 #FASTLY fetch
-  # falco stores a response fetched on pass when it is cacheable, which
-  # Fastly does not: the guard's second try is left as the origin said.
-  if (!req.http.cache-fence-retry) {
+  # falco stores a response fetched on pass (for two minutes unless
+  # max-age says otherwise, private or not), which Fastly does not: the
+  # guard's second try is not stored.
+  if (req.http.cache-fence-retry) {
+    set beresp.cacheable = false;
+  } else {
     set beresp.cacheable = true;
     set beresp.ttl = 60s;
   }
