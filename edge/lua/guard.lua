@@ -1,18 +1,34 @@
 -- HMAC-SHA256 through LuaJIT's FFI from the libcrypto nginx is linked
 -- with (Debian's and OpenResty's both are): ngx_lua has HMAC-SHA1 only,
--- and Debian ships no lua-resty-string. A declaration another library
--- made already is kept.
+-- and Debian ships no lua-resty-string. Each key gets one HMAC_CTX, set up
+-- once and reused: OpenSSL 3 looks the digest up again on every one-shot
+-- HMAC(). A declaration another library made already is kept.
 local ffi = require("ffi")
 for _, decl in ipairs({
   "const struct evp_md_st *EVP_sha256(void);",
-  "unsigned char *HMAC(const struct evp_md_st *md, const char *key, int key_len, const char *d, size_t n, unsigned char *out, unsigned int *out_len);",
+  "struct hmac_ctx_st *HMAC_CTX_new(void);",
+  "int HMAC_Init_ex(struct hmac_ctx_st *ctx, const char *key, int len, const struct evp_md_st *md, void *impl);",
+  "int HMAC_Update(struct hmac_ctx_st *ctx, const char *data, size_t len);",
+  "int HMAC_Final(struct hmac_ctx_st *ctx, unsigned char *md, unsigned int *len);",
 }) do
   pcall(ffi.cdef, decl)
 end
+local C = ffi.C
 local mac, macLen = ffi.new("unsigned char[32]"), ffi.new("unsigned int[1]")
+local contexts = {}
 
 local function stampWith(key, id)
-  if ffi.C.HMAC(ffi.C.EVP_sha256(), key, #key, id, #id, mac, macLen) == nil then
+  local ctx = contexts[key]
+  if not ctx then
+    ctx = C.HMAC_CTX_new()
+    if ctx == nil or C.HMAC_Init_ex(ctx, key, #key, C.EVP_sha256(), nil) ~= 1 then
+      error("cachefence guard: OpenSSL's HMAC_Init_ex failed")
+    end
+    contexts[key] = ctx
+  end
+  -- A NULL key and digest start again with the context's own.
+  if C.HMAC_Init_ex(ctx, nil, 0, nil, nil) ~= 1 or C.HMAC_Update(ctx, id, #id) ~= 1
+    or C.HMAC_Final(ctx, mac, macLen) ~= 1 then
     error("cachefence guard: OpenSSL's HMAC failed")
   end
   return stampText(ffi.string(mac, 32))

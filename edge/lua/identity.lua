@@ -6,32 +6,18 @@
 -- LuaJIT (Lua 5.1): strings are bytes, as the fence compares bytes, and
 -- every pattern names its bytes, so that no locale changes a match.
 
--- TCHAR holds the bytes a header name (an RFC 9110 token) may have.
-local TCHAR = {}
-for c in ("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"):gmatch(".") do
-  TCHAR[c] = true
-end
-
-local function isToken(s)
-  for i = 1, #s do
-    if not TCHAR[s:sub(i, i)] then return false end
-  end
-  return s ~= ""
-end
+-- TOKEN is a pattern of one byte a header name (an RFC 9110 token) may
+-- have.
+local TOKEN = "[!#$%%&'*+%-.^_`|~0-9A-Za-z]"
+local NAME = "^" .. TOKEN .. "+$"
 
 local function asciiLower(s) return (s:gsub("[A-Z]", string.lower)) end
 
 -- canonicalKey is Go's textproto.CanonicalMIMEHeaderKey: a name with a
 -- byte a token cannot hold is kept as sent.
 local function canonicalKey(s)
-  if not isToken(s) then return s end
-  local out, upper = {}, true
-  for i = 1, #s do
-    local c = s:sub(i, i)
-    out[i] = upper and c:gsub("[a-z]", string.upper) or c:gsub("[A-Z]", string.lower)
-    upper = c == "-"
-  end
-  return table.concat(out)
+  if not s:find(NAME) then return s end
+  return (asciiLower(s):gsub("^[a-z]", string.upper):gsub("%-[a-z]", string.upper))
 end
 
 -- cgiName reads "_" and "." as the "-" CGI and PHP turned them into.
@@ -114,13 +100,7 @@ local function nameForms(raw)
   end
   php = php:gsub("[ .%[]", "_")
   local decoded = trimOWS(percent((name:gsub("%+", " "))))
-  local tail = name
-  for k = #name, 1, -1 do
-    if not TCHAR[name:sub(k, k)] then
-      tail = name:sub(k + 1)
-      break
-    end
-  end
+  local tail = name:match(TOKEN .. "*$")
   return { name, py, php, decoded, tail }
 end
 
