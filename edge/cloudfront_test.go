@@ -158,7 +158,8 @@ func cfRequestCase(t *testing.T, name, url string, headers [][2]string, m cookie
 	return c
 }
 
-// runCloudFront runs code in the harness on cases, in order.
+// runCloudFront runs code under Node in the harness
+// (testdata/cloudfront/harness.mjs) on cases, in order.
 func runCloudFront(t *testing.T, code []byte, cases []cfCase) []cfResult {
 	t.Helper()
 	node := requireTool(t, "node", "nodejs")
@@ -166,17 +167,27 @@ func runCloudFront(t *testing.T, code []byte, cases []cfCase) []cfResult {
 	if err := os.WriteFile(guardPath, code, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return runEngine(t, exec.Command(node, "--experimental-vm-modules", "--no-warnings", filepath.Join("testdata", "cloudfront", "harness.mjs"), guardPath), cases)
+}
+
+// runEngine runs a harness with a file of cases as its last argument (njs
+// reads no pipe), and reads the result of each from its output.
+func runEngine(t *testing.T, cmd *exec.Cmd, cases []cfCase) []cfResult {
+	t.Helper()
 	in, err := json.Marshal(cases)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, "--experimental-vm-modules", "--no-warnings", filepath.Join("testdata", "cloudfront", "harness.mjs"), guardPath)
-	cmd.Stdin = bytes.NewReader(in)
+	casesPath := filepath.Join(t.TempDir(), "cases.json")
+	if err := os.WriteFile(casesPath, in, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Args = append(cmd.Args, casesPath)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("node: %v\n%s", err, stderr.String())
+		t.Fatalf("%s: %v\n%s%s", filepath.Base(cmd.Path), err, out, stderr.String())
 	}
 	var results []cfResult
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -184,15 +195,15 @@ func runCloudFront(t *testing.T, code []byte, cases []cfCase) []cfResult {
 	for sc.Scan() {
 		var r cfResult
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("harness printed %q: %v", sc.Text(), err)
+			t.Fatalf("%s printed %q: %v", filepath.Base(cmd.Path), sc.Text(), err)
 		}
 		if r.Error != "" {
-			t.Fatalf("%s: the function failed: %s", r.Name, r.Error)
+			t.Fatalf("%s: the function failed under %s: %s", r.Name, filepath.Base(cmd.Path), r.Error)
 		}
 		results = append(results, r)
 	}
 	if len(results) != len(cases) {
-		t.Fatalf("the harness answered %d cases of %d\n%s", len(results), len(cases), stderr.String())
+		t.Fatalf("%s answered %d cases of %d\n%s", filepath.Base(cmd.Path), len(results), len(cases), stderr.String())
 	}
 	return results
 }
@@ -452,13 +463,8 @@ func runCloudFrontNjs(t *testing.T, code []byte, cases []cfCase) []cfResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := json.Marshal(cases)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// njs finds a module by its name as a file in the -p directory.
-	for name, b := range map[string][]byte{"guard": append(code, "\nexport default { handler };\n"...),
-		"cloudfront": shim, "cases.json": in} {
+	for name, b := range map[string][]byte{"guard": append(code, "\nexport default { handler };\n"...), "cloudfront": shim} {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -467,30 +473,7 @@ func runCloudFrontNjs(t *testing.T, code []byte, cases []cfCase) []cfResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(njs, "-t", "module", "-p", dir, runner, filepath.Join(dir, "cases.json"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("njs: %v\n%s%s", err, out, stderr.String())
-	}
-	var results []cfResult
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var r cfResult
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("njs printed %q: %v", sc.Text(), err)
-		}
-		if r.Error != "" {
-			t.Fatalf("%s: the function failed under njs: %s", r.Name, r.Error)
-		}
-		results = append(results, r)
-	}
-	if len(results) != len(cases) {
-		t.Fatalf("njs answered %d cases of %d\n%s", len(results), len(cases), stderr.String())
-	}
-	return results
+	return runEngine(t, exec.Command(njs, "-t", "module", "-p", dir, runner), cases)
 }
 
 // TestCloudFrontNjs runs the function in a second engine, njs, closer to

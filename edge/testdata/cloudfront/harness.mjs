@@ -1,8 +1,8 @@
 // Runs a CloudFront Function (runtime cloudfront-js-2.0) under Node, as
-// CloudFront documents its runtime, on the cases that the Go test writes
-// to stdin, and prints one JSON line per case: the object the handler
-// returned, the HMACs it computed, the key value store reads it made and
-// what it logged.
+// CloudFront documents its runtime, on the cases in the file named after
+// the function's, and prints one JSON line per case: the object the
+// handler returned, the HMACs it computed, the key value store reads it
+// made and what it logged.
 //
 // The function is loaded unchanged as an ES module (its two imports are
 // the runtime's, CloudFront Functions run in strict mode as modules do),
@@ -33,7 +33,7 @@ import nodeCrypto from "node:crypto";
 import vm from "node:vm";
 
 const code = fs.readFileSync(process.argv[2], "utf8") + "\nexport { handler };\n";
-const cases = JSON.parse(fs.readFileSync(0, "utf8"));
+const cases = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
 
 const ALGORITHMS = ["md5", "sha1", "sha256"];
 const ENCODINGS = [undefined, "hex", "base64", "base64url"];
