@@ -176,12 +176,12 @@ func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\r", " ")
 // cloudFrontHeader is the function's comment (what wrote it, how it acts,
 // where it goes, how the key rotates, what it cannot see) and imports.
 var cloudFrontHeader = template.Must(template.New("cloudfront").Funcs(template.FuncMap{"oneLine": oneLine}).Parse(
-	`// cachefence edge guard, CloudFront Function (cloudfront-js-2.0) for viewer response; {{oneLine .Config.Version}},
+	`// cachefence edge guard: CloudFront Function (cloudfront-js-2.0) for viewer response; {{oneLine .Config.Version}},
 // {{oneLine .Config.Source}}, configuration {{.Digest}}: regenerate it when the fence's rules change. A page whose
-// {{.StampHeader}} is not the requester's (as the fence computes it, HMAC'd with its key), or whose request
-// the event cannot show exactly, becomes a 503 ({{.GuardHeader}}: refused) with none of the page{{if eq .Config.OnMismatch "pass"}} (a function
-// cannot fetch it again){{end}}. Unstamped pages: no HMAC. Key: KeyValueStore item {{.Config.KeyName}}; rotating, the old
-// key in {{.Config.KeyName}}_PREVIOUS until the RFC 3339 time in {{.Config.KeyName}}_PREVIOUS_UNTIL. Deploying: docs/edge.md.
+// {{.StampHeader}} is not the requester's, or whose request the event cannot show exactly, becomes a 503
+// ({{.GuardHeader}}: refused) with none of the page{{if eq .Config.OnMismatch "pass"}} (a function cannot fetch it again){{end}}. Unstamped: no HMAC.
+// Key: KeyValueStore item {{.Config.KeyName}}; rotating, the old key in {{.Config.KeyName}}_PREVIOUS until the RFC 3339
+// time in {{.Config.KeyName}}_PREVIOUS_UNTIL. Deploying and limits: docs/edge.md.
 import cf from 'cloudfront';
 import crypto from 'crypto';
 `))
