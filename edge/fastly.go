@@ -85,17 +85,17 @@ var fastlyTemplate = template.Must(template.New("fastly").Funcs(template.FuncMap
 #
 # After the cache, it computes the requester's identity as the fence does, stamps it with the
 # fence's key, and compares that with the page's owner stamp ({{.StampHeader}}). A page stamped
-# for someone else is never delivered: {{if eq .Config.OnMismatch "pass"}}the request restarts and is passed to the origin
-# (GET and HEAD; other methods are refused), and the page is delivered if it is now the
-# requester's, with {{.GuardHeader}}: passed{{else}}the requester gets a short 503 that no cache stores{{end}}; otherwise a 503 with {{.GuardHeader}}: refused.
-# Unstamped responses pass untouched, with no HMAC.
+# for someone else is never delivered: {{if eq .Config.OnMismatch "pass"}}a GET or HEAD restarts and is passed to the origin,
+# and the page is delivered if it is now the requester's, with {{.GuardHeader}}: passed;
+# otherwise, and for other methods, {{end}}the requester gets a short 503 that no cache stores, with
+# {{.GuardHeader}}: refused. Unstamped responses pass untouched, with no HMAC.
 #
 # VCL has no loops: the guard reads each session cookie, credential header and parameter by
 # name. It matches the fence's identity when each is sent at most once, cookies and
 # parameters under their configured names (parameters in the query string), headers with
 # dashes, and Authorization once. For any other request it reads an identity without what it
-# could not read, which is not the fence's: the requester's stamped pages are then {{if eq .Config.OnMismatch "pass"}}passed, and
-# refused if still not his by this reading{{else}}refused{{end}} (they fail closed), and another's page is delivered only to a
+# could not read, which is not the fence's: the requester's own stamped pages fail closed
+# ({{if eq .Config.OnMismatch "pass"}}fetched past the cache, then {{end}}refused), and another's page is delivered only to a
 # request that carries every credential of its owner.
 #
 # Deploy: upload this file as custom VCL named cachefence, and in the main VCL:
