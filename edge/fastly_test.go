@@ -116,6 +116,7 @@ func TestFastlyVCLRefusesOutsideSubset(t *testing.T) {
 		{"the vectors' custom", vf.Configs["custom"].Fence(), "cannot go through every cookie"},
 		{"the vectors' sessions", vf.Configs["sessions"].Fence(), `"wordpress_logged_in_*": the VCL guard matches cookie names exactly`},
 		{"a cookie name PHP rewrites", fence.Config{SessionCookies: []string{"a.b"}}, "list each cookie by its full name"},
+		{"a header VCL cannot name", fence.Config{SessionCookies: []string{"sid"}, CredentialHeaders: []string{"X-Key!"}}, `credential_headers: "X-Key!"`},
 		{"an escaped parameter", fence.Config{SessionCookies: []string{"sid"}, CredentialParams: []string{"a%5Fb"}}, `credential_params: "a%5Fb"`},
 	} {
 		_, err := Generate("fastly-vcl", Config{Rules: tc.rules, KeyName: testKeyName, OnMismatch: OnMismatchRefuse})

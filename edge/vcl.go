@@ -58,6 +58,9 @@ type vclField struct {
 // spaces, "%"), nor a glob's.
 var vclName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
+// vclHeader is a header name VCL can write as req.http.NAME.
+var vclHeader = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
+
 // vclParam is a parameter name a VCL guard can match as sent, once
 // lowered and with "." as "_", as the fence reads it.
 var vclParam = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
@@ -69,8 +72,8 @@ var errEveryCookie = errors.New("VCL has no loops, so the guard cannot go throug
 	"list the cookies that identify a user by name in the fence's configuration (session_cookies NAME ...)")
 
 // newVCLRules returns the rules for c (the fence's defaults written out),
-// or an error saying why c is outside
-// what a VCL guard computes and what to configure instead.
+// or an error saying why c is outside what a VCL guard computes and what
+// to configure instead.
 func newVCLRules(c jsConfig) (vclRules, error) {
 	if len(c.SessionCookies) == 0 {
 		return vclRules{}, errEveryCookie
@@ -85,6 +88,9 @@ func newVCLRules(c jsConfig) (vclRules, error) {
 	}
 	for _, name := range c.CredentialHeaders {
 		canonical := http.CanonicalHeaderKey(strings.NewReplacer("_", "-", ".", "-").Replace(name))
+		if !vclHeader.MatchString(canonical) {
+			return vclRules{}, fmt.Errorf("credential_headers: %q: VCL names a header as req.http.NAME: use letters, digits, -, _ and .", name)
+		}
 		if canonical != "Authorization" {
 			r.Headers = appendField(r.Headers, canonical, "header", "")
 		}
