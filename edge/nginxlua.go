@@ -125,7 +125,8 @@ local RULES = identityRules({
 
 body_filter_by_lua_block {
     -- A refused response's body is replaced: nothing of the stored page is sent.
-    if ngx.ctx.cachefence_refused then
+    -- The status is read first: ngx.ctx makes a table for the request.
+    if ngx.status == 503 and ngx.ctx.cachefence_refused then
         ngx.arg[1] = ngx.arg[2] and "This page was not made for you. Please retry.\n" or ""
     end
 }

@@ -68,6 +68,15 @@ func TestNginxLuaVectors(t *testing.T) {
 		resp, body = nginxGuardGet(t, addr, v.URL, v.Headers, "X-Nginxguard-Stamp: "+other)
 		nginxGuardRefused(t, v.Name+", a page stamped for someone else", resp, body)
 	}
+
+	// A page sent in many pieces: all of it, or nothing of it.
+	v := vf.Vectors[2]
+	resp, body := nginxGuardGet(t, servers[v.Config], v.URL, v.Headers, "X-Nginxguard-Stamp: "+v.Stamp, "X-Nginxguard-Chunks: 1000")
+	if resp.StatusCode != 200 || body != strings.Repeat("owner's page\n", 1000) {
+		t.Errorf("the owner's page in 1000 pieces: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	resp, body = nginxGuardGet(t, servers[v.Config], v.URL, [][2]string{{"Cookie", "session=bob"}}, "X-Nginxguard-Stamp: "+v.Stamp, "X-Nginxguard-Chunks: 1000")
+	nginxGuardRefused(t, "another's page in 1000 pieces", resp, body)
 }
 
 // TestNginxLuaKeys holds the guard to the key's rotation, and to failing
