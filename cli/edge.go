@@ -24,7 +24,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "edge",
-		Usage: "--target <target> --config <Caddyfile> [--site <host>] [--on-mismatch pass|refuse] [--key-file <path>] [--requester-digest]",
+		Usage: "--target <target> --config <Caddyfile> [--site <host>] [--on-mismatch pass|refuse] [--requester-digest]",
 		Short: "Write the CDN code that refuses to deliver a page stamped for someone else",
 		Long: `
 Writes, to standard output, a guard for a CDN's runtime, from the
@@ -49,7 +49,6 @@ Targets:
 			cmd.Flags().String("adapter", "caddyfile", "The config's adapter")
 			cmd.Flags().String("site", "", "With several cache_fence handlers: the one whose routes match this host")
 			cmd.Flags().Bool("requester-digest", false, "Also set Cache-Fence-Requester (the requester's digest) and Cache-Fence-Set-Cookie on every response, for cachefence logs: one HMAC per request")
-			cmd.Flags().String("key-file", "", "For targets that read the key from a file (varnish): its path, instead of the target's default")
 			cmd.Flags().String("on-mismatch", edge.OnMismatchPass, "What the guard does with a page stamped for someone else: pass (fetch it again past the cache) or refuse (a 503)")
 			runCommand(cmd, 2, func(cmd *cobra.Command, _ []string) (int, error) {
 				if err := cmdEdge(cmd.Context(), caddycmd.Flags{FlagSet: cmd.Flags()}, cmd.OutOrStdout(), cmd.ErrOrStderr()); err != nil {
@@ -64,7 +63,7 @@ Targets:
 func targetsHelp() string {
 	var b strings.Builder
 	for _, t := range edge.Targets {
-		fmt.Fprintf(&b, "  %-18s %s\n", t.Name, t.Runtime)
+		fmt.Fprintf(&b, "  %-20s %s\n", t.Name, t.Runtime)
 	}
 	return b.String()
 }
@@ -96,7 +95,6 @@ func cmdEdge(_ context.Context, fl caddycmd.Flags, out, errOut io.Writer) error 
 			CredentialHeaders: h.CredentialHeaders, CredentialParams: h.CredentialParams},
 		StampHeader:     h.OwnerStamp.Header,
 		KeyName:         keyName,
-		KeyFile:         fl.String("key-file"),
 		RequesterDigest: fl.Bool("requester-digest"),
 		OnMismatch:      fl.String("on-mismatch"),
 		Source:          path + site,

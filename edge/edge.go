@@ -34,9 +34,6 @@ type Config struct {
 	// environment variable, a dictionary item); the key itself is never
 	// written.
 	KeyName string
-	// KeyFile is the file the key is read from by runtimes that have no
-	// secrets of their own (Varnish); empty for the target's default.
-	KeyFile string
 	// OnMismatch is what the guard does with a page stamped for another
 	// requester: OnMismatchPass fetches it again past the cache,
 	// OnMismatchRefuse answers a short uncacheable error.
@@ -103,6 +100,14 @@ func executeTemplate(t *template.Template) func(io.Writer, guard) error {
 	return func(w io.Writer, g guard) error { return t.Execute(w, g) }
 }
 
+// impossible says why there is no target for a runtime users will ask
+// for.
+var impossible = map[string]string{
+	"varnish": "Varnish cannot compute the owner stamp: a VCL string ends at the first NUL byte, the identity " +
+		"holds NUL bytes, and vmod_digest's HMAC takes a string (edge/varnish_test.go shows it on real Varnish); " +
+		"put a guard that can in front of Varnish (nginx-lua, or a CDN's target)",
+}
+
 // TargetNames returns the targets' names.
 func TargetNames() []string {
 	var names []string
@@ -115,6 +120,9 @@ func TargetNames() []string {
 // Generate writes the guard for the target named target.
 func Generate(target string, c Config) ([]byte, error) {
 	i := slices.IndexFunc(Targets, func(t Target) bool { return t.Name == target })
+	if why, ok := impossible[target]; ok {
+		return nil, fmt.Errorf("no %s target: %s", target, why)
+	}
 	if i < 0 {
 		return nil, fmt.Errorf("unknown target %q: want one of %s", target, strings.Join(TargetNames(), ", "))
 	}
@@ -140,7 +148,7 @@ func Generate(target string, c Config) ([]byte, error) {
 	if stampHeader == "" {
 		stampHeader = strings.ToLower(fence.DefaultStampHeader)
 	}
-	sum := sha256.Sum256(fmt.Appendf(rulesJSON, "\x00%s\x00%s\x00%s\x00%s\x00%v", stampHeader, c.OnMismatch, c.KeyName, c.KeyFile, c.RequesterDigest))
+	sum := sha256.Sum256(fmt.Appendf(rulesJSON, "\x00%s\x00%s\x00%s\x00%v", stampHeader, c.OnMismatch, c.KeyName, c.RequesterDigest))
 	var out bytes.Buffer
 	err = Targets[i].write(&out, guard{
 		Target: Targets[i], Config: c, Digest: "sha256:" + hex.EncodeToString(sum[:8]),

@@ -57,7 +57,7 @@ func TestEdgeWorker(t *testing.T) {
 	}
 }
 `, fencePort)
-			w := startWorkerd(t, workerd, guard, c)
+			w, wp := startWorkerd(t, workerd, guard, c)
 
 			if r := mustGet(ctx, t, alice, w, "/account"); r.owner != "alice" || r.status != 200 {
 				t.Fatalf("Alice got status %d, the page of %q", r.status, r.owner)
@@ -77,6 +77,13 @@ func TestEdgeWorker(t *testing.T) {
 					t.Errorf("%s: status %d, guard %q, page of %q; want their own page fetched past the cache, with Cache-Fence-Guard: passed", v.name, r.status, guardSaid, r.owner)
 				}
 				report(t, "edge       cloudflare-worker %-7s %-5s /account status %d guard %-8q page of %q (without the guard: alice's)", mode, v.name, r.status, guardSaid, r.owner)
+			}
+			// The guard logs a mismatch with its path, never the path's
+			// parameters, which may hold a session id.
+			mustGet(ctx, t, alice, w, "/account;jsessionid=SECRET-in-path")
+			mustGet(ctx, t, bob, w, "/account;jsessionid=SECRET-in-path")
+			if out := wp.out.tail(1 << 20); !strings.Contains(out, `"cachefence_guard":"mismatch"`) || strings.Contains(out, "SECRET-in-path") {
+				t.Errorf("the Worker's console must log the mismatch without the path's parameters:\n%s", out)
 			}
 			requesterDigests(ctx, t, w, mode == "pass")
 			mustGet(ctx, t, anon, w, "/static/app.css")
@@ -151,13 +158,14 @@ func edgeGuard(t *testing.T, target, mode string, args ...string) string {
 // startWorkerd runs guard as a Worker in workerd on 127.0.0.1, with the
 // test's key as the secret CACHE_FENCE_KEY, every fetch it makes going to
 // the cache c, and returns it as a cache whose hits are c's.
-func startWorkerd(t *testing.T, workerd, guard string, c *cache) *cache {
+func startWorkerd(t *testing.T, workerd, guard string, c *cache) (*cache, *process) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "guard.js"), []byte(guard), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	backend := strings.TrimPrefix(c.url, "http://")
+	var proc *process
 	port := serve(t, "workerd", func(port int) *process {
 		config := fmt.Sprintf(`using Workerd = import "/workerd/workerd.capnp";
 
@@ -180,9 +188,10 @@ const guard :Workerd.Worker = (
 		if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		return startProcess(t, "workerd", nil, workerd, "serve", file)
+		proc = startProcess(t, "workerd", nil, workerd, "serve", "--verbose", file)
+		return proc
 	})
-	return &cache{kind: c.kind, url: fmt.Sprintf("http://127.0.0.1:%d", port), workdir: c.workdir, stat: c.stat}
+	return &cache{kind: c.kind, url: fmt.Sprintf("http://127.0.0.1:%d", port), workdir: c.workdir, stat: c.stat}, proc
 }
 
 // workerdBinary is workerd as scripts/test installs it from npm (pinned
