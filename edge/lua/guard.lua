@@ -86,6 +86,8 @@ end
 -- fence does: with ignore_invalid_headers on (nginx's default) every name
 -- is a token. A name nginx drops (with an "_", unless
 -- underscores_in_headers is on) reaches neither the fence nor the guard.
+-- Every header is read, as the fence reads them (get_headers stops at 100
+-- by default); large_client_header_buffers bounds them.
 local function requestIdentity()
   local fields = {}
   for name, v in pairs(ngx.req.get_headers(0)) do
