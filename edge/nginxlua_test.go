@@ -77,6 +77,17 @@ func TestNginxLuaVectors(t *testing.T) {
 	}
 	resp, body = nginxGuardGet(t, servers[v.Config], v.URL, [][2]string{{"Cookie", "session=bob"}}, "X-Nginxguard-Stamp: "+v.Stamp, "X-Nginxguard-Chunks: 1000")
 	nginxGuardRefused(t, "another's page in 1000 pieces", resp, body)
+
+	// The session cookie after 150 other headers, past ngx_lua's default
+	// limit of 100: the guard still reads it, as the fence does.
+	var many [][2]string
+	for i := range 150 {
+		many = append(many, [2]string{fmt.Sprintf("X-Filler-%d", i), "x"})
+	}
+	resp, _ = nginxGuardGet(t, servers[v.Config], v.URL, append(many, v.Headers...), "X-Nginxguard-Stamp: "+v.Stamp)
+	if resp.StatusCode != 200 || resp.Header.Get(GuardHeader) != "" {
+		t.Errorf("the owner's page, her cookie after 150 headers: %d, guard %q; want it delivered", resp.StatusCode, resp.Header.Get(GuardHeader))
+	}
 }
 
 // TestNginxLuaKeys holds the guard to the key's rotation, and to failing
