@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/cachefence/cachefence/logs"
 )
 
 // TestEdgeNginx runs the nginx-lua guard that `cachefence edge` writes
@@ -41,13 +45,13 @@ func TestEdgeNginx(t *testing.T) {
 		leaks bool
 	}{
 		{"nginx_proxy_cache", func(t *testing.T, guard string) *cache {
-			return nginxGuardServe(t, guard, true, "nginx", fencePort)
+			return nginxGuardServe(t, guard, true, "nginx", fencePort, "")
 		}, true},
 		{"varnish_forced_ttl", func(t *testing.T, guard string) *cache {
-			return nginxGuardServe(t, guard, false, "varnish", nginxGuardPort(t, startVarnish(t, "varnish_forced_ttl.vcl", fencePort)))
+			return nginxGuardServe(t, guard, false, "varnish", nginxGuardPort(t, startVarnish(t, "varnish_forced_ttl.vcl", fencePort)), "")
 		}, true},
 		{"varnish_2017", func(t *testing.T, guard string) *cache {
-			return nginxGuardServe(t, guard, false, "varnish", nginxGuardPort(t, startVarnish(t, "varnish_2017.vcl", fencePort)))
+			return nginxGuardServe(t, guard, false, "varnish", nginxGuardPort(t, startVarnish(t, "varnish_2017.vcl", fencePort)), "")
 		}, false},
 	}
 	for _, tc := range cases {
@@ -99,8 +103,9 @@ var nginxGuardConfTemplate = template.Must(template.ParseFiles(filepath.Join("te
 // nginxGuardServe runs nginx (testdata/edge_nginx_guard.conf) in front of
 // 127.0.0.1:backendPort, as a proxy_cache when withCache, with the
 // nginx-lua guard included unless guard is "", the key in its
-// environment. Its hits are read as those of a cache of kind.
-func nginxGuardServe(t *testing.T, guard string, withCache bool, kind string, backendPort int) *cache {
+// environment, and the logging configuration logConf included unless it
+// is "". Its hits are read as those of a cache of kind.
+func nginxGuardServe(t *testing.T, guard string, withCache bool, kind string, backendPort int, logConf string) *cache {
 	t.Helper()
 	nginx := tool(t, "nginx")
 	prefix := t.TempDir()
@@ -114,10 +119,17 @@ func nginxGuardServe(t *testing.T, guard string, withCache bool, kind string, ba
 			t.Fatal(err)
 		}
 	}
+	logFile := ""
+	if logConf != "" {
+		logFile = filepath.Join(prefix, "log.conf")
+		if err := os.WriteFile(logFile, []byte(logConf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	port := serve(t, "nginx", func(port int) *process {
 		var b bytes.Buffer
 		err := nginxGuardConfTemplate.Execute(&b, map[string]any{"Port": port, "BackendPort": backendPort,
-			"Prefix": prefix, "Guard": guardFile, "Cache": withCache})
+			"Prefix": prefix, "Guard": guardFile, "Cache": withCache, "Log": logFile})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,4 +151,62 @@ func nginxGuardPort(t *testing.T, c *cache) int {
 		t.Fatalf("cache at %s: %v", c.url, err)
 	}
 	return port
+}
+
+// TestEdgeNginxLogs runs the nginx proxy_cache keyed without the cookie,
+// with the nginx-lua guard, logging as docs/logs.md says for nginx (the
+// fallback format, which logs credentials, with the guard's field its
+// "Behind an edge guard" table gives), and cachefence logs over that log:
+// each refusal is guard_stopped_leak, page stamped for Alice, requested
+// by Bob or the anonymous visitor, and none is a stamp_mismatch, though
+// the log holds Alice's stamp beside their credentials.
+func TestEdgeNginxLogs(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 2*time.Minute)
+	origin := startOrigin(t)
+	fencePort := stampingFence(stampKey)(t, origin.port)
+	docs := logsDocsConfig(t)
+	field := nginxGuardLogField(t)
+	logFile := filepath.Join(t.TempDir(), "access.log")
+	lines := strings.Split(strings.Replace(docs.nginxHTTP, nginxLogPath, logFile, 1), "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "log_format cachefence ") })
+	lines[i] = strings.TrimSuffix(docs.nginxFallback, "';") + field + "';"
+	c := nginxGuardServe(t, edgeGuard(t, "nginx-lua", "refuse"), true, "nginx", fencePort, strings.Join(lines, "\n"))
+
+	alice, bob, anon := user("alice"), user("bob"), anon("anon")
+	mustGet(ctx, t, alice, c, "/account")
+	mustGet(ctx, t, alice, c, "/account")
+	for _, v := range []visitor{bob, anon} {
+		if r := mustGet(ctx, t, v, c, "/account"); r.status != 503 || r.header.Get("Cache-Fence-Guard") != "refused" {
+			t.Fatalf("%s: status %d, guard %q: the guard did not refuse Alice's stored page", v.name, r.status, r.header.Get("Cache-Fence-Guard"))
+		}
+	}
+	waitLines(t, logFile, 0, 4)
+	var stopped []string
+	for _, f := range runLogs(t, "nginx", logFile) {
+		switch f.Check {
+		case logs.GuardStoppedLeak:
+			stopped = append(stopped, f.Owner+">"+f.Requester)
+		case logs.StampMismatch:
+			t.Errorf("a refusal read as a leak: %s", findingLine(f))
+		}
+	}
+	if want := []string{"alice>bob", "alice>anonymous"}; !slices.Equal(stopped, want) {
+		t.Errorf("guard_stopped_leak findings %q, want %q", stopped, want)
+	}
+}
+
+// nginxGuardLogField is the field docs/logs.md's "Behind an edge guard"
+// table adds to nginx's log_format.
+func nginxGuardLogField(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "logs.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?m)^\\| nginx \\| a last field `([^`]+)`").FindSubmatch(b)
+	if m == nil {
+		t.Fatal("docs/logs.md: the \"Behind an edge guard\" table no longer gives nginx's field as | nginx | a last field `...`")
+	}
+	return strings.ReplaceAll(string(m[1]), `\t`, "\t")
 }
