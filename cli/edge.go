@@ -34,7 +34,8 @@ the fence does (the same cookie, header and parameter rules), stamps it
 with owner_stamp's key, and compares it with the page's owner stamp. A
 page stamped for someone else is never delivered, whatever the cache's
 configuration: it is fetched again past the cache (--on-mismatch pass,
-the default) or answered with a short 503 (refuse), and the response
+the default where the runtime can fetch again) or answered with a short
+503 (refuse, the default elsewhere), and the response
 carries Cache-Fence-Guard so that probe and logs can report it.
 
 The key is never written: the guard reads it from the runtime (a Worker
@@ -49,7 +50,7 @@ Targets:
 			cmd.Flags().String("adapter", "caddyfile", "The config's adapter")
 			cmd.Flags().String("site", "", "With several cache_fence handlers: the one whose routes match this host")
 			cmd.Flags().Bool("requester-digest", false, "Also set Cache-Fence-Requester (the requester's digest) and Cache-Fence-Set-Cookie on every response, for cachefence logs: one HMAC per request")
-			cmd.Flags().String("on-mismatch", edge.OnMismatchPass, "What the guard does with a page stamped for someone else: pass (fetch it again past the cache) or refuse (a 503)")
+			cmd.Flags().String("on-mismatch", "", "What the guard does with a page stamped for someone else: pass (fetch it again past the cache) or refuse (a 503); by default pass where the target can fetch again, refuse elsewhere")
 			runCommand(cmd, 2, func(cmd *cobra.Command, _ []string) (int, error) {
 				if err := cmdEdge(cmd.Context(), caddycmd.Flags{FlagSet: cmd.Flags()}, cmd.OutOrStdout(), cmd.ErrOrStderr()); err != nil {
 					return 2, err

@@ -18,6 +18,7 @@ const cloudFrontMaxSize = 10 * 1024
 func init() {
 	register(Target{Name: "cloudfront-function",
 		Runtime: "a CloudFront Function (cloudfront-js-2.0) on viewer response; the key is in a CloudFront KeyValueStore",
+		NoPass:  "a CloudFront Function cannot fetch the page again (\"There is no support for network calls\")",
 		write:   writeCloudFront})
 }
 
@@ -179,7 +180,7 @@ var cloudFrontHeader = template.Must(template.New("cloudfront").Funcs(template.F
 	`// cachefence edge guard: CloudFront Function (cloudfront-js-2.0) for viewer response; {{oneLine .Config.Version}},
 // {{oneLine .Config.Source}}, configuration {{.Digest}}: regenerate it when the fence's rules change. A page whose
 // {{.StampHeader}} is not the requester's, or whose request the event cannot show exactly, becomes a 503
-// ({{.GuardHeader}}: refused) with none of the page{{if eq .Config.OnMismatch "pass"}} (a function cannot fetch it again){{end}}. Unstamped: no HMAC.
+// ({{.GuardHeader}}: refused) with none of the page (a function cannot fetch it again). Unstamped: no HMAC.
 // Key: KeyValueStore item {{.Config.KeyName}}; rotating, the old key in {{.Config.KeyName}}_PREVIOUS until the RFC 3339
 // time in {{.Config.KeyName}}_PREVIOUS_UNTIL. Deploying and limits: docs/edge.md.
 import cf from 'cloudfront';

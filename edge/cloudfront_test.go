@@ -391,21 +391,18 @@ func guardCases(t *testing.T, vf *stampvectors.File) []guardCase {
 	}
 }
 
-// TestCloudFrontPassRefuses: a function cannot fetch again, so on_mismatch
-// pass refuses too, and says so.
-func TestCloudFrontPassRefuses(t *testing.T) {
-	vf, err := stampvectors.Load()
-	if err != nil {
-		t.Fatal(err)
+// TestCloudFrontNoPass: a function cannot fetch again, so pass is refused
+// saying why, and the default is refuse.
+func TestCloudFrontNoPass(t *testing.T) {
+	c := Config{KeyName: "CACHE_FENCE_KEY", OnMismatch: OnMismatchPass}
+	if _, err := Generate("cloudfront-function", c); err == nil || !strings.Contains(err.Error(), "network calls") {
+		t.Errorf("pass: %v, want an error quoting why a function cannot fetch again", err)
 	}
-	code := cloudFrontFor(t, vf, "ignore", OnMismatchPass)
-	if !bytes.Contains(code, []byte("cannot fetch it again")) {
-		t.Error("the pass function does not say that it refuses")
+	c.OnMismatch = ""
+	code, err := Generate("cloudfront-function", c)
+	if err != nil || !bytes.Contains(code, []byte("cannot fetch it again")) {
+		t.Errorf("the default: %v; the function must say it refuses", err)
 	}
-	c := cfRequestCase(t, "someone else's page, pass", "/", [][2]string{{"Cookie", "session=bob"}}, cookieModels[0],
-		fence.OwnerStamp([]byte(vf.Key), "cookie\x00session=alice\x00"))
-	c.KVS = map[string]string{"CACHE_FENCE_KEY": vf.Key}
-	assertRefusal(t, runCloudFront(t, code, []cfCase{c})[0])
 }
 
 // TestCloudFrontGenerated checks what the function says and carries, and

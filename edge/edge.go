@@ -36,7 +36,8 @@ type Config struct {
 	KeyName string
 	// OnMismatch is what the guard does with a page stamped for another
 	// requester: OnMismatchPass fetches it again past the cache,
-	// OnMismatchRefuse answers a short uncacheable error.
+	// OnMismatchRefuse answers a short uncacheable error; "" is pass where
+	// the target can fetch again, refuse elsewhere.
 	OnMismatch string
 	// RequesterDigest makes the guard hand the access log the requester
 	// digest (fence.RequesterHeader) and whether the response set a
@@ -67,6 +68,9 @@ type Target struct {
 	Runtime string
 	// RequesterDigest says the target can write Config.RequesterDigest.
 	RequesterDigest bool
+	// NoPass says why the runtime cannot fetch a page again past the
+	// cache; "" when it can.
+	NoPass string
 	// write writes the guard.
 	write func(w io.Writer, g guard) error
 }
@@ -128,6 +132,14 @@ func Generate(target string, c Config) ([]byte, error) {
 	}
 	if _, err := fence.New(c.Rules); err != nil {
 		return nil, err
+	}
+	switch {
+	case c.OnMismatch == "" && Targets[i].NoPass == "":
+		c.OnMismatch = OnMismatchPass
+	case c.OnMismatch == "":
+		c.OnMismatch = OnMismatchRefuse
+	case c.OnMismatch == OnMismatchPass && Targets[i].NoPass != "":
+		return nil, fmt.Errorf("on mismatch pass is not possible with %s: %s; use refuse (a 503 that no cache stores)", target, Targets[i].NoPass)
 	}
 	switch {
 	case c.RequesterDigest && !Targets[i].RequesterDigest:

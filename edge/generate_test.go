@@ -46,3 +46,14 @@ func TestGenerate(t *testing.T) {
 		}
 	}
 }
+
+// Without --on-mismatch, a guard passes where its runtime can fetch the
+// page again, and refuses elsewhere.
+func TestGenerateDefaultMismatch(t *testing.T) {
+	for target, want := range map[string]string{"cloudflare-worker": "const PASS = true;", "nginx-lua": "cache-fence-guard: refused"} {
+		code, err := Generate(target, Config{KeyName: "CACHE_FENCE_KEY"})
+		if err != nil || !strings.Contains(string(code), want) {
+			t.Errorf("%s by default: %v; want a guard with %q", target, err, want)
+		}
+	}
+}

@@ -2,9 +2,7 @@ package edge
 
 import (
 	_ "embed"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"text/template"
 )
@@ -21,22 +19,9 @@ var (
 func init() {
 	register(Target{Name: "nginx-lua",
 		Runtime: "nginx with the Lua module (OpenResty, or Debian's libnginx-mod-http-lua): include it in the http {} of the nginx that serves from the cache or proxies to it; the key is an environment variable",
-		write:   writeNginxLua})
-}
-
-// errNginxPass explains why the nginx-lua target has no pass: its
-// filters run once the cache has answered, and ngx_lua disables the
-// calls that could fetch again in them.
-var errNginxPass = errors.New("--on-mismatch pass is not possible in nginx: the guard runs in header_filter_by_lua, " +
-	"where ngx_lua disables \"Control API functions (e.g., ngx.redirect and ngx.exec)\" and " +
-	"\"Subrequest API functions (e.g., ngx.location.capture and ngx.location.capture_multi)\", " +
-	"so it cannot fetch the page again past the cache; use --on-mismatch refuse (a 503 that no cache stores)")
-
-func writeNginxLua(w io.Writer, g guard) error {
-	if g.Config.OnMismatch == OnMismatchPass {
-		return errNginxPass
-	}
-	return nginxLuaTemplate.Execute(w, g)
+		NoPass: "the guard runs in header_filter_by_lua, where ngx_lua disables \"Control API functions (e.g., ngx.redirect and ngx.exec)\" and " +
+			"\"Subrequest API functions (e.g., ngx.location.capture and ngx.location.capture_multi)\", so it cannot fetch the page again past the cache",
+		write: executeTemplate(nginxLuaTemplate)})
 }
 
 // luaString writes s as a Lua string literal, every byte outside
