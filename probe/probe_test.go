@@ -61,10 +61,10 @@ type testSite struct {
 	// 503, or, with guardPass, rendered again past the cache.
 	guard     bool
 	guardPass bool
-	mu               sync.Mutex
-	stored           map[string]stored
-	inFlight         map[string]chan stored
-	addr             string
+	mu        sync.Mutex
+	stored    map[string]stored
+	inFlight  map[string]chan stored
+	addr      string
 }
 
 type stored struct {
