@@ -63,8 +63,11 @@ var nginxLuaTemplate = template.Must(template.New("nginx-lua").Funcs(template.Fu
 # After the cache, it computes the requester's identity as the fence does, stamps it with
 # the fence's key, and compares that with the page's owner stamp ({{.StampHeader}}). A page
 # stamped for someone else is never delivered: the requester gets a short 503 that no cache
-# stores, with {{.GuardHeader}}: refused, and nginx's error log a warning with the path
-# (error_log at warn or lower). Unstamped responses pass untouched, with no HMAC.
+# stores, with {{.GuardHeader}}: refused and none of the page's headers, and nginx's error log
+# a warning with the path (error_log at warn or lower). A page with a header whose name has
+# "_" (which ngx.header cannot remove) is refused with no answer at all. After X-Accel-Redirect
+# the stored response's stamp is the one read. Unstamped responses pass untouched, with no HMAC.
+# add_header ... always still adds to a refusal: keep Cache-Control out of those.
 #
 # Include this file in the http {} block (or a server or location) of the nginx that serves
 # from its proxy_cache or proxies to the cache, where no other header_filter_by_lua* or

@@ -34,6 +34,10 @@ local function stampWith(key, id)
   return stampText(ffi.string(mac, 32))
 end
 
+-- UPSTREAM_STAMP is nginx's variable for the stamp the upstream (or the
+-- cache) sent.
+local UPSTREAM_STAMP = "upstream_http_" .. (STAMP:lower():gsub("-", "_"))
+
 -- rfc3339 returns the Unix time of an RFC 3339 time, or nil.
 local function rfc3339(s)
   local y, mo, d, h, mi, sec, frac, zone =
@@ -96,12 +100,15 @@ local function requestIdentity()
   return identity(RULES, fields, ngx.var.request_uri)
 end
 
--- refuse turns the response into a short 503 that no cache stores; the
--- body filter replaces its body.
+-- refuse turns the response into a short 503 that no cache stores, with
+-- none of the stored page's headers (a Location may hold a token, a
+-- Content-Disposition a name): every header is cleared, then the
+-- refusal's own are set. The body filter replaces its body. A name with
+-- "_" cannot be cleared while lua_transform_underscores_in_response_headers
+-- is on (its default): then the request is ended with no answer at all.
 local function refuse()
   ngx.status = 503
-  for _, name in ipairs({ "content-length", "content-encoding", "content-range", "accept-ranges", "etag",
-    "last-modified", "expires", "vary", "set-cookie", STAMP }) do
+  for name in pairs(ngx.resp.get_headers(0)) do
     ngx.header[name] = nil
   end
   ngx.header["content-type"] = "text/plain; charset=utf-8"
@@ -109,6 +116,12 @@ local function refuse()
   ngx.header["retry-after"] = "1"
   ngx.header[GUARD] = "refused"
   ngx.ctx.cachefence_refused = true
+  for name in pairs(ngx.resp.get_headers(0)) do
+    if name:find("_", 1, true) then
+      ngx.log(ngx.ERR, "cachefence guard: a refused page has a header nginx's Lua cannot remove (its name has \"_\"): the request is ended unanswered")
+      return ngx.exit(ngx.ERROR)
+    end
+  end
 end
 
 local function logRefusal(_, path)
@@ -116,7 +129,10 @@ local function logRefusal(_, path)
 end
 
 local function headerFilter()
-  local stamp = ngx.header[STAMP]
+  -- After an X-Accel-Redirect, the response is the internal location's,
+  -- without the stored response's stamp: the upstream's headers still
+  -- hold it.
+  local stamp = ngx.header[STAMP] or ngx.var[UPSTREAM_STAMP]
   if stamp == nil then return end
   if type(stamp) == "table" then stamp = table.concat(stamp, ", ") end
   if owns(requestIdentity(), stamp) then return end
