@@ -223,8 +223,8 @@ async function handler(event) {
     var id = requester(event.request);
     if (id !== null && await owns(id, stamp.value)) return response;
   } catch (e) {}
-  // The path without its parameters, which may hold a session id.
-  console.log(JSON.stringify({ cachefence_guard: "mismatch", path: event.request.uri.replace(/(;|%3b).*/i, "") }));
+  // Not what of the path may hold a session id.
+  console.log(JSON.stringify({ cachefence_guard: "mismatch", path: loggedPath(event.request.uri) }));
   // Via and Warning are read-only here; no other header of the page stays.
   var h = { "cache-control": "private, no-store", "content-type": "text/plain; charset=utf-8", "content-length": String(body.length), "retry-after": "1" };
   h[GUARD] = "refused";

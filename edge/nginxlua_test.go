@@ -42,7 +42,7 @@ func TestNginxLuaVectors(t *testing.T) {
 	servers := map[string]string{}
 	for name, c := range vf.Configs {
 		guard := nginxGuardGenerate(t, c.Fence())
-		servers[name] = nginxGuardStart(t, guard, map[string]string{nginxGuardKeyName: vf.Key})
+		servers[name] = nginxGuardStart(t, guard, map[string]string{nginxGuardKeyName: vf.Key}).Addr
 	}
 	for _, v := range vf.Vectors {
 		addr := servers[v.Config]
@@ -140,7 +140,7 @@ func TestNginxLuaKeys(t *testing.T) {
 			nginxGuardKeyName + "_PREVIOUS": vf.Key, nginxGuardKeyName + "_PREVIOUS_UNTIL": "tomorrow"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := nginxGuardStart(t, guard, tc.env)
+			addr := nginxGuardStart(t, guard, tc.env).Addr
 			resp, body := nginxGuardGet(t, addr, v.URL, v.Headers, "X-Nginxguard-Stamp: "+v.Stamp)
 			if !tc.passes {
 				nginxGuardRefused(t, "the page", resp, body)
@@ -191,7 +191,7 @@ func TestNginxLuaGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := nginxGuardStart(t, guard, map[string]string{nginxGuardKeyName: "k-0123456789abcdef0123456789abcdef"})
+	addr := nginxGuardStart(t, guard, map[string]string{nginxGuardKeyName: "k-0123456789abcdef0123456789abcdef"}).Addr
 	cookie := `a"b=1; e}f=2; g{h=3; c\d=4; _ga1=6; sid=5`
 	resp, body := nginxGuardGet(t, addr, "/", [][2]string{{"Cookie", cookie}}, "X-Nginxguard-Test: identity")
 	id, err := hex.DecodeString(strings.SplitN(body, "\n", 2)[0])
@@ -223,10 +223,16 @@ var nginxGuardModules = []string{"/usr/lib/nginx/modules/ndk_http_module.so", "/
 
 var nginxGuardConf = template.Must(template.ParseFiles(filepath.Join("testdata", "nginxlua", "nginx.conf")))
 
+// nginxGuard is an nginx running a guard: where it listens, and the
+// file it writes its warnings and errors to.
+type nginxGuard struct {
+	Addr, ErrorLog string
+}
+
 // nginxGuardStart runs nginx in the foreground with guard included, the
-// environment env passed to it, on a free port of 127.0.0.1, and returns
-// its address once it answers.
-func nginxGuardStart(t *testing.T, guard []byte, env map[string]string) string {
+// environment env passed to it, on a free port of 127.0.0.1, once it
+// answers.
+func nginxGuardStart(t *testing.T, guard []byte, env map[string]string) nginxGuard {
 	t.Helper()
 	nginx := requireTool(t, "nginx", "nginx")
 	for _, m := range nginxGuardModules {
@@ -286,7 +292,7 @@ func nginxGuardStart(t *testing.T, guard []byte, env map[string]string) string {
 					t.Logf("nginx's log:\n%s", out.String())
 				}
 			})
-			return addr
+			return nginxGuard{Addr: addr, ErrorLog: filepath.Join(prefix, "error.log")}
 		}
 		stop()
 		if attempt == 3 {

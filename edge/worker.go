@@ -108,9 +108,9 @@ export default {
     const id = identity(RULES, fields, url.pathname + url.search);
     const mine = env[KEY] ? await stampWith(env[KEY], id) : null;
     if (stamp === null || (await owns(env, id, stamp, mine))) return deliver(response, null, mine);
-    // Neither the identity nor the stamps are logged, nor the path's
-    // parameters, which may hold a session id.
-    console.log(JSON.stringify({ cachefence_guard: "mismatch", path: url.pathname.replace(/(;|%3b).*/i, "") }));
+    // Neither the identity nor the stamps are logged, nor what of the
+    // path may hold a session id.
+    console.log(JSON.stringify({ cachefence_guard: "mismatch", path: loggedPath(url.pathname) }));
     if (PASS && (request.method === "GET" || request.method === "HEAD")) {
       const again = await fetch(request, { cache: "no-store" });
       const second = again.headers.get(STAMP);

@@ -263,3 +263,11 @@ function sameStamp(a, b) {
   for (var i = 0; i < a.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return d === 0;
 }
+
+// loggedPath is the part of a path a guard may log: up to its first ";",
+// "%" or "(", past which a path parameter (escaped once or twice) or an
+// ASP.NET cookieless segment may hold a session id. Cruder than the
+// fence's RedactPath, and never more revealing.
+function loggedPath(p) {
+  return String(p).split(/[;%(]/)[0];
+}

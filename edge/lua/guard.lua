@@ -136,10 +136,12 @@ local function headerFilter()
   if stamp == nil then return end
   if type(stamp) == "table" then stamp = table.concat(stamp, ", ") end
   if owns(requestIdentity(), stamp) then return end
-  -- The path only, up to any path parameter, from a timer: nginx ends a
-  -- request's log lines with its request line, query included. Neither
-  -- the identity nor the stamps are logged.
-  ngx.timer.at(0, logRefusal, ngx.var.uri:match("^[^;]*"))
+  -- The path (decoded, as nginx holds it) up to its first ";", "%" or
+  -- "(", past which a path parameter, escaped or not, or an ASP.NET
+  -- cookieless segment may hold a session id; from a timer, since nginx
+  -- ends a request's log lines with its request line, query included.
+  -- Neither the identity nor the stamps are logged.
+  ngx.timer.at(0, logRefusal, ngx.var.uri:match("^[^;%%(]*"))
   refuse()
 end
 
