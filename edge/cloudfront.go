@@ -171,14 +171,11 @@ func regexpEnd(line string, i int) int {
 	return len(line)
 }
 
-// oneLine keeps a value written into a comment on that comment's line.
-func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }
-
 // cloudFrontHeader is the function's comment (what wrote it, how it acts,
 // where it goes, how the key rotates, what it cannot see) and imports.
-var cloudFrontHeader = template.Must(template.New("cloudfront").Funcs(template.FuncMap{"oneLine": oneLine}).Parse(
-	`// cachefence edge guard: CloudFront Function (cloudfront-js-2.0) for viewer response; {{oneLine .Config.Version}},
-// {{oneLine .Config.Source}}, configuration {{.Digest}}: regenerate it when the fence's rules change. A page whose
+var cloudFrontHeader = template.Must(template.New("cloudfront").Parse(
+	`// cachefence edge guard: CloudFront Function (cloudfront-js-2.0) for viewer response; {{.Config.Version}},
+// {{.Config.Source}}, configuration {{.Digest}}: regenerate it when the fence's rules change. A page whose
 // {{.StampHeader}} is not the requester's, or whose request the event cannot show exactly, becomes a 503
 // ({{.GuardHeader}}: refused) with none of the page (a function cannot fetch it again). Unstamped: no HMAC.
 // Key: KeyValueStore item {{.Config.KeyName}}; rotating, the old key in {{.Config.KeyName}}_PREVIOUS until the RFC 3339
@@ -221,7 +218,8 @@ async function handler(event) {
   if (!stamp) return response;
   try {
     var id = requester(event.request);
-    if (id !== null && await owns(id, stamp.value)) return response;
+    // The fence sends one stamp: a page with more is no one's.
+    if (id !== null && !(stamp.multiValue && stamp.multiValue.length > 1) && await owns(id, stamp.value)) return response;
   } catch (e) {}
   // Not what of the path may hold a session id.
   console.log(JSON.stringify({ cachefence_guard: "mismatch", path: loggedPath(event.request.uri) }));

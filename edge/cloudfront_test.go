@@ -369,6 +369,10 @@ func guardCases(t *testing.T, vf *stampvectors.File) []guardCase {
 	noRawEmpty := cfRequestCase(t, "no rawQueryString, no query", "/account", alice, m, stampFor(vf.Key, aliceID))
 	noRawEmpty.NoRawQueryString = true
 	unstamped := cfCase{Name: "AWS's example event, unstamped", Event: cfEvent(t), KVS: key}
+	// Two stamps, the requester's first: the fence sends one, and a
+	// page with two is not plainly anyone's.
+	twoStamps := cfRequestCase(t, "two stamps, the owner's first", "/account", alice, m, stampFor(vf.Key, aliceID))
+	field(twoStamps.Event["response"].(map[string]any)["headers"].(map[string]any), "cache-fence-owner", stampFor(vf.Key, "cookie\x00session=bob\x00"))
 	return []guardCase{
 		{unstamped, true, 0},
 		{with(cfRequestCase(t, "owner", "/account", alice, m, stampFor(vf.Key, aliceID)), key, 0), true, 1},
@@ -381,6 +385,7 @@ func guardCases(t *testing.T, vf *stampvectors.File) []guardCase {
 		{with(cfRequestCase(t, "owner, old key without a time", "/account", alice, m, stampFor(oldKey, aliceID)),
 			map[string]string{"CACHE_FENCE_KEY": vf.Key, "CACHE_FENCE_KEY_PREVIOUS": oldKey}, 0), false, 1},
 		{with(noRaw, key, 0), false, 0},
+		{with(twoStamps, key, 0), false, 0},
 		{with(noRawEmpty, key, 0), true, 1},
 		// "stray" and "stray=" both reach the function as stray with an
 		// empty value, but are two identities to the fence.
