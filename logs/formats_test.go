@@ -294,6 +294,8 @@ func TestFormats(t *testing.T) {
 			{line: 3, host: "www.example.com", path: "/login", cache: hit, word: "hit", requester: stampAnon, stamped: true, stamp: stampAnon, setCookie: true},
 			{line: 4, host: "www.example.com", path: "/api/me", cache: passed, word: "dynamic", requester: stampBob, stamped: true, stamp: stampBob},
 			{line: 5, host: "www.example.com", path: "/account", cache: hit, word: "hit", cookie: "session=bob", stamped: true, stamp: stampAlice},
+			// The digest the edge answered with, not the one the client sent.
+			{line: 6, host: "www.example.com", path: "/account", cache: hit, word: "hit", requester: stampBobCookie, stamped: true, stamp: stampAlice, storage: true, cacheControl: "private, no-store"},
 		},
 	}, {
 		file: "akamai_requester.ndjson",

@@ -34,7 +34,7 @@ func newLogpushParser(stampHeader string) *logpushParser {
 }
 
 func (p *logpushParser) parse(line string, r *Record) error {
-	var uri, path, cookies string
+	var uri, path, cookies, answered string
 	var test bool
 	var bad error
 	err := eachMember(line, func(key, v string) {
@@ -65,8 +65,10 @@ func (p *logpushParser) parse(line string, r *Record) error {
 				case guardField:
 					bad = cmp.Or(bad, r.setGuard(jsonString(raw)))
 				case requesterField:
-					// The edge may hand the digest back on the response.
-					bad = cmp.Or(bad, r.setRequester(jsonString(raw)))
+					// The edge may hand the digest back on the response,
+					// where no client can have set it: it wins over the
+					// request's.
+					answered = jsonString(raw)
 				case "set-cookie":
 					// One value, or all of them with preserve_duplicates.
 					r.SetCookie = r.SetCookie || (raw != `""` && raw != "null" && raw != "[]")
@@ -89,6 +91,9 @@ func (p *logpushParser) parse(line string, r *Record) error {
 			test = true
 		}
 	})
+	if answered != "" && answered != "-" {
+		bad = cmp.Or(bad, r.setRequester(answered))
+	}
 	if err = cmp.Or(err, bad); err != nil {
 		return err
 	}
