@@ -374,17 +374,21 @@ func (c *Checker) Check(source string, r *Record, emit func(*Finding)) {
 	if guarded {
 		f := finding(GuardStoppedLeak)
 		f.Why = []string{r.Guard}
-		if r.Stamp != "" {
-			f.Owner = c.owner(r.Stamp)
-		}
-		emit(f)
 		if r.Guard == fence.GuardRefused {
-			// Nothing of the stored page was delivered: its stamp and
-			// headers, which the log may still show, are no leak.
+			// The stamp logged is the stored page's; nothing of that page
+			// was delivered, so its stamp and headers are no leak.
+			if r.Stamp != "" {
+				f.Owner = c.owner(r.Stamp)
+			}
+			emit(f)
 			return
 		}
-		// A passed page was fetched again and must now be the
-		// requester's own: the checks below still hold it to that.
+		// A passed page was fetched again past the cache: the stamp logged
+		// is the new page's, which must be the requester's own (the stamp
+		// check below still holds it to that), and the cache status logged
+		// is the first lookup's, not how this page came.
+		emit(f)
+		hitLike = false
 	}
 	if stampCheck && !v.stampedFor(r.Stamp) {
 		f := finding(StampMismatch)
