@@ -319,12 +319,14 @@ func (p *Prober) checkStamps(obs []*observation, rep *Report) bool {
 // the wrong reason.
 func (p *Prober) checkIdentities(obs []*observation, rep *Report, a *analysis) {
 	leakedTo := map[string]bool{}
+	guardStopped := false
 	for _, f := range rep.Findings {
 		if f.Kind == KindLeak || f.Kind == KindGuardStopped {
 			for _, pair := range f.Pairs {
 				leakedTo[pair.Receiver] = true
 			}
 		}
+		guardStopped = guardStopped || f.Kind == KindGuardStopped
 	}
 	answered := map[string]int{}
 	for _, o := range obs {
@@ -332,17 +334,25 @@ func (p *Prober) checkIdentities(obs []*observation, rep *Report, a *analysis) {
 			answered[o.receiver.Name]++
 		}
 	}
+	anyRecognised := false
 	for _, id := range p.cfg.Identities {
 		recognised := false
 		for _, names := range a.recognised {
 			recognised = recognised || names[id.Name]
 		}
+		anyRecognised = anyRecognised || recognised
 		// An identity served someone else's page may never see its own:
 		// that is the leak, already reported, or the guard's refusal.
 		if answered[id.Name] > 0 && !recognised && !leakedTo[id.Name] {
 			rep.Untrusted = append(rep.Untrusted, fmt.Sprintf("identity %s: none of its %d responses showed its markers or its owner stamp; "+
 				"check that its credentials still log in and that the personal URLs render its pages", id.Name, answered[id.Name]))
 		}
+	}
+	// A guard without the fence's key refuses every owner as well: its
+	// refusals then say nothing of the cache.
+	if guardStopped && !anyRecognised {
+		rep.Untrusted = append(rep.Untrusted, "the edge guard refused pages and no identity ever got its own: "+
+			"a guard without the fence's key, or with another, refuses every page's owner too; check the key the guard holds")
 	}
 }
 

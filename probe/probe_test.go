@@ -61,10 +61,12 @@ type testSite struct {
 	// 503, or, with guardPass, rendered again past the cache.
 	guard     bool
 	guardPass bool
-	mu        sync.Mutex
-	stored    map[string]stored
-	inFlight  map[string]chan stored
-	addr      string
+	// guardKey, when set, is the guard's key in place of the fence's.
+	guardKey []byte
+	mu       sync.Mutex
+	stored   map[string]stored
+	inFlight map[string]chan stored
+	addr     string
 }
 
 type stored struct {
@@ -90,7 +92,11 @@ func credentials(r *http.Request) string {
 
 func (s *testSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := s.cached(r)
-	if stamp := res.header.Get("Cache-Fence-Owner"); s.guard && stamp != "" && !fence.VerifyOwnerStamp(s.stampKey, stampPolicy.Identity(r.Header, r.URL), stamp) {
+	guardKey := s.stampKey
+	if s.guardKey != nil {
+		guardKey = s.guardKey
+	}
+	if stamp := res.header.Get("Cache-Fence-Owner"); s.guard && stamp != "" && !fence.VerifyOwnerStamp(guardKey, stampPolicy.Identity(r.Header, r.URL), stamp) {
 		if !s.guardPass {
 			w.Header().Set(fence.GuardHeader, fence.GuardRefused)
 			http.Error(w, "not for you", http.StatusServiceUnavailable)
@@ -457,6 +463,22 @@ func TestProbeGuardStopped(t *testing.T) {
 				t.Errorf("without the guard no leak was reported:\n%s", text(report))
 			}
 		})
+	}
+}
+
+// A guard that holds another key than the fence refuses every owner: the
+// probe reports the refusals, and says the run cannot be trusted, since
+// they show nothing of the cache.
+func TestProbeGuardWithoutTheKey(t *testing.T) {
+	key := []byte("0123456789abcdef-stamp-key")
+	s := startSite(t, noCache, key)
+	s.guard, s.guardKey = true, []byte("0123456789abcdef-other-key")
+	cfg := testConfig(t, "http://"+s.addr, "/account").only(CheckPersonal)
+	cfg.OwnerStamp = &OwnerStamp{Key: string(key)}
+	report := New(cfg).Run(context.Background())
+	if len(report.Findings) != 1 || report.Findings[0].Kind != KindGuardStopped || len(report.Untrusted) != 1 ||
+		!strings.Contains(report.Untrusted[0], "check the key the guard holds") {
+		t.Errorf("want one %s finding and the run untrusted for the guard's key:\n%s", KindGuardStopped, text(report))
 	}
 }
 
