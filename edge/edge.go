@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"unicode"
 
 	"github.com/cachefence/cachefence/fence"
 )
@@ -86,7 +87,6 @@ func register(t Target) {
 // guard is what every target's code is written from: the configuration,
 // validated, with the fence's defaults written out.
 type guard struct {
-	Target Target
 	Config Config
 	// Digest identifies the configuration the guard was written from.
 	Digest string
@@ -160,10 +160,12 @@ func Generate(target string, c Config) ([]byte, error) {
 	if stampHeader == "" {
 		stampHeader = strings.ToLower(fence.DefaultStampHeader)
 	}
+	// Both are written into a comment.
+	c.Source, c.Version = oneLine(c.Source), oneLine(c.Version)
 	sum := sha256.Sum256(fmt.Appendf(rulesJSON, "\x00%s\x00%s\x00%s\x00%v", stampHeader, c.OnMismatch, c.KeyName, c.RequesterDigest))
 	var out bytes.Buffer
 	err = Targets[i].write(&out, guard{
-		Target: Targets[i], Config: c, Digest: "sha256:" + hex.EncodeToString(sum[:8]),
+		Config: c, Digest: "sha256:" + hex.EncodeToString(sum[:8]),
 		Rules: rules, RulesJSON: string(rulesJSON), StampHeader: stampHeader,
 		GuardHeader: strings.ToLower(GuardHeader), RequesterHeader: strings.ToLower(fence.RequesterHeader),
 		SetCookieHeader: strings.ToLower(fence.SetCookieHeader),
@@ -172,4 +174,16 @@ func Generate(target string, c Config) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", target, err)
 	}
 	return out.Bytes(), nil
+}
+
+// oneLine keeps a value written into a comment on that comment's line:
+// control characters, and the separators JavaScript also ends a line at,
+// become spaces.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
 }

@@ -151,7 +151,7 @@ func TestNginxLuaKeys(t *testing.T) {
 	}
 }
 
-// TestNginxLuaGenerate holds what the nginx-lua target writes: no key,
+// TestNginxLuaGenerate holds what the nginx-lua target writes:
 // the key's name where nginx needs it, the configuration's digest, pass
 // refused with the reason, names that are not an environment variable's
 // refused, and rules that nginx's parser of Lua blocks reads as written.

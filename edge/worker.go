@@ -49,7 +49,7 @@ var workerTemplate = template.Must(template.New("worker").Funcs(template.FuncMap
 // stamped for someone else is never delivered: {{if eq .Config.OnMismatch "pass"}}it is fetched again past the cache
 // (GET and HEAD; other methods are refused) and delivered if it is now the requester's,
 // with {{.GuardHeader}}: passed{{else}}the requester gets a short 503 that no cache stores{{end}}; otherwise a 503 with
-// {{.GuardHeader}}: refused. Unstamped responses pass untouched, with no HMAC.
+// {{.GuardHeader}}: refused. Unstamped responses pass untouched{{if not .Config.RequesterDigest}}, with no HMAC{{end}}.
 //
 // Deploy on the zone's routes with compatibility_date 2024-11-11 or later, then:
 //   wrangler secret put {{.Config.KeyName}}
