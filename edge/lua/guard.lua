@@ -145,4 +145,6 @@ local function headerFilter()
   refuse()
 end
 
+-- identity and stamp are there for the tests' nginx (edge/testdata/nginxlua),
+-- which holds them to the shared stamp vectors.
 return { header_filter = headerFilter, identity = requestIdentity, stamp = stampWith }
