@@ -360,7 +360,9 @@ func (c *Checker) Check(source string, r *Record, emit func(*Finding)) {
 	collapseCheck := !r.Stamped && !r.Time.IsZero()
 	// A guard's refusal is its own 503; a verdict on another status is not
 	// believed (a varnishncsa cookie holding a tab could forge the field),
-	// and the record is judged as if the guard had said nothing.
+	// and the record is judged as if the guard had said nothing. A forged
+	// "passed" hides nothing: it is reported as high as the hit it
+	// replaces, and the stamp is still checked.
 	guarded := r.Guard == fence.GuardPassed || r.Guard == fence.GuardRefused && r.Status == http.StatusServiceUnavailable
 	if !stampCheck && !hitLike && !collapseCheck && !guarded {
 		return
