@@ -56,7 +56,15 @@ var nginxLuaTemplate = template.Must(template.New("nginx-lua").Funcs(template.Fu
 	"guardLua":    func() string { return guardLua },
 	"lua":         luaString,
 	"luaList":     luaList,
-}).Parse(`# cachefence edge guard for nginx with the Lua module, written by {{.Config.Version}}
+	// upstreamVar is nginx's variable for a header the upstream sent.
+	"upstreamVar": func(header string) string { return "upstream_http_" + strings.ReplaceAll(header, "-", "_") },
+}).Parse(`{{define "remember"}}
+    -- After an internal redirect (X-Accel-Redirect, error_page) the upstream that answered
+    -- before is still the request's, until another one answers: keep its stamp (false: none).
+    if ngx.req.is_internal() then
+        ngx.ctx.cachefence_prior = ngx.var[{{lua (upstreamVar .StampHeader)}}] or false
+    end
+{{end}}# cachefence edge guard for nginx with the Lua module, written by {{.Config.Version}}
 # from {{.Config.Source}} (configuration {{.Digest}}). Regenerate it when the
 # fence's cookie, header or parameter lists change: the identity must be the fence's.
 #
@@ -65,8 +73,8 @@ var nginxLuaTemplate = template.Must(template.New("nginx-lua").Funcs(template.Fu
 # stamped for someone else is never delivered: the requester gets a short 503 that no cache
 # stores, with {{.GuardHeader}}: refused and none of the page's headers, and nginx's error log
 # a warning with the path (error_log at warn or lower). A page with a header whose name has
-# "_" (which ngx.header cannot remove) is refused with no answer at all. After X-Accel-Redirect
-# the stored response's stamp is the one read. Unstamped responses pass untouched, with no HMAC.
+# "_" (which ngx.header cannot remove) is refused with no answer at all. Unstamped responses
+# pass untouched, with no HMAC.
 # add_header ... always still adds to a refusal: keep Cache-Control out of those.
 #
 # Include this file in the http {} block (or a server or location) of the nginx that serves
@@ -85,6 +93,15 @@ var nginxLuaTemplate = template.Must(template.New("nginx-lua").Funcs(template.Fu
 #
 # The guard reads the headers nginx passes on: a name with "_" reaches neither the fence
 # nor the guard unless underscores_in_headers is on, and ignore_invalid_headers must stay on.
+#
+# A stored response that sends nginx elsewhere for its body (X-Accel-Redirect) is judged by its
+# own stamp: the two rewrite blocks keep it when the body comes from another upstream. Where
+# neither runs (a server or location sets its own server_rewrite_by_lua* or rewrite_by_lua*),
+# such a body is refused to everyone, since its stamp is then unknown.
+
+server_rewrite_by_lua_block {{"{"}}{{template "remember" .}}}
+
+rewrite_by_lua_block {{"{"}}{{template "remember" .}}}
 
 header_filter_by_lua_block {
     -- The guard is built once per worker, on its first response.
@@ -94,6 +111,7 @@ header_filter_by_lua_block {
         guard = (function()
 local KEY = {{lua .Config.KeyName}}
 local STAMP = {{lua .StampHeader}}
+local UPSTREAM_STAMP = {{lua (upstreamVar .StampHeader)}}
 local GUARD = {{lua .GuardHeader}}
 
 {{identityLua}}

@@ -88,26 +88,62 @@ func TestNginxLuaVectors(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get(GuardHeader) != "" {
 		t.Errorf("the owner's page, her cookie after 150 headers: %d, guard %q; want it delivered", resp.StatusCode, resp.Header.Get(GuardHeader))
 	}
+}
 
-	// A stored response whose body is a file nginx serves after its
-	// X-Accel-Redirect: the file's response no longer carries the stamp,
-	// but it is the owner's all the same.
-	resp, body = nginxGuardGet(t, servers[v.Config], "/origin/accel", v.Headers, "X-Nginxguard-Stamp: "+v.Stamp)
-	if resp.StatusCode != 200 || body != "owner's file\n" || resp.Header.Get(GuardHeader) != "" {
-		t.Errorf("the owner's file after X-Accel-Redirect: %d %q, guard %q; want it delivered", resp.StatusCode, body, resp.Header.Get(GuardHeader))
+// TestNginxLuaRedirects: a stored response that sends nginx elsewhere for
+// its body (X-Accel-Redirect) is judged by its own stamp, wherever the
+// body comes from, fresh or from the cache; where the guard cannot know
+// that stamp, everyone is refused; an unstamped one passes. A page with a
+// header the guard cannot remove gets no answer. Nothing of the requests'
+// queries reaches the error log.
+func TestNginxLuaRedirects(t *testing.T) {
+	vf, err := stampvectors.Load()
+	if err != nil {
+		t.Fatal(err)
 	}
-	resp, body = nginxGuardGet(t, servers[v.Config], "/origin/accel", [][2]string{{"Cookie", "session=bob"}}, "X-Nginxguard-Stamp: "+v.Stamp)
-	nginxGuardRefused(t, "another's file after X-Accel-Redirect", resp, body)
+	v := vf.Vectors[2] // a session cookie
+	nginx := nginxGuardStart(t, nginxGuardGenerate(t, vf.Configs[v.Config].Fence()), map[string]string{nginxGuardKeyName: vf.Key})
+	bob := [][2]string{{"Cookie", "session=bob"}}
+	stamped := "X-Nginxguard-Stamp: " + v.Stamp
+	for _, tc := range []struct {
+		path         string
+		ownerGetsIt  bool
+		unstampedToo bool
+	}{
+		{"/origin/accel", true, true},               // a file of this nginx
+		{"/origin/accel-proxied", true, true},       // through another proxy_pass
+		{"/origin/accel-named", true, true},         // through a named location
+		{"/origin/accel-own-rewrite", false, false}, // where the guard's rewrite block does not run
+		{"/cached/accel", true, false},              // from the cache, then a file
+		{"/cached/accel-proxied", true, false},      // from the cache, then another proxy_pass
+	} {
+		// The owner first: /cached/ stores what she gets, for everyone.
+		resp, body := nginxGuardGet(t, nginx.Addr, tc.path+"?q=SECRET", v.Headers, stamped)
+		if tc.ownerGetsIt && (resp.StatusCode != 200 || body != "owner's file\n" || resp.Header.Get(GuardHeader) != "") {
+			t.Errorf("%s, its owner: %d %q, guard %q; want her file", tc.path, resp.StatusCode, body, resp.Header.Get(GuardHeader))
+		} else if !tc.ownerGetsIt {
+			nginxGuardRefused(t, tc.path+", its owner, the stamp unknown", resp, body)
+		}
+		resp, body = nginxGuardGet(t, nginx.Addr, tc.path+"?token=SECRET", bob, stamped)
+		nginxGuardRefused(t, tc.path+", another requester", resp, body)
+		if tc.unstampedToo {
+			resp, body = nginxGuardGet(t, nginx.Addr, tc.path, bob)
+			if resp.StatusCode != 200 || body != "owner's file\n" {
+				t.Errorf("%s, unstamped: %d %q; want it delivered", tc.path, resp.StatusCode, body)
+			}
+		}
+	}
 
 	// A header whose name has "_", which ngx.header cannot remove: another
 	// requester gets no answer at all rather than the header.
-	resp, body = nginxGuardGet(t, servers[v.Config], "/origin/underscore", v.Headers, "X-Nginxguard-Stamp: "+v.Stamp)
+	resp, body := nginxGuardGet(t, nginx.Addr, "/origin/underscore", v.Headers, stamped)
 	if resp.StatusCode != 200 || body != "owner's page\n" || resp.Header.Get("X_Owner_Token") != "owners-token" {
 		t.Errorf("the owner's page with a header named with \"_\": %d %q, headers %v; want it delivered", resp.StatusCode, body, resp.Header)
 	}
-	if resp, body, err := nginxGuardSend(servers[v.Config], "/origin/underscore", [][2]string{{"Cookie", "session=bob"}}, "X-Nginxguard-Stamp: "+v.Stamp); err == nil {
+	if resp, body, err := nginxGuardSend(nginx.Addr, "/origin/underscore?token=SECRET", bob, stamped); err == nil {
 		t.Errorf("another's page with a header named with \"_\": %d %q, headers %v; want no answer", resp.StatusCode, body, resp.Header)
 	}
+	nginxGuardLogged(t, nginx, "a header nginx's Lua cannot remove")
 }
 
 // TestNginxLuaKeys holds the guard to the key's rotation, and to failing
@@ -381,5 +417,33 @@ func nginxGuardRefused(t *testing.T, what string, resp *http.Response, body stri
 	}
 	if resp.StatusCode != 503 || body != "This page was not made for you. Please retry.\n" || !maps.Equal(got, want) {
 		t.Errorf("%s: %d %q, headers %v; want the guard's 503 with exactly the headers %v", what, resp.StatusCode, body, got, want)
+	}
+}
+
+// nginxGuardLog returns nginx's error log once done says it holds what
+// the test waits for (the guard logs from timers, after the response),
+// or after ten seconds.
+func nginxGuardLog(t *testing.T, nginx nginxGuard, done func(log string) bool) string {
+	t.Helper()
+	var log string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		data, err := os.ReadFile(nginx.ErrorLog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if log = string(data); done(log) {
+			break
+		}
+	}
+	return log
+}
+
+// nginxGuardLogged checks that nginx's error log says want, and holds no
+// SECRET, which the tests send in queries and path parameters.
+func nginxGuardLogged(t *testing.T, nginx nginxGuard, want string) {
+	t.Helper()
+	log := nginxGuardLog(t, nginx, func(log string) bool { return strings.Contains(log, want) })
+	if !strings.Contains(log, want) || strings.Contains(log, "SECRET") {
+		t.Errorf("nginx's error log must say %q and never SECRET:\n%s", want, log)
 	}
 }

@@ -265,9 +265,10 @@ function sameStamp(a, b) {
 }
 
 // loggedPath is the part of a path a guard may log: up to its first ";",
-// "%" or "(", past which a path parameter (escaped once or twice) or an
-// ASP.NET cookieless segment may hold a session id. Cruder than the
-// fence's RedactPath, and never more revealing.
+// "%", "(" or control character, past which a path parameter (escaped
+// once or twice) or an ASP.NET cookieless segment may hold a session id,
+// or a line of its own could start. Cruder than the fence's RedactPath,
+// and never more revealing.
 function loggedPath(p) {
-  return String(p).split(/[;%(]/)[0];
+  return String(p).split(/[;%(\x00-\x1f\x7f]/)[0];
 }

@@ -34,10 +34,6 @@ local function stampWith(key, id)
   return stampText(ffi.string(mac, 32))
 end
 
--- UPSTREAM_STAMP is nginx's variable for the stamp the upstream (or the
--- cache) sent.
-local UPSTREAM_STAMP = "upstream_http_" .. (STAMP:lower():gsub("-", "_"))
-
 -- rfc3339 returns the Unix time of an RFC 3339 time, or nil.
 local function rfc3339(s)
   local y, mo, d, h, mi, sec, frac, zone =
@@ -60,6 +56,14 @@ local function rfc3339(s)
   return days * 86400 + h * 3600 + mi * 60 + sec + (tonumber("0" .. frac) or 0) - offset
 end
 
+-- logLater writes to nginx's error log from a timer: in the request's
+-- context nginx would end the line with its request line, query and
+-- upstream included, where a credential may be.
+local function logLater(level, ...)
+  local message = table.concat({ "cachefence guard: ", ... })
+  ngx.timer.at(0, function() ngx.log(level, message) end)
+end
+
 -- keys are read once per worker: nginx passes a worker only the
 -- environment variables its main context names with env.
 local keys
@@ -68,10 +72,10 @@ local function loadKeys()
   local untilText = os.getenv(KEY .. "_PREVIOUS_UNTIL")
   k.untilTime = rfc3339(untilText)
   if (k.key or "") == "" then
-    ngx.log(ngx.ERR, "cachefence guard: no key in ", KEY, " (env ", KEY, "; in nginx's main context): every stamped page is refused")
+    logLater(ngx.ERR, "no key in ", KEY, " (env ", KEY, "; in nginx's main context): every stamped page is refused")
   end
   if (k.previous or "") ~= "" and not k.untilTime then
-    ngx.log(ngx.ERR, "cachefence guard: ", KEY, "_PREVIOUS_UNTIL is not an RFC 3339 time: the previous key is not accepted")
+    logLater(ngx.ERR, KEY, "_PREVIOUS_UNTIL is not an RFC 3339 time: the previous key is not accepted")
   end
   return k
 end
@@ -106,6 +110,10 @@ end
 -- refusal's own are set. The body filter replaces its body. A name with
 -- "_" cannot be cleared while lua_transform_underscores_in_response_headers
 -- is on (its default): then the request is ended with no answer at all.
+-- The refusal's own headers, and those ngx.resp.get_headers reports of
+-- the connection.
+local REFUSAL_HEADERS = { ["content-type"] = true, ["cache-control"] = true, ["retry-after"] = true, [GUARD] = true,
+  connection = true, ["transfer-encoding"] = true }
 local function refuse()
   ngx.status = 503
   for name in pairs(ngx.resp.get_headers(0)) do
@@ -117,11 +125,35 @@ local function refuse()
   ngx.header[GUARD] = "refused"
   ngx.ctx.cachefence_refused = true
   for name in pairs(ngx.resp.get_headers(0)) do
-    if name:find("_", 1, true) then
-      ngx.log(ngx.ERR, "cachefence guard: a refused page has a header nginx's Lua cannot remove (its name has \"_\"): the request is ended unanswered")
+    if not REFUSAL_HEADERS[name] then
+      logLater(ngx.ERR, "a refused page has a header nginx's Lua cannot remove (a name with \"_\"): the request is ended unanswered")
       return ngx.exit(ngx.ERROR)
     end
   end
+end
+
+-- stampOf returns the owner stamp the response is judged by, nil when it
+-- has none, or "", no one's, when it cannot be known. After an internal
+-- redirect (X-Accel-Redirect, error_page) the response is another
+-- location's: the upstream that answered before holds the stamp, until
+-- another upstream answers; then the rewrite blocks kept it, or, where
+-- they did not run or more upstreams answered in turn, it is unknown.
+local function stampOf()
+  local stamp = ngx.header[STAMP] or ngx.var[UPSTREAM_STAMP]
+  if stamp ~= nil or not ngx.req.is_internal() then return stamp end
+  local _, redirects = (ngx.var.upstream_addr or ""):gsub(" : ", "")
+  if redirects == 0 then return nil end
+  local prior = ngx.ctx.cachefence_prior
+  if redirects == 1 and prior ~= nil then return prior or nil end
+  return ""
+end
+
+-- loggedPath is the path as sent up to its first ";", "%", "(", "?" or
+-- control character: past those a path parameter, escaped or not, or an
+-- ASP.NET cookieless segment may hold a session id, and nothing decoded
+-- can start a line of its own in the log.
+local function loggedPath()
+  return ngx.var.request_uri:match("^[^;%%(?%c]*")
 end
 
 local function logRefusal(_, path)
@@ -129,19 +161,13 @@ local function logRefusal(_, path)
 end
 
 local function headerFilter()
-  -- After an X-Accel-Redirect, the response is the internal location's,
-  -- without the stored response's stamp: the upstream's headers still
-  -- hold it.
-  local stamp = ngx.header[STAMP] or ngx.var[UPSTREAM_STAMP]
+  local stamp = stampOf()
   if stamp == nil then return end
   if type(stamp) == "table" then stamp = table.concat(stamp, ", ") end
   if owns(requestIdentity(), stamp) then return end
-  -- The path (decoded, as nginx holds it) up to its first ";", "%" or
-  -- "(", past which a path parameter, escaped or not, or an ASP.NET
-  -- cookieless segment may hold a session id; from a timer, since nginx
-  -- ends a request's log lines with its request line, query included.
-  -- Neither the identity nor the stamps are logged.
-  ngx.timer.at(0, logRefusal, ngx.var.uri:match("^[^;%%(]*"))
+  -- Neither the identity nor the stamps are logged; from a timer, as
+  -- logLater says.
+  ngx.timer.at(0, logRefusal, loggedPath())
   refuse()
 end
 
