@@ -143,6 +143,9 @@ sub cachefence_deliver {
   declare local var.mac STRING;
   declare local var.owned BOOL;
   if (resp.http.{{.StampHeader}}) {
+    # resp.http gives the first of several headers of one name: all of them, joined, are
+    # compared, so that a page with two stamps is no one's.
+    std.collect(resp.http.{{.StampHeader}});
     # The identity in hex: each field is its kind, NUL, its text, NUL, in the fence's order.
     set var.id = "";
     if (req.http.Authorization) {
