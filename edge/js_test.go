@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
+	"github.com/cachefence/cachefence/fence"
 	"github.com/cachefence/cachefence/internal/stampvectors"
 )
 
@@ -65,4 +68,78 @@ func requireTool(t *testing.T, name, pkg string) string {
 		t.Fatalf("%s is not installed: apt-get install -y %s (scripts/test installs it)", name, pkg)
 	}
 	return path
+}
+
+// TestJSIdentityKnownDifferences holds docs/edge.md to the differences
+// it names between the guards' identity and the fence's: for each, the
+// JavaScript identity differs from the fence's, so the owner's page is
+// refused or passed, never delivered on a wrong reading. The day one is
+// removed, this fails, and the docs must say so.
+func TestJSIdentityKnownDifferences(t *testing.T) {
+	node := requireTool(t, "node", "nodejs")
+	cases := []struct {
+		name, target, cookie string
+		rules                fence.Config
+	}{
+		{"a path parameter Go escapes again", "/a;sid=x|y", "", fence.Config{}},
+		{"a cookie name matched by Unicode case folding", "/", "ſession=a", fence.Config{SessionCookies: []string{"session"}}},
+	}
+	type input struct {
+		Rules  jsConfig    `json:"rules"`
+		Fields [][2]string `json:"fields"`
+		Target string      `json:"target"`
+	}
+	var in []input
+	for _, c := range cases {
+		fields := [][2]string{}
+		if c.cookie != "" {
+			// Node reads the header's bytes, one character each, as the
+			// runtimes hand them over.
+			fields = append(fields, [2]string{"Cookie", latin1(c.cookie)})
+		}
+		in = append(in, input{newJSConfig(c.rules), fields, c.target})
+	}
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, "-e", `const vm = require("vm"), fs = require("fs"), ctx = {};
+vm.createContext(ctx);
+vm.runInContext(fs.readFileSync(process.argv[1], "latin1"), ctx);
+console.log(JSON.stringify(JSON.parse(fs.readFileSync(0, "utf8")).map(c => ctx.identity(ctx.identityRules(c.rules), c.fields, c.target))));`, filepath.Join("js", "identity.js"))
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	var got []string
+	if err := json.Unmarshal(out, &got); err != nil || len(got) != len(cases) {
+		t.Fatalf("node printed %q (%v)", out, err)
+	}
+	for i, c := range cases {
+		p, err := fence.New(c.rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.Header{}
+		if c.cookie != "" {
+			h.Set("Cookie", c.cookie)
+		}
+		u, err := url.ParseRequestURI(c.target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fenceID := latin1(p.Identity(h, u)); got[i] == fenceID {
+			t.Errorf("%s: the guard's identity is the fence's now, %q: docs/edge.md must no longer list it", c.name, fenceID)
+		}
+	}
+}
+
+// latin1 is s's bytes, one character each.
+func latin1(s string) string {
+	r := make([]rune, len(s))
+	for i := 0; i < len(s); i++ {
+		r[i] = rune(s[i])
+	}
+	return string(r)
 }
