@@ -58,13 +58,7 @@ var nginxLuaTemplate = template.Must(template.New("nginx-lua").Funcs(template.Fu
 	"luaList":     luaList,
 	// upstreamVar is nginx's variable for a header the upstream sent.
 	"upstreamVar": func(header string) string { return "upstream_http_" + strings.ReplaceAll(header, "-", "_") },
-}).Parse(`{{define "remember"}}
-    -- After an internal redirect (X-Accel-Redirect, error_page) the upstream that answered
-    -- before is still the request's, until another one answers: keep its stamp (false: none).
-    if ngx.req.is_internal() then
-        ngx.ctx.cachefence_prior = ngx.var[{{lua (upstreamVar .StampHeader)}}] or false
-    end
-{{end}}# cachefence edge guard for nginx with the Lua module, written by {{.Config.Version}}
+}).Parse(`# cachefence edge guard for nginx with the Lua module, written by {{.Config.Version}}
 # from {{.Config.Source}} (configuration {{.Digest}}). Regenerate it when the
 # fence's cookie, header or parameter lists change: the identity must be the fence's.
 #
@@ -95,13 +89,17 @@ var nginxLuaTemplate = template.Must(template.New("nginx-lua").Funcs(template.Fu
 # nor the guard unless underscores_in_headers is on, and ignore_invalid_headers must stay on.
 #
 # A stored response that sends nginx elsewhere for its body (X-Accel-Redirect) is judged by its
-# own stamp: the two rewrite blocks keep it when the body comes from another upstream. Where
-# neither runs (a server or location sets its own server_rewrite_by_lua* or rewrite_by_lua*),
-# such a body is refused to everyone, since its stamp is then unknown.
+# own stamp: the rewrite block keeps it when the body comes from another upstream. Where it does
+# not run (a location with a rewrite_by_lua* of its own), such a body is refused to everyone,
+# since its stamp is then unknown.
 
-server_rewrite_by_lua_block {{"{"}}{{template "remember" .}}}
-
-rewrite_by_lua_block {{"{"}}{{template "remember" .}}}
+rewrite_by_lua_block {
+    -- After an internal redirect (X-Accel-Redirect, error_page) the upstream that answered
+    -- before is still the request's, until another one answers: keep its stamp (false: none).
+    if ngx.req.is_internal() then
+        ngx.ctx.cachefence_prior = ngx.var[{{lua (upstreamVar .StampHeader)}}] or false
+    end
+}
 
 header_filter_by_lua_block {
     -- The guard is built once per worker, on its first response.

@@ -136,8 +136,8 @@ end
 -- has none, or "", no one's, when it cannot be known. After an internal
 -- redirect (X-Accel-Redirect, error_page) the response is another
 -- location's: the upstream that answered before holds the stamp, until
--- another upstream answers; then the rewrite blocks kept it, or, where
--- they did not run or more upstreams answered in turn, it is unknown.
+-- another upstream answers; then the rewrite block kept it, or, where it
+-- did not run or more upstreams answered in turn, it is unknown.
 local function stampOf()
   local stamp = ngx.header[STAMP] or ngx.var[UPSTREAM_STAMP]
   if stamp ~= nil or not ngx.req.is_internal() then return stamp end
