@@ -88,16 +88,27 @@ var nginxLuaTemplate = template.Must(template.New("nginx-lua").Funcs(template.Fu
 # The guard reads the headers nginx passes on: a name with "_" reaches neither the fence
 # nor the guard unless underscores_in_headers is on, and ignore_invalid_headers must stay on.
 #
-# A stored response that sends nginx elsewhere for its body (X-Accel-Redirect) is judged by its
-# own stamp: the rewrite block keeps it when the body comes from another upstream. Where it does
-# not run (a location with a rewrite_by_lua* of its own), such a body is refused to everyone,
-# since its stamp is then unknown.
+# A stored response that sends nginx elsewhere for its body (X-Accel-Redirect), or whose answer an
+# error_page replaces, is judged by its own stamp as well as the final one's: at each internal
+# redirect the rewrite block keeps the stamp of the upstream that answered, in a variable of the
+# request, which redirects keep. Where it does not run (a location with a rewrite_by_lua* of its
+# own) and another upstream answers after, that stamp is unknown, and the body refused to everyone.
+
+# The stamps the rewrite block keeps ("N=stamp ", N counting upstream changes, "-": no stamp). The
+# log_format, never used, is what lets Lua set the variable (nginx gives it an index).
+map $request_method $cachefence_prior_stamps {
+    default "";
+}
+log_format cachefence_prior_stamps "$cachefence_prior_stamps";
 
 rewrite_by_lua_block {
-    -- After an internal redirect (X-Accel-Redirect, error_page) the upstream that answered
-    -- before is still the request's, until another one answers: keep its stamp (false: none).
     if ngx.req.is_internal() then
-        ngx.ctx.cachefence_prior = ngx.var[{{lua (upstreamVar .StampHeader)}}] or false
+        local stamp, answered = ngx.var[{{lua (upstreamVar .StampHeader)}}], ngx.var.upstream_addr
+        if stamp or answered then
+            local _, changes = (answered or ""):gsub(" : ", "")
+            ngx.var.cachefence_prior_stamps = ngx.var.cachefence_prior_stamps .. changes .. "="
+                .. (stamp and (stamp:gsub("%s", "_")) or "-") .. " "
+        end
     end
 }
 

@@ -90,47 +90,54 @@ func TestNginxLuaVectors(t *testing.T) {
 	}
 }
 
-// TestNginxLuaRedirects: a stored response that sends nginx elsewhere for
-// its body (X-Accel-Redirect) is judged by its own stamp, wherever the
-// body comes from, fresh or from the cache; where the guard cannot know
-// that stamp, everyone is refused; an unstamped one passes. A page with a
-// header the guard cannot remove gets no answer. Nothing of the requests'
-// queries reaches the error log.
+// TestNginxLuaRedirects: a response that sends nginx elsewhere for its
+// body (X-Accel-Redirect), or whose answer an error_page replaces, is
+// judged by its own stamp as well as the final one's, however many
+// upstreams answer in turn; where the guard cannot know a stamp, everyone
+// is refused; unstamped, it passes. A page with a header the guard cannot
+// remove gets no answer. Nothing of the requests' queries reaches the
+// error log.
 func TestNginxLuaRedirects(t *testing.T) {
 	vf, err := stampvectors.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := vf.Vectors[2] // a session cookie
-	nginx := nginxGuardStart(t, nginxGuardGenerate(t, vf.Configs[v.Config].Fence()), map[string]string{nginxGuardKeyName: vf.Key})
+	rules := vf.Configs[v.Config].Fence()
+	nginx := nginxGuardStart(t, nginxGuardGenerate(t, rules), map[string]string{nginxGuardKeyName: vf.Key})
+	p, err := fence.New(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
 	bob := [][2]string{{"Cookie", "session=bob"}}
+	bobsStamp := fence.OwnerStamp([]byte(vf.Key), p.Identity(http.Header{"Cookie": {"session=bob"}}, &url.URL{Path: "/"}))
+	// X-Nginxguard-Stamp2 stamps /file-stamped for whoever asks.
 	stamped := "X-Nginxguard-Stamp: " + v.Stamp
 	for _, tc := range []struct {
-		path         string
-		ownerGetsIt  bool
-		unstampedToo bool
+		path                         string
+		ownerGetsIt, unstampedGetsIt bool // the owner gets her file; unstamped, anyone gets it
 	}{
 		{"/origin/accel", true, true},               // a file of this nginx
 		{"/origin/accel-proxied", true, true},       // through another proxy_pass
 		{"/origin/accel-named", true, true},         // through a named location
-		{"/origin/accel-own-rewrite", false, false}, // where the guard's rewrite block does not run
-		{"/cached/accel", true, false},              // from the cache, then a file
-		{"/cached/accel-proxied", true, false},      // from the cache, then another proxy_pass
+		{"/origin/accel-own-rewrite", false, false}, // where the guard's rewrite block does not run: unknown
+		{"/origin/accel-chain", true, true},         // sent on again, unstamped, by a second upstream
+		{"/origin/accel-restamped", true, true},     // a second upstream stamps for the requester
+		{"/origin/accel-missing", true, true},       // a second upstream's 404 replaced by a third's answer
 	} {
-		// The owner first: /cached/ stores what she gets, for everyone.
-		resp, body := nginxGuardGet(t, nginx.Addr, tc.path+"?q=SECRET", v.Headers, stamped)
+		resp, body := nginxGuardGet(t, nginx.Addr, tc.path+"?q=SECRET", v.Headers, stamped, "X-Nginxguard-Stamp2: "+v.Stamp)
 		if tc.ownerGetsIt && (resp.StatusCode != 200 || body != "owner's file\n" || resp.Header.Get(GuardHeader) != "") {
 			t.Errorf("%s, its owner: %d %q, guard %q; want her file", tc.path, resp.StatusCode, body, resp.Header.Get(GuardHeader))
 		} else if !tc.ownerGetsIt {
-			nginxGuardRefused(t, tc.path+", its owner, the stamp unknown", resp, body)
+			nginxGuardRefused(t, tc.path+", its owner, a stamp unknown", resp, body)
 		}
-		resp, body = nginxGuardGet(t, nginx.Addr, tc.path+"?token=SECRET", bob, stamped)
+		resp, body = nginxGuardGet(t, nginx.Addr, tc.path+"?q=SECRET", bob, stamped, "X-Nginxguard-Stamp2: "+bobsStamp)
 		nginxGuardRefused(t, tc.path+", another requester", resp, body)
-		if tc.unstampedToo {
-			resp, body = nginxGuardGet(t, nginx.Addr, tc.path, bob)
-			if resp.StatusCode != 200 || body != "owner's file\n" {
-				t.Errorf("%s, unstamped: %d %q; want it delivered", tc.path, resp.StatusCode, body)
-			}
+		resp, body = nginxGuardGet(t, nginx.Addr, tc.path, bob, "X-Nginxguard-Stamp2: "+bobsStamp)
+		if tc.unstampedGetsIt && (resp.StatusCode != 200 || body != "owner's file\n") {
+			t.Errorf("%s, unstamped: %d %q; want it delivered", tc.path, resp.StatusCode, body)
+		} else if !tc.unstampedGetsIt {
+			nginxGuardRefused(t, tc.path+", unstamped, a stamp unknown", resp, body)
 		}
 	}
 

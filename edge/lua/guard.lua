@@ -132,20 +132,29 @@ local function refuse()
   end
 end
 
--- stampOf returns the owner stamp the response is judged by, nil when it
--- has none, or "", no one's, when it cannot be known. After an internal
--- redirect (X-Accel-Redirect, error_page) the response is another
--- location's: the upstream that answered before holds the stamp, until
--- another upstream answers; then the rewrite block kept it, or, where it
--- did not run or more upstreams answered in turn, it is unknown.
-local function stampOf()
+-- stampsOf returns the owner stamps the response is judged by: its own,
+-- and after internal redirects (X-Accel-Redirect, error_page) those of
+-- the upstreams that answered before, which the rewrite block kept; ""
+-- (no one's) for one it could not keep.
+local function stampsOf()
+  local stamps = {}
   local stamp = ngx.header[STAMP] or ngx.var[UPSTREAM_STAMP]
-  if stamp ~= nil or not ngx.req.is_internal() then return stamp end
-  local _, redirects = (ngx.var.upstream_addr or ""):gsub(" : ", "")
-  if redirects == 0 then return nil end
-  local prior = ngx.ctx.cachefence_prior
-  if redirects == 1 and prior ~= nil then return prior or nil end
-  return ""
+  if type(stamp) == "table" then stamp = table.concat(stamp, ", ") end
+  stamps[#stamps + 1] = stamp
+  if not ngx.req.is_internal() then return stamps end
+  local kept = {}
+  for changes, prior in ngx.var.cachefence_prior_stamps:gmatch("(%d+)=(%S+)") do
+    kept[tonumber(changes)] = true
+    if prior ~= "-" then stamps[#stamps + 1] = prior end
+  end
+  local _, changes = (ngx.var.upstream_addr or ""):gsub(" : ", "")
+  for i = 0, changes - 1 do
+    if not kept[i] then
+      stamps[#stamps + 1] = ""
+      break
+    end
+  end
+  return stamps
 end
 
 -- loggedPath is the path as sent up to its first ";", "%", "(", "?" or
@@ -160,11 +169,21 @@ local function logRefusal(_, path)
   ngx.log(ngx.WARN, "cachefence guard: refused a page stamped for someone else: ", path)
 end
 
+-- ownsAll says whether every stamp is the requester's, each checked once.
+local function ownsAll(stamps)
+  local id, checked = requestIdentity(), {}
+  for _, stamp in ipairs(stamps) do
+    if not checked[stamp] then
+      if not owns(id, stamp) then return false end
+      checked[stamp] = true
+    end
+  end
+  return true
+end
+
 local function headerFilter()
-  local stamp = stampOf()
-  if stamp == nil then return end
-  if type(stamp) == "table" then stamp = table.concat(stamp, ", ") end
-  if owns(requestIdentity(), stamp) then return end
+  local stamps = stampsOf()
+  if #stamps == 0 or ownsAll(stamps) then return end
   -- Neither the identity nor the stamps are logged; from a timer, as
   -- logLater says.
   ngx.timer.at(0, logRefusal, loggedPath())
