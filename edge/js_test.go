@@ -76,7 +76,6 @@ func requireTool(t *testing.T, name, pkg string) string {
 // refused or passed, never delivered on a wrong reading. The day one is
 // removed, this fails, and the docs must say so.
 func TestJSIdentityKnownDifferences(t *testing.T) {
-	node := requireTool(t, "node", "nodejs")
 	cases := []struct {
 		name, target, cookie string
 		rules                fence.Config
@@ -99,22 +98,10 @@ func TestJSIdentityKnownDifferences(t *testing.T) {
 		}
 		in = append(in, input{newJSConfig(c.rules), fields, c.target})
 	}
-	data, err := json.Marshal(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, "-e", `const vm = require("vm"), fs = require("fs"), ctx = {};
-vm.createContext(ctx);
-vm.runInContext(fs.readFileSync(process.argv[1], "latin1"), ctx);
-console.log(JSON.stringify(JSON.parse(fs.readFileSync(0, "utf8")).map(c => ctx.identity(ctx.identityRules(c.rules), c.fields, c.target))));`, filepath.Join("js", "identity.js"))
-	cmd.Stdin = bytes.NewReader(data)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, out)
-	}
 	var got []string
-	if err := json.Unmarshal(out, &got); err != nil || len(got) != len(cases) {
-		t.Fatalf("node printed %q (%v)", out, err)
+	runIdentityJS(t, "inputs => inputs.map(c => identity(identityRules(c.rules), c.fields, c.target))", in, &got)
+	if len(got) != len(cases) {
+		t.Fatalf("node answered %d identities of %d", len(got), len(cases))
 	}
 	for i, c := range cases {
 		p, err := fence.New(c.rules)
@@ -142,4 +129,28 @@ func latin1(s string) string {
 		r[i] = rune(s[i])
 	}
 	return string(r)
+}
+
+// runIdentityJS runs, under Node, the function expr with js/identity.js's
+// functions in scope on in, as JSON, and reads what it returns into out.
+func runIdentityJS(t *testing.T, expr string, in, out any) {
+	t.Helper()
+	node := requireTool(t, "node", "nodejs")
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, "-e", `const vm = require("vm"), fs = require("fs"), ctx = {};
+vm.createContext(ctx);
+vm.runInContext(fs.readFileSync(process.argv[1], "latin1"), ctx);
+const input = JSON.parse(fs.readFileSync(0, "utf8"));
+console.log(JSON.stringify(vm.runInContext(process.argv[2], ctx)(input)));`, filepath.Join("js", "identity.js"), expr)
+	cmd.Stdin = bytes.NewReader(data)
+	stdout, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, stdout)
+	}
+	if err := json.Unmarshal(stdout, out); err != nil {
+		t.Fatalf("node printed %q: %v", stdout, err)
+	}
 }

@@ -1,10 +1,6 @@
 package edge
 
 import (
-	"bytes"
-	"encoding/json"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -30,27 +26,14 @@ var loggedPathCases = []struct {
 
 // TestJSLoggedPath runs the JavaScript guards' loggedPath under Node.
 func TestJSLoggedPath(t *testing.T) {
-	node := requireTool(t, "node", "nodejs")
 	paths := make([]string, len(loggedPathCases))
 	for i, c := range loggedPathCases {
 		paths[i] = c.path
 	}
-	in, err := json.Marshal(paths)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, "-e", `const vm = require("vm"), fs = require("fs"), ctx = {};
-vm.createContext(ctx);
-vm.runInContext(fs.readFileSync(process.argv[1], "latin1"), ctx);
-console.log(JSON.stringify(JSON.parse(fs.readFileSync(0, "latin1")).map(ctx.loggedPath)));`, filepath.Join("js", "identity.js"))
-	cmd.Stdin = bytes.NewReader(in)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, out)
-	}
 	var got []string
-	if err := json.Unmarshal(out, &got); err != nil || len(got) != len(paths) {
-		t.Fatalf("node printed %q (%v), want %d paths", out, err, len(paths))
+	runIdentityJS(t, "paths => paths.map(loggedPath)", paths, &got)
+	if len(got) != len(paths) {
+		t.Fatalf("node answered %d paths of %d", len(got), len(paths))
 	}
 	for i, c := range loggedPathCases {
 		if got[i] != c.logged {
