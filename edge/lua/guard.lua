@@ -104,16 +104,17 @@ local function requestIdentity()
   return identity(RULES, fields, ngx.var.request_uri)
 end
 
+-- REFUSAL_HEADERS are the refusal's own headers, and those
+-- ngx.resp.get_headers reports of the connection.
+local REFUSAL_HEADERS = { ["content-type"] = true, ["cache-control"] = true, ["retry-after"] = true, [GUARD] = true,
+  connection = true, ["transfer-encoding"] = true }
+
 -- refuse turns the response into a short 503 that no cache stores, with
 -- none of the stored page's headers (a Location may hold a token, a
 -- Content-Disposition a name): every header is cleared, then the
 -- refusal's own are set. The body filter replaces its body. A name with
 -- "_" cannot be cleared while lua_transform_underscores_in_response_headers
 -- is on (its default): then the request is ended with no answer at all.
--- The refusal's own headers, and those ngx.resp.get_headers reports of
--- the connection.
-local REFUSAL_HEADERS = { ["content-type"] = true, ["cache-control"] = true, ["retry-after"] = true, [GUARD] = true,
-  connection = true, ["transfer-encoding"] = true }
 local function refuse()
   ngx.status = 503
   for name in pairs(ngx.resp.get_headers(0)) do
@@ -132,16 +133,14 @@ local function refuse()
   end
 end
 
--- stampsOf returns the owner stamps the response is judged by: its own,
--- and after internal redirects (X-Accel-Redirect, error_page) those of
--- the upstreams that answered before, which the rewrite block kept; ""
--- (no one's) for one it could not keep.
-local function stampsOf()
-  local stamps = {}
-  local stamp = ngx.header[STAMP] or ngx.var[UPSTREAM_STAMP]
+-- stampsOf returns the owner stamps the response is judged by: its own
+-- (stamp, if any), and after internal redirects (X-Accel-Redirect,
+-- error_page) those of the upstreams that answered before, which the
+-- rewrite block kept; "" (no one's) for one it could not keep.
+local function stampsOf(stamp, internal)
   if type(stamp) == "table" then stamp = table.concat(stamp, ", ") end
-  stamps[#stamps + 1] = stamp
-  if not ngx.req.is_internal() then return stamps end
+  local stamps = { stamp }
+  if not internal then return stamps end
   local kept = {}
   for changes, prior in ngx.var.cachefence_prior_stamps:gmatch("(%d+)=(%S+)") do
     kept[tonumber(changes)] = true
@@ -182,7 +181,9 @@ local function ownsAll(stamps)
 end
 
 local function headerFilter()
-  local stamps = stampsOf()
+  local stamp, internal = ngx.header[STAMP] or ngx.var[UPSTREAM_STAMP], ngx.req.is_internal()
+  if stamp == nil and not internal then return end
+  local stamps = stampsOf(stamp, internal)
   if #stamps == 0 or ownsAll(stamps) then return end
   -- Neither the identity nor the stamps are logged; from a timer, as
   -- logLater says.
