@@ -143,17 +143,27 @@ func TestLogsKafkaKilled(t *testing.T) {
 			t.Errorf("finding %q is not the log's", f)
 		}
 	}
-	fired := map[string]bool{}
-	for _, m := range hook.messages() {
-		for _, c := range m.Firing {
-			fired[c.Key] = true
-		}
-	}
+	// The alerts go out after the findings are printed: wait for them.
+	var keys []string
 	for i := range sites {
 		for _, key := range []string{"stamp_mismatch|site%d.example|/account", "cached_personal|site%d.example|/account", "cached_personal|site%d.example|/login"} {
-			if key = strings.ReplaceAll(key, "%d", fmt.Sprint(i)); !fired[key] {
-				t.Errorf("%s never alerted", key)
+			keys = append(keys, strings.ReplaceAll(key, "%d", fmt.Sprint(i)))
+		}
+	}
+	fired := map[string]bool{}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		for _, m := range hook.messages() {
+			for _, c := range m.Firing {
+				fired[c.Key] = true
 			}
+		}
+		if !slices.ContainsFunc(keys, func(k string) bool { return !fired[k] }) || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, key := range keys {
+		if !fired[key] {
+			t.Errorf("%s never alerted", key)
 		}
 	}
 }
