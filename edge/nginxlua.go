@@ -71,9 +71,9 @@ var nginxLuaTemplate = template.Must(template.New("nginx-lua").Funcs(template.Fu
 # pass untouched, with no HMAC.
 # add_header ... always still adds to a refusal: keep Cache-Control out of those.
 #
-# Include this file in the http {} block (or a server or location) of the nginx that serves
-# from its proxy_cache or proxies to the cache, where no other header_filter_by_lua* or
-# body_filter_by_lua* is set: OpenResty, or Debian's libnginx-mod-http-lua (0.10.23 or later,
+# Include this file in the http {} block (its map and log_format go nowhere else) of the nginx
+# that serves from its proxy_cache or proxies to the cache, where no other header_filter_by_lua*
+# or body_filter_by_lua* is set: OpenResty, or Debian's libnginx-mod-http-lua (0.10.23 or later,
 # with lua-resty-core). nginx keeps from its environment only what its main context names, so
 # add there, outside http {}:
 #   env {{.Config.KeyName}};
